@@ -1,0 +1,119 @@
+/**
+ * The chat rules, written once for both doors (REST and sockets): who may send
+ * as whom, read which history, mark or delete which message.
+ */
+import { AppError } from "../errors.ts";
+import type {
+  ChatMessage,
+  ConversationRow,
+  ReadReceiptPayload,
+  UserSummary,
+} from "../protocol/types.ts";
+import type { ChatHistoryInput, SendMessageInput, TypingInput } from "../schemas/inputs.ts";
+import type { ChatStore, HistoryQuery, PageQuery, User } from "../store/repository.ts";
+import type { Notifier } from "./notifier.ts";
+
+export interface SendResult {
+  message: ChatMessage;
+  duplicate: boolean;
+}
+
+export class ChatService {
+  constructor(private readonly store: ChatStore, private readonly notify: Notifier) {}
+
+  /** Stores the message, then confirms to the sender and delivers to the receiver. */
+  async sendMessage(callerId: string, input: SendMessageInput): Promise<SendResult> {
+    if (input.senderId !== undefined && input.senderId !== callerId) {
+      throw new AppError("FORBIDDEN", "senderId must be the authenticated user");
+    }
+    if (input.receiverId === callerId) {
+      throw new AppError("VALIDATION_ERROR", "receiverId: cannot send a message to yourself");
+    }
+    const result = await this.store.messages.insert({
+      senderId: callerId,
+      receiverId: input.receiverId,
+      text: input.text ? input.text : null,
+      file: input.file ?? null,
+      clientMessageId: input.clientMessageId ?? null,
+    });
+    if (!result.duplicate) {
+      this.notify.toUsers([input.receiverId], "receiveMessage", result.message);
+    }
+    this.notify.toUsers([callerId], "messageSent", result.message);
+    return result;
+  }
+
+  typing(callerId: string, input: TypingInput): void {
+    if (input.receiverId === callerId) return;
+    this.notify.toUsers([input.receiverId], "userTyping", {
+      userId: callerId,
+      isTyping: input.isTyping,
+    });
+  }
+
+  history(callerId: string, input: ChatHistoryInput): Promise<ChatMessage[]> {
+    if (callerId !== input.userId1 && callerId !== input.userId2) {
+      throw new AppError("FORBIDDEN", "You can only read conversations you take part in");
+    }
+    return this.conversationPage(input.userId1, input.userId2, input);
+  }
+
+  conversationPage(userA: string, userB: string, query: HistoryQuery): Promise<ChatMessage[]> {
+    return this.store.messages.history(userA, userB, query);
+  }
+
+  /** Marks a message read by its receiver; a repeat changes and notifies nothing. */
+  async markRead(callerId: string, messageId: string): Promise<ReadReceiptPayload> {
+    const message = await this.existing(messageId);
+    if (message.receiverId !== callerId) {
+      throw new AppError("FORBIDDEN", "Only the receiver can mark a message read");
+    }
+    if (message.readAt) return { messageId, readerId: callerId, readAt: message.readAt };
+    const updated = await this.store.messages.markRead(messageId, new Date().toISOString());
+    // null: a concurrent read won, or the message was deleted meanwhile.
+    const current = updated ?? await this.existing(messageId);
+    const receipt = { messageId, readerId: callerId, readAt: current.readAt! };
+    if (updated) this.notify.toUsers([message.senderId, callerId], "messageRead", receipt);
+    return receipt;
+  }
+
+  async deleteMessage(callerId: string, messageId: string): Promise<void> {
+    const message = await this.existing(messageId);
+    if (message.senderId !== callerId) {
+      throw new AppError("FORBIDDEN", "Only the sender can delete a message");
+    }
+    if (!await this.store.messages.delete(messageId)) {
+      throw new AppError("NOT_FOUND", "Message not found");
+    }
+    this.notify.toUsers([message.senderId, message.receiverId], "messageDeleted", { messageId });
+  }
+
+  myChats(callerId: string, page: PageQuery): Promise<ChatMessage[]> {
+    return this.store.messages.listForUser(callerId, page);
+  }
+
+  async conversations(callerId: string, page: PageQuery): Promise<ConversationRow[]> {
+    const rows = await this.store.messages.conversations(callerId, page);
+    const users = await this.store.users.getMany(rows.map((row) => row.partnerId));
+    return rows.map((row) => ({
+      user: summarize(row.partnerId, users.get(row.partnerId)),
+      lastMessage: row.lastMessage,
+      unreadCount: row.unreadCount,
+    }));
+  }
+
+  private async existing(messageId: string): Promise<ChatMessage> {
+    const message = await this.store.messages.get(messageId);
+    if (!message) throw new AppError("NOT_FOUND", "Message not found");
+    return message;
+  }
+}
+
+function summarize(userId: string, user: User | undefined): UserSummary {
+  return {
+    _id: userId,
+    username: user?.username ?? null,
+    isOnline: user?.isOnline ?? false,
+    lastSeen: user?.lastSeen ?? null,
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Online/offline tracking for this process: a user is online while any of its
+ * sockets is connected. The first socket announces "online"; the last one to
+ * leave announces "offline" after a short grace period, so that a page reload
+ * does not flap. A second tab connecting or closing announces nothing.
+ */
+import type { Logger } from "../log.ts";
+import { errorFields } from "../log.ts";
+import type { Identity } from "../auth/tokens.ts";
+import type { ChatStore } from "../store/repository.ts";
+import type { Notifier } from "./notifier.ts";
+
+export interface PresenceOptions {
+  /** `partners`: tell users who share a conversation; `all`: tell every socket. */
+  broadcast: "partners" | "all";
+  /** How long a user with no sockets stays online, against reconnect flapping. */
+  graceMs: number;
+}
+
+export class PresenceService {
+  private readonly sockets = new Map<string, number>();
+  private readonly pendingOffline = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: ChatStore,
+    private readonly notify: Notifier,
+    private readonly options: PresenceOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Records a new socket of the user; resolves once the user is stored online. */
+  async connected(identity: Identity): Promise<void> {
+    const { userId } = identity;
+    const count = (this.sockets.get(userId) ?? 0) + 1;
+    this.sockets.set(userId, count);
+    const pending = this.pendingOffline.get(userId);
+    if (pending !== undefined) {
+      clearTimeout(pending);
+      this.pendingOffline.delete(userId);
+    }
+    await this.store.users.upsertProfile(userId, {
+      username: identity.username,
+      email: identity.email,
+    });
+    // Still online after a grace-period reconnect: nothing changed for anyone else.
+    if (count > 1 || pending !== undefined) return;
+    await this.announce(userId, true);
+  }
+
+  disconnected(userId: string): void {
+    const count = (this.sockets.get(userId) ?? 1) - 1;
+    if (count > 0) {
+      this.sockets.set(userId, count);
+      return;
+    }
+    this.sockets.delete(userId);
+    const timer = setTimeout(() => {
+      this.pendingOffline.delete(userId);
+      if (this.sockets.has(userId)) return;
+      this.track(this.announce(userId, false));
+    }, this.options.graceMs);
+    this.pendingOffline.set(userId, timer);
+  }
+
+  isOnline(userId: string): boolean {
+    return this.sockets.has(userId) || this.pendingOffline.has(userId);
+  }
+
+  /** Stops timers and waits for offline writes already started. */
+  async close(): Promise<void> {
+    for (const timer of this.pendingOffline.values()) clearTimeout(timer);
+    this.pendingOffline.clear();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** Stores the state first, then tells the others. */
+  private async announce(userId: string, isOnline: boolean): Promise<void> {
+    const lastSeen = new Date().toISOString();
+    try {
+      await this.store.users.setPresence(userId, isOnline, lastSeen);
+      const payload = { userId, isOnline, lastSeen };
+      if (this.options.broadcast === "all") {
+        this.notify.toEveryone("userOnline", payload);
+      } else {
+        this.notify.toUsers(await this.store.messages.partnersOf(userId), "userOnline", payload);
+      }
+    } catch (err) {
+      this.log.error("presence update failed", { userId, isOnline, ...errorFields(err) });
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The closed table of error codes a client may see. Details of unexpected
+ * failures go to the log, never to the client.
+ */
+export const ERROR_CODES = {
+  /** The payload or query failed validation. */
+  VALIDATION_ERROR: 400,
+  /** No token, or a token that is invalid or expired. */
+  UNAUTHORIZED: 401,
+  /** The caller is authenticated but may not do this. */
+  FORBIDDEN: 403,
+  /** The message (or route) does not exist. */
+  NOT_FOUND: 404,
+  /** The message was deleted; a resend with its client id recreates nothing. */
+  DELETED: 410,
+  /** The request body is larger than the configured limit. */
+  PAYLOAD_TOO_LARGE: 413,
+  /** The store did not answer in time; retry later. */
+  STORE_UNAVAILABLE: 503,
+  /** Anything unexpected; the details are in the server log. */
+  INTERNAL_ERROR: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The one error type of the domain; each transport maps it once. */
+export class AppError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+    this.name = "AppError";
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code];
+  }
+}
+
+/** The client-facing shape of an error: `{ error, code }`. */
+export interface ErrorBody {
+  error: string;
+  code: ErrorCode;
+}
+
+/** Turns anything thrown into what a client may see, logging what it may not. */
+export function toErrorBody(err: unknown, log: (err: unknown) => void): ErrorBody {
+  if (err instanceof AppError) return { error: err.message, code: err.code };
+  log(err);
+  return { error: "Internal server error", code: "INTERNAL_ERROR" };
+}

@@ -1,0 +1,125 @@
+/**
+ * The wire contract of Parley: payload types and Socket.IO event maps, shared by
+ * the server, the tests and TypeScript clients.
+ */
+import type { ErrorCode } from "../errors.ts";
+import type { FileAttachment } from "../schemas/inputs.ts";
+
+export type { ErrorCode, FileAttachment };
+
+/** A stored message as clients see it; times are ISO-8601 strings. */
+export interface ChatMessage {
+  _id: string;
+  senderId: string;
+  receiverId: string;
+  text: string | null;
+  file: FileAttachment | null;
+  clientMessageId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  readAt: string | null;
+}
+
+export interface UserSummary {
+  _id: string;
+  username: string | null;
+  isOnline: boolean;
+  lastSeen: string | null;
+}
+
+export interface ConversationRow {
+  user: UserSummary;
+  lastMessage: ChatMessage | null;
+  unreadCount: number;
+}
+
+export interface SendMessagePayload {
+  senderId?: string;
+  receiverId: string;
+  text?: string | null;
+  file?: FileAttachment | null;
+  clientMessageId?: string;
+}
+
+export interface TypingPayload {
+  receiverId: string;
+  isTyping: boolean;
+}
+
+export interface ChatHistoryPayload {
+  userId1: string;
+  userId2: string;
+  limit?: number;
+  skip?: number;
+  before?: string;
+}
+
+export interface MessageReadPayload {
+  messageId: string;
+}
+
+export interface ErrorPayload {
+  error: string;
+  code: ErrorCode;
+  /** The client event that failed, so that a client can tell failures apart. */
+  event?: keyof ClientToServerEvents;
+}
+
+export interface PresencePayload {
+  userId: string;
+  isOnline: boolean;
+  lastSeen: string | null;
+}
+
+export interface UserTypingPayload {
+  userId: string;
+  isTyping: boolean;
+}
+
+export interface ReadReceiptPayload {
+  messageId: string;
+  readerId: string;
+  readAt: string;
+}
+
+export interface MessageDeletedPayload {
+  messageId: string;
+}
+
+/** Every client event may take an ack; it always learns the fate of what it sent. */
+export type AckResult<T> = ({ ok: true } & T) | ({ ok: false } & ErrorPayload);
+export type Ack<T> = (result: AckResult<T>) => void;
+
+export interface ClientToServerEvents {
+  setUserId: (userId: string, ack?: Ack<{ userId: string }>) => void;
+  sendMessage: (
+    payload: SendMessagePayload,
+    ack?: Ack<{ message: ChatMessage; duplicate?: true }>,
+  ) => void;
+  typing: (payload: TypingPayload, ack?: Ack<Record<never, never>>) => void;
+  getChatHistory: (payload: ChatHistoryPayload, ack?: Ack<{ messages: ChatMessage[] }>) => void;
+  messageRead: (payload: MessageReadPayload, ack?: Ack<ReadReceiptPayload>) => void;
+}
+
+export interface ServerToClientEvents {
+  receiveMessage: (message: ChatMessage) => void;
+  messageSent: (message: ChatMessage) => void;
+  messageError: (error: ErrorPayload) => void;
+  userOnline: (presence: PresencePayload) => void;
+  userTyping: (typing: UserTypingPayload) => void;
+  chatHistory: (messages: ChatMessage[]) => void;
+  messageRead: (receipt: ReadReceiptPayload) => void;
+  messageDeleted: (deleted: MessageDeletedPayload) => void;
+}
+
+// deno-lint-ignore no-empty-interface
+export interface InterServerEvents {}
+
+/** What the auth middleware leaves on `socket.data`. */
+export interface SocketData {
+  userId: string;
+  username?: string;
+  email?: string;
+  /** Token expiry, epoch seconds. */
+  expiresAt?: number;
+}

@@ -1,0 +1,78 @@
+/**
+ * Zod schemas for every input that crosses the edge (socket payloads, REST
+ * params and queries). Types are inferred beside each schema.
+ */
+import { z } from "zod";
+
+/** A user id is the token's `sub`: any non-blank string up to 128 chars. */
+export const UserId = z.string().trim().min(1, "must not be empty").max(128);
+export type UserId = z.infer<typeof UserId>;
+
+/** Message ids are opaque strings (a ULID in Deno KV, an ObjectId in MongoDB). */
+export const MessageId = z.string().min(1).max(64);
+
+export const ClientMessageId = z.string().min(1).max(64);
+
+export const MAX_TEXT_LENGTH = 5000;
+export const MAX_PAGE_SIZE = 200;
+export const DEFAULT_PAGE_SIZE = 50;
+
+export const FileAttachment = z.object({
+  url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2048),
+  type: z.enum(["image", "video", "audio", "document"]),
+  name: z.string().trim().min(1).max(255),
+  size: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+});
+export type FileAttachment = z.infer<typeof FileAttachment>;
+
+export const SendMessageInput = z
+  .object({
+    senderId: UserId.optional(),
+    receiverId: UserId,
+    text: z.string().trim().max(MAX_TEXT_LENGTH).nullish(),
+    file: FileAttachment.nullish(),
+    clientMessageId: ClientMessageId.optional(),
+  })
+  .refine((m) => (m.text ?? "") !== "" || m.file != null, {
+    message: "text or file is required",
+    path: ["text"],
+  });
+export type SendMessageInput = z.infer<typeof SendMessageInput>;
+
+export const TypingInput = z.object({ receiverId: UserId, isTyping: z.boolean() });
+export type TypingInput = z.infer<typeof TypingInput>;
+
+const Limit = z.number().int().min(1).max(MAX_PAGE_SIZE);
+const Skip = z.number().int().min(0).max(1_000_000);
+
+export const ChatHistoryInput = z.object({
+  userId1: UserId,
+  userId2: UserId,
+  limit: Limit.default(DEFAULT_PAGE_SIZE),
+  skip: Skip.default(0),
+  before: MessageId.optional(),
+});
+export type ChatHistoryInput = z.infer<typeof ChatHistoryInput>;
+
+export const MessageReadInput = z.object({ messageId: MessageId });
+
+/** Query strings arrive as text; coerce, then apply the same bounds as sockets. */
+export const PageQuery = z.object({
+  limit: z.coerce.number().pipe(Limit).default(DEFAULT_PAGE_SIZE),
+  skip: z.coerce.number().pipe(Skip).default(0),
+});
+
+export const HistoryQuery = PageQuery.extend({ before: MessageId.optional() });
+
+export const DevTokenInput = z.object({
+  userId: UserId,
+  username: z.string().trim().min(1).max(64).optional(),
+});
+
+/** Formats the first zod issue as "field: problem" for a client-facing error. */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid input";
+  const path = issue.path.map(String).join(".");
+  return path ? `${path}: ${issue.message}` : issue.message;
+}

@@ -1,0 +1,83 @@
+/**
+ * Composition root of one Parley process: config → store → services → HTTP app
+ * and Socket.IO on one `node:http` server.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
+import type { Hono } from "hono";
+import {
+  createTokenIssuer,
+  createTokenVerifier,
+  randomSecret,
+  type TokenVerifier,
+} from "./auth/tokens.ts";
+import { ChatService } from "./chat/chat_service.ts";
+import { PresenceService } from "./chat/presence.ts";
+import type { Config } from "./config.ts";
+import { createHttpApp } from "./http/app.ts";
+import type { Logger } from "./log.ts";
+import { acceptConnections } from "./realtime/connections.ts";
+import { createIo, type ParleyServer } from "./realtime/io.ts";
+import { roomNotifier } from "./realtime/room_notifier.ts";
+import { openStore } from "./store/open_store.ts";
+import type { ChatStore } from "./store/repository.ts";
+
+export interface RunningParley {
+  /** Base URL, e.g. `http://127.0.0.1:3000`. */
+  readonly url: string;
+  readonly port: number;
+  readonly store: ChatStore;
+  readonly io: ParleyServer;
+  /** Disconnects sockets, marks their users offline, closes the store. */
+  close(): Promise<void>;
+}
+
+export async function startParley(config: Config, log: Logger): Promise<RunningParley> {
+  const store = await openStore(config.store);
+  const secret = config.auth.secret
+    ? new TextEncoder().encode(config.auth.secret)
+    : config.auth.devMode
+    ? randomSecret()
+    : undefined;
+  const verifier: TokenVerifier = createTokenVerifier(config.auth, secret);
+
+  // Hono must be the server's request listener before Socket.IO attaches, so
+  // that Socket.IO can route its own paths first; the app is filled in below.
+  let app: Hono | undefined;
+  const httpServer = createServer(getRequestListener((req) => app!.fetch(req)));
+  const io = createIo(httpServer, { corsOrigins: config.corsOrigins });
+
+  const notifier = roomNotifier(io);
+  const chat = new ChatService(store, notifier);
+  const presence = new PresenceService(store, notifier, config.presence, log);
+  acceptConnections(io, { verifier, chat, presence, log });
+  app = await createHttpApp({
+    chat,
+    verifier,
+    devIssuer: config.auth.devMode && secret ? createTokenIssuer(secret) : undefined,
+    corsOrigins: config.corsOrigins,
+    log,
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    store,
+    io,
+    close: () =>
+      closing ??= (async () => {
+        await io.close();
+        await presence.close();
+        await store.close();
+      })(),
+  };
+}
