@@ -43,16 +43,16 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
   const verifier: TokenVerifier = createTokenVerifier(config.auth, secret);
 
   // Hono must be the server's request listener before Socket.IO attaches, so
-  // that Socket.IO can route its own paths first; the app is filled in below.
-  let app: Hono | undefined;
-  const httpServer = createServer(getRequestListener((req) => app!.fetch(req)));
+  // that Socket.IO can route its own paths first. `app` is built below, before
+  // the server listens, so the closure never sees it uninitialised.
+  const httpServer = createServer(getRequestListener((req) => app.fetch(req)));
   const io = createIo(httpServer, { corsOrigins: config.corsOrigins });
 
   const notifier = roomNotifier(io);
   const chat = new ChatService(store, notifier);
   const presence = new PresenceService(store, notifier, config.presence, log);
   acceptConnections(io, { verifier, chat, presence, log });
-  app = await createHttpApp({
+  const app: Hono = await createHttpApp({
     chat,
     verifier,
     devIssuer: config.auth.devMode && secret ? createTokenIssuer(secret) : undefined,

@@ -1,0 +1,118 @@
+/**
+ * Starts a real Parley (real port, real store) for a test, and hands out real
+ * Socket.IO clients authenticated with real tokens.
+ */
+import { SignJWT } from "jose";
+import { io as connectSocket, type Socket } from "socket.io-client";
+import { loadConfig } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+import type { ClientToServerEvents, ServerToClientEvents } from "../../src/protocol/types.ts";
+import { type RunningParley, startParley } from "../../src/server.ts";
+
+export type ChatClient = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export const TEST_SECRET = "test-secret-that-is-at-least-32-characters-long";
+
+export interface TestServer {
+  parley: RunningParley;
+  url: string;
+  token(userId: string, claims?: Record<string, unknown>): Promise<string>;
+  /** Connects a websocket client as `userId` and waits until it is connected. */
+  connect(userId: string): Promise<ChatClient>;
+  /** Authenticated REST call; `init.body` objects are sent as JSON. */
+  api(userId: string, path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export function signToken(
+  userId: string,
+  claims: Record<string, unknown> = {},
+  secret = TEST_SECRET,
+  expiresIn: string | number = "1h",
+): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** The MongoDB URI of the test server, when one runs (see scripts/mongo-test-server.sh). */
+export const MONGODB_URI = Deno.env.get("MONGODB_URI");
+
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const config = loadConfig({
+    PORT: "0",
+    JWT_SECRET: TEST_SECRET,
+    KV_PATH: ":memory:",
+    LOG_LEVEL: "silent",
+    PRESENCE_GRACE_MS: "50",
+    ...env,
+  });
+  const parley = await startParley(config, createLogger(config.logLevel));
+  const clients: ChatClient[] = [];
+
+  const server: TestServer = {
+    parley,
+    url: parley.url,
+    token: (userId, claims) => signToken(userId, claims),
+    async connect(userId) {
+      const client = await connectClient(parley.url, { token: await signToken(userId) });
+      clients.push(client);
+      return client;
+    },
+    async api(userId, path, init = {}) {
+      const headers = new Headers(init.headers);
+      headers.set("authorization", `Bearer ${await signToken(userId)}`);
+      return fetch(`${parley.url}${path}`, { ...init, headers });
+    },
+    async close() {
+      await disconnectAll(clients);
+      await parley.close();
+    },
+  };
+  return server;
+}
+
+/** Connects over websocket only; rejects with the `connect_error` if refused. */
+export function connectClient(
+  url: string,
+  auth: Record<string, unknown>,
+  options: { extraHeaders?: Record<string, string> } = {},
+): Promise<ChatClient> {
+  const client: ChatClient = connectSocket(url, {
+    auth,
+    transports: ["websocket"],
+    reconnection: false,
+    forceNew: true,
+    extraHeaders: options.extraHeaders,
+  });
+  return new Promise((resolve, reject) => {
+    client.once("connect", () => resolve(client));
+    client.once("connect_error", (err) => {
+      client.close();
+      reject(err);
+    });
+  });
+}
+
+/** Closes clients and waits until each is really gone. */
+export async function disconnectAll(clients: ChatClient[]): Promise<void> {
+  await Promise.all(clients.map((client) =>
+    new Promise<void>((resolve) => {
+      if (!client.connected) {
+        client.close();
+        return resolve();
+      }
+      client.once("disconnect", () => resolve());
+      client.close();
+    })
+  ));
+  // Let the server process the disconnects before its sockets are torn down.
+  await delay(20);
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
