@@ -192,15 +192,15 @@ class KvMessageRepository implements MessageRepository {
     unreadDelta: number,
   ): void {
     const previous = entry.value;
+    const unreadCount = Math.max(0, (previous?.unreadCount ?? 0) + unreadDelta);
+    // A retried commit may land after a newer message of the same conversation.
+    if (previous?.lastMessageId && previous.lastMessageId > lastMessageId) {
+      op.set(entry.key, { ...previous, unreadCount } satisfies ConversationState);
+      return;
+    }
     if (previous?.lastMessageId) op.delete(["conv_recent", owner, previous.lastMessageId]);
     op.set(["conv_recent", owner, lastMessageId], partner);
-    op.set(
-      ["conv", owner, partner],
-      {
-        lastMessageId,
-        unreadCount: Math.max(0, (previous?.unreadCount ?? 0) + unreadDelta),
-      } satisfies ConversationState,
-    );
+    op.set(entry.key, { lastMessageId, unreadCount } satisfies ConversationState);
   }
 
   async get(messageId: string): Promise<ChatMessage | null> {
