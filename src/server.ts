@@ -23,6 +23,9 @@ import { roomNotifier } from "./realtime/room_notifier.ts";
 import { openStore } from "./store/open_store.ts";
 import type { ChatStore } from "./store/repository.ts";
 
+/** How long open HTTP requests may take to finish on shutdown. */
+const HTTP_DRAIN_MS = 1000;
+
 export interface RunningParley {
   /** Base URL, e.g. `http://127.0.0.1:3000`. */
   readonly url: string;
@@ -75,7 +78,15 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     io,
     close: () =>
       closing ??= (async () => {
-        await io.close();
+        // io.close() also closes the HTTP server, which waits for keep-alive
+        // connections: end the idle ones now. Under Deno, a connection that
+        // served Socket.IO's client file is never seen as idle, so whatever is
+        // left after a short drain is closed outright.
+        const closed = io.close();
+        httpServer.closeIdleConnections();
+        const force = setTimeout(() => httpServer.closeAllConnections(), HTTP_DRAIN_MS);
+        await closed;
+        clearTimeout(force);
         await presence.close();
         await store.close();
       })(),
