@@ -1133,6 +1133,7 @@
     );
   });
 
+  setStatus("disconnected", "disconnected");
   renderConversations();
   renderPartnerHeader();
   renderMessagesEmpty();

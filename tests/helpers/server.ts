@@ -41,13 +41,27 @@ export function signToken(
 /** The MongoDB URI of the test server, when one runs (see scripts/mongo-test-server.sh). */
 export const MONGODB_URI = Deno.env.get("MONGODB_URI");
 
+/** `TEST_STORE=mongo` runs the integration suite on MongoDB instead of Deno KV. */
+export const TEST_STORE = Deno.env.get("TEST_STORE") === "mongo" ? "mongo" : "kv";
+if (TEST_STORE === "mongo" && !MONGODB_URI) {
+  throw new Error("TEST_STORE=mongo needs MONGODB_URI (scripts/mongo-test-server.sh start)");
+}
+
+let databases = 0;
+
+/** A fresh, empty store per server: a new in-memory KV, or a new MongoDB database. */
+function freshStoreEnv(): Record<string, string> {
+  if (TEST_STORE === "kv") return { KV_PATH: ":memory:" };
+  return { MONGODB_URI: MONGODB_URI!, MONGODB_DB: `parley_it_${Date.now()}_${databases++}` };
+}
+
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const config = loadConfig({
     PORT: "0",
     JWT_SECRET: TEST_SECRET,
-    KV_PATH: ":memory:",
     LOG_LEVEL: "silent",
     PRESENCE_GRACE_MS: "50",
+    ...freshStoreEnv(),
     ...env,
   });
   const parley = await startParley(config, createLogger(config.logLevel));

@@ -1,0 +1,361 @@
+/**
+ * The MongoDB backend.
+ *
+ * Collections:
+ *   users          { _id: userId, username, email, isOnline, lastSeen, createdAt, updatedAt }
+ *   messages       { _id: ObjectId, conversationId, participants, senderId, receiverId, text,
+ *                    file, clientMessageId?, createdAt, updatedAt, readAt }
+ *                  A deleted message that had a client id becomes a tombstone
+ *                  { _id, senderId, clientMessageId, deletedAt } so that the unique
+ *                  index keeps refusing its id (a resend recreates nothing).
+ *   conversations  { _id: [owner, partner] as JSON, ownerId, partnerId, lastMessageId,
+ *                    unreadCount }, one row per user and partner, updated on every write.
+ * Indexes are created idempotently by `ensureIndexes` (see indexes.ts).
+ */
+import { type Collection, type Db, MongoClient, MongoServerError, ObjectId } from "mongodb";
+import { AppError } from "../../errors.ts";
+import type { ChatMessage, FileAttachment } from "../../protocol/types.ts";
+import { conversationKey } from "../conversation_key.ts";
+import type {
+  ChatStore,
+  ConversationSummary,
+  HistoryQuery,
+  InsertResult,
+  MessageRepository,
+  NewMessage,
+  PageQuery,
+  User,
+  UserProfile,
+  UserRepository,
+} from "../repository.ts";
+import { ensureIndexes } from "./indexes.ts";
+import { DUPLICATE_KEY, storeCall, upsertRetrying } from "./store_errors.ts";
+
+export interface MessageDoc {
+  _id: ObjectId;
+  conversationId?: string;
+  participants?: string[];
+  senderId: string;
+  receiverId?: string;
+  text?: string | null;
+  file?: FileAttachment | null;
+  clientMessageId?: string;
+  createdAt?: Date;
+  updatedAt?: Date;
+  readAt?: Date | null;
+  deletedAt?: Date;
+}
+
+export interface UserDoc {
+  _id: string;
+  username: string | null;
+  email: string | null;
+  isOnline: boolean;
+  lastSeen: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ConversationDoc {
+  _id: string;
+  ownerId: string;
+  partnerId: string;
+  lastMessageId: ObjectId;
+  unreadCount: number;
+}
+
+export async function openMongoStore(uri: string, dbName: string): Promise<ChatStore> {
+  const client = new MongoClient(uri, {
+    serverSelectionTimeoutMS: 3000,
+    connectTimeoutMS: 3000,
+    // Writes are confirmed to clients only once MongoDB says they are durable.
+    writeConcern: { w: "majority" },
+  });
+  await storeCall(() => client.connect());
+  const db = client.db(dbName);
+  await storeCall(() => ensureIndexes(db));
+  return {
+    kind: "mongo",
+    users: new MongoUserRepository(db.collection<UserDoc>("users")),
+    messages: new MongoMessageRepository(db),
+    close: () => client.close(),
+  };
+}
+
+/** One JSON string per ordered pair: unambiguous whatever characters ids hold. */
+function pairId(a: string, b: string): string {
+  return JSON.stringify([a, b]);
+}
+
+function conversationId(a: string, b: string): string {
+  return pairId(...conversationKey(a, b));
+}
+
+function toObjectId(id: string): ObjectId | null {
+  return /^[0-9a-f]{24}$/i.test(id) ? new ObjectId(id) : null;
+}
+
+function toMessage(doc: MessageDoc): ChatMessage {
+  return {
+    _id: doc._id.toHexString(),
+    senderId: doc.senderId,
+    receiverId: doc.receiverId!,
+    text: doc.text ?? null,
+    file: doc.file ?? null,
+    clientMessageId: doc.clientMessageId ?? null,
+    createdAt: doc.createdAt!.toISOString(),
+    updatedAt: doc.updatedAt!.toISOString(),
+    readAt: doc.readAt ? doc.readAt.toISOString() : null,
+  };
+}
+
+function toUser(doc: UserDoc): User {
+  return {
+    _id: doc._id,
+    username: doc.username ?? null,
+    email: doc.email ?? null,
+    isOnline: doc.isOnline ?? false,
+    lastSeen: doc.lastSeen ? doc.lastSeen.toISOString() : null,
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+  };
+}
+
+/** Live messages only: tombstones have no conversationId. */
+const LIVE = { deletedAt: { $exists: false } };
+
+class MongoUserRepository implements UserRepository {
+  constructor(private readonly users: Collection<UserDoc>) {}
+
+  upsertProfile(userId: string, profile: UserProfile): Promise<User> {
+    return storeCall(async () => {
+      const now = new Date();
+      const given: Partial<UserDoc> = {};
+      if (profile.username !== undefined) given.username = profile.username;
+      if (profile.email !== undefined) given.email = profile.email;
+      const defaults: Partial<UserDoc> = { isOnline: false, lastSeen: null, createdAt: now };
+      if (!("username" in given)) defaults.username = null;
+      if (!("email" in given)) defaults.email = null;
+      const doc = await upsertRetrying(() =>
+        this.users.findOneAndUpdate(
+          { _id: userId },
+          { $set: { ...given, updatedAt: now }, $setOnInsert: defaults },
+          { upsert: true, returnDocument: "after" },
+        )
+      );
+      return toUser(doc!);
+    });
+  }
+
+  setPresence(userId: string, isOnline: boolean, lastSeen: string): Promise<void> {
+    return storeCall(async () => {
+      const now = new Date();
+      await upsertRetrying(() =>
+        this.users.updateOne(
+          { _id: userId },
+          {
+            $set: { isOnline, lastSeen: new Date(lastSeen), updatedAt: now },
+            $setOnInsert: { username: null, email: null, createdAt: now },
+          },
+          { upsert: true },
+        )
+      );
+    });
+  }
+
+  get(userId: string): Promise<User | null> {
+    return storeCall(async () => {
+      const doc = await this.users.findOne({ _id: userId });
+      return doc ? toUser(doc) : null;
+    });
+  }
+
+  getMany(userIds: readonly string[]): Promise<Map<string, User>> {
+    return storeCall(async () => {
+      const docs = await this.users.find({ _id: { $in: [...userIds] } }).toArray();
+      return new Map(docs.map((doc) => [doc._id, toUser(doc)]));
+    });
+  }
+}
+
+class MongoMessageRepository implements MessageRepository {
+  private readonly messages: Collection<MessageDoc>;
+  private readonly conversationsOf: Collection<ConversationDoc>;
+
+  constructor(db: Db) {
+    this.messages = db.collection<MessageDoc>("messages");
+    this.conversationsOf = db.collection<ConversationDoc>("conversations");
+  }
+
+  insert(input: NewMessage): Promise<InsertResult> {
+    return storeCall(async () => {
+      const now = new Date();
+      const { senderId: s, receiverId: r } = input;
+      const doc: MessageDoc = {
+        _id: new ObjectId(),
+        conversationId: conversationId(s, r),
+        participants: [s, r],
+        senderId: s,
+        receiverId: r,
+        text: input.text,
+        file: input.file,
+        createdAt: now,
+        updatedAt: now,
+        readAt: null,
+      };
+      // Absent, not null: the unique index then ignores messages without one.
+      if (input.clientMessageId !== null) doc.clientMessageId = input.clientMessageId;
+      try {
+        await this.messages.insertOne(doc);
+      } catch (err) {
+        if (!(err instanceof MongoServerError && err.code === DUPLICATE_KEY)) throw err;
+        if (input.clientMessageId === null) throw err;
+        return await this.duplicateOf(s, input.clientMessageId);
+      }
+      await this.bumpConversation(s, r, doc._id, 0);
+      await this.bumpConversation(r, s, doc._id, 1);
+      return { message: toMessage(doc), duplicate: false };
+    });
+  }
+
+  private async duplicateOf(senderId: string, clientMessageId: string): Promise<InsertResult> {
+    const original = await this.messages.findOne({ senderId, clientMessageId });
+    if (!original || original.deletedAt) {
+      throw new AppError("DELETED", "This message was deleted");
+    }
+    return { message: toMessage(original), duplicate: true };
+  }
+
+  private async bumpConversation(
+    owner: string,
+    partner: string,
+    messageId: ObjectId,
+    unreadDelta: number,
+  ): Promise<void> {
+    await upsertRetrying(() =>
+      this.conversationsOf.updateOne(
+        { _id: pairId(owner, partner) },
+        {
+          $set: { ownerId: owner, partnerId: partner },
+          $max: { lastMessageId: messageId },
+          $inc: { unreadCount: unreadDelta },
+        },
+        { upsert: true },
+      )
+    );
+  }
+
+  get(messageId: string): Promise<ChatMessage | null> {
+    return storeCall(async () => {
+      const _id = toObjectId(messageId);
+      if (!_id) return null;
+      const doc = await this.messages.findOne({ _id, ...LIVE });
+      return doc ? toMessage(doc) : null;
+    });
+  }
+
+  history(userA: string, userB: string, query: HistoryQuery): Promise<ChatMessage[]> {
+    return storeCall(async () => {
+      const filter: Record<string, unknown> = { conversationId: conversationId(userA, userB) };
+      if (query.before !== undefined) {
+        const before = toObjectId(query.before);
+        if (!before) throw new AppError("VALIDATION_ERROR", "before: not a message id");
+        filter._id = { $lt: before };
+      }
+      const docs = await this.messages.find(filter)
+        .sort({ _id: -1 }).skip(query.skip).limit(query.limit).toArray();
+      return docs.reverse().map(toMessage);
+    });
+  }
+
+  listForUser(userId: string, query: PageQuery): Promise<ChatMessage[]> {
+    return storeCall(async () => {
+      const docs = await this.messages.find({ participants: userId })
+        .sort({ _id: -1 }).skip(query.skip).limit(query.limit).toArray();
+      return docs.map(toMessage);
+    });
+  }
+
+  markRead(messageId: string, readAt: string): Promise<ChatMessage | null> {
+    return storeCall(async () => {
+      const _id = toObjectId(messageId);
+      if (!_id) return null;
+      const at = new Date(readAt);
+      const doc = await this.messages.findOneAndUpdate(
+        { _id, readAt: null, ...LIVE },
+        { $set: { readAt: at, updatedAt: at } },
+        { returnDocument: "after" },
+      );
+      if (!doc) return null;
+      await this.conversationsOf.updateOne(
+        { _id: pairId(doc.receiverId!, doc.senderId), unreadCount: { $gt: 0 } },
+        { $inc: { unreadCount: -1 } },
+      );
+      return toMessage(doc);
+    });
+  }
+
+  delete(messageId: string): Promise<boolean> {
+    return storeCall(async () => {
+      const _id = toObjectId(messageId);
+      if (!_id) return false;
+      const doc = await this.messages.findOne({ _id, ...LIVE });
+      if (!doc) return false;
+      const removed = doc.clientMessageId === undefined
+        ? await this.messages.deleteOne({ _id, ...LIVE })
+        : await this.messages.replaceOne({ _id, ...LIVE }, {
+          senderId: doc.senderId,
+          clientMessageId: doc.clientMessageId,
+          deletedAt: new Date(),
+        });
+      const count = "deletedCount" in removed ? removed.deletedCount : removed.modifiedCount;
+      if (count === 0) return false;
+      await this.afterDelete(toMessage(doc), _id);
+      return true;
+    });
+  }
+
+  private async afterDelete(message: ChatMessage, _id: ObjectId): Promise<void> {
+    const { senderId: s, receiverId: r } = message;
+    if (!message.readAt) {
+      await this.conversationsOf.updateOne(
+        { _id: pairId(r, s), unreadCount: { $gt: 0 } },
+        { $inc: { unreadCount: -1 } },
+      );
+    }
+    const rows = { _id: { $in: [pairId(s, r), pairId(r, s)] }, lastMessageId: _id };
+    const newest = await this.messages.find({ conversationId: conversationId(s, r) })
+      .sort({ _id: -1 }).limit(1).next();
+    if (newest) {
+      await this.conversationsOf.updateMany(rows, { $set: { lastMessageId: newest._id } });
+    } else {
+      await this.conversationsOf.deleteMany(rows);
+    }
+  }
+
+  conversations(userId: string, query: PageQuery): Promise<ConversationSummary[]> {
+    return storeCall(async () => {
+      const rows = await this.conversationsOf.find({ ownerId: userId })
+        .sort({ lastMessageId: -1 }).skip(query.skip).limit(query.limit).toArray();
+      const lasts = await this.messages
+        .find({ _id: { $in: rows.map((row) => row.lastMessageId) } }).toArray();
+      const byId = new Map(lasts.map((doc) => [doc._id.toHexString(), doc]));
+      return rows.map((row) => {
+        const last = byId.get(row.lastMessageId.toHexString());
+        return {
+          partnerId: row.partnerId,
+          lastMessage: last && !last.deletedAt ? toMessage(last) : null,
+          unreadCount: Math.max(0, row.unreadCount),
+        };
+      });
+    });
+  }
+
+  partnersOf(userId: string): Promise<string[]> {
+    return storeCall(async () => {
+      const rows = await this.conversationsOf
+        .find({ ownerId: userId }, { projection: { partnerId: 1 } }).toArray();
+      return rows.map((row) => row.partnerId);
+    });
+  }
+}

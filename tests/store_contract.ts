@@ -1,0 +1,206 @@
+/**
+ * The repository contract, run against every backend (kv_store_test.ts,
+ * mongo_store_test.ts). A backend passes when it behaves identically here.
+ */
+import { AppError } from "../src/errors.ts";
+import type { ChatStore, NewMessage } from "../src/store/repository.ts";
+import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+
+export type OpenStore = () => Promise<ChatStore>;
+
+function draft(
+  senderId: string,
+  receiverId: string,
+  text: string,
+  clientMessageId: string | null = null,
+): NewMessage {
+  return { senderId, receiverId, text, file: null, clientMessageId };
+}
+
+const page = (limit = 50, skip = 0) => ({ limit, skip });
+
+export function storeContract(name: string, open: OpenStore, options: { ignore?: boolean } = {}) {
+  const test = (title: string, fn: (store: ChatStore) => Promise<void>) =>
+    Deno.test({
+      name: `${name}: ${title}`,
+      ignore: options.ignore,
+      // The MongoDB driver keeps pooled sockets past close(); KV does not.
+      sanitizeResources: false,
+      sanitizeOps: false,
+      async fn() {
+        const store = await open();
+        try {
+          await fn(store);
+        } finally {
+          await store.close();
+        }
+      },
+    });
+
+  test("insert returns the stored message with a string id and ISO times", async (store) => {
+    const file = {
+      url: "https://x.example/a.pdf",
+      type: "document",
+      name: "a.pdf",
+      size: 10,
+    } as const;
+    const { message, duplicate } = await store.messages.insert({ ...draft("a", "b", "hi"), file });
+    assertEquals(duplicate, false);
+    assertEquals(typeof message._id, "string");
+    assertEquals(message.readAt, null);
+    assertEquals(message.file, file);
+    assertEquals(message.clientMessageId, null);
+    assertEquals(new Date(message.createdAt).toISOString(), message.createdAt);
+    assertEquals(await store.messages.get(message._id), message);
+    assertEquals(await store.messages.get("000000000000000000000000"), null);
+    assertEquals(await store.messages.get("not-an-id"), null);
+  });
+
+  test("history pages newest-first windows in chronological order, in both directions", async (store) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { message } = await store.messages.insert(
+        draft(i % 2 ? "b" : "a", i % 2 ? "a" : "b", `m${i}`),
+      );
+      ids.push(message._id);
+    }
+    await store.messages.insert(draft("a", "c", "other conversation"));
+    const texts = async (q: Parameters<ChatStore["messages"]["history"]>[2], x = "a", y = "b") =>
+      (await store.messages.history(x, y, q)).map((m) => m.text);
+    assertEquals(await texts(page()), ["m0", "m1", "m2", "m3", "m4", "m5"]);
+    assertEquals(await texts(page(), "b", "a"), ["m0", "m1", "m2", "m3", "m4", "m5"]);
+    assertEquals(await texts(page(2)), ["m4", "m5"]);
+    assertEquals(await texts(page(2, 3)), ["m1", "m2"]);
+    assertEquals(await texts({ limit: 2, skip: 0, before: ids[4] }), ["m2", "m3"]);
+    assertEquals(await texts({ limit: 2, skip: 1, before: ids[4] }), ["m1", "m2"]);
+    assertEquals(await texts(page(), "a", "nobody"), []);
+    assertEquals(ids, [...ids].sort(), "ids sort in creation order");
+  });
+
+  test("listForUser returns sent and received messages, newest first", async (store) => {
+    const m1 = (await store.messages.insert(draft("a", "b", "1"))).message;
+    const m2 = (await store.messages.insert(draft("c", "a", "2"))).message;
+    await store.messages.insert(draft("b", "c", "not a's"));
+    const m3 = (await store.messages.insert(draft("a", "c", "3"))).message;
+    assertEquals((await store.messages.listForUser("a", page())).map((m) => m._id), [
+      m3._id,
+      m2._id,
+      m1._id,
+    ]);
+    assertEquals((await store.messages.listForUser("a", page(1, 1))).map((m) => m._id), [m2._id]);
+  });
+
+  test("conversations keep last message and unread count through send, read and delete", async (store) => {
+    const m1 = (await store.messages.insert(draft("a", "b", "1"))).message;
+    const m2 = (await store.messages.insert(draft("a", "b", "2"))).message;
+    const m3 = (await store.messages.insert(draft("c", "b", "3"))).message;
+    let rows = await store.messages.conversations("b", page());
+    assertEquals(rows.map((r) => [r.partnerId, r.lastMessage?._id, r.unreadCount]), [
+      ["c", m3._id, 1],
+      ["a", m2._id, 2],
+    ]);
+    assertEquals(
+      (await store.messages.conversations("a", page())).map((r) => [r.partnerId, r.unreadCount]),
+      [["b", 0]],
+    );
+
+    const read = await store.messages.markRead(m1._id, new Date().toISOString());
+    assert(read?.readAt);
+    assertEquals(
+      await store.messages.markRead(m1._id, new Date().toISOString()),
+      null,
+      "read once",
+    );
+    rows = await store.messages.conversations("b", page());
+    assertEquals(rows.find((r) => r.partnerId === "a")?.unreadCount, 1);
+
+    // Reply from b moves "a" to the top for b.
+    const m4 = (await store.messages.insert(draft("b", "a", "4"))).message;
+    rows = await store.messages.conversations("b", page());
+    assertEquals(rows.map((r) => r.partnerId), ["a", "c"]);
+    assertEquals(rows[0]?.lastMessage?._id, m4._id);
+    assertEquals((await store.messages.conversations("b", page(1, 1))).map((r) => r.partnerId), [
+      "c",
+    ]);
+
+    // Deleting the newest message falls back to the one before it; unread m2 stops counting.
+    assert(await store.messages.delete(m4._id));
+    assert(await store.messages.delete(m2._id));
+    rows = await store.messages.conversations("b", page());
+    assertEquals(rows.find((r) => r.partnerId === "a")?.lastMessage?._id, m1._id);
+    assertEquals(rows.find((r) => r.partnerId === "a")?.unreadCount, 0);
+
+    // Deleting the last message of a conversation removes it from the list.
+    assert(await store.messages.delete(m3._id));
+    rows = await store.messages.conversations("b", page());
+    assertEquals(rows.map((r) => r.partnerId), ["a"]);
+    assertEquals((await store.messages.partnersOf("b")).sort(), ["a"]);
+  });
+
+  test("delete removes the message from get, history and my-chats", async (store) => {
+    const keep = (await store.messages.insert(draft("a", "b", "keep"))).message;
+    const gone = (await store.messages.insert(draft("a", "b", "gone", "cid-1"))).message;
+    assertEquals(await store.messages.delete(gone._id), true);
+    assertEquals(await store.messages.delete(gone._id), false);
+    assertEquals(await store.messages.delete("000000000000000000000000"), false);
+    assertEquals(await store.messages.get(gone._id), null);
+    assertEquals((await store.messages.history("a", "b", page())).map((m) => m._id), [keep._id]);
+    assertEquals((await store.messages.listForUser("b", page())).map((m) => m._id), [keep._id]);
+    assertEquals(await store.messages.markRead(gone._id, new Date().toISOString()), null);
+  });
+
+  test("a repeated client id stores nothing and returns the original; a deleted one is DELETED", async (store) => {
+    const first = await store.messages.insert(draft("a", "b", "original", "cid-1"));
+    const again = await store.messages.insert(draft("a", "b", "different text", "cid-1"));
+    assertEquals(again.duplicate, true);
+    assertEquals(again.message, first.message);
+    // Same client id from another sender is a different message.
+    const other = await store.messages.insert(draft("c", "b", "c's own", "cid-1"));
+    assertEquals(other.duplicate, false);
+    // Messages without a client id never collide.
+    await store.messages.insert(draft("a", "b", "no id 1"));
+    await store.messages.insert(draft("a", "b", "no id 2"));
+    assertEquals((await store.messages.history("a", "b", page())).length, 3);
+    assertEquals(
+      (await store.messages.conversations("b", page())).find((r) => r.partnerId === "a")
+        ?.unreadCount,
+      3,
+    );
+
+    // Concurrent repeats: exactly one is stored.
+    const racers = await Promise.all(
+      Array.from({ length: 8 }, () => store.messages.insert(draft("a", "b", "race", "cid-race"))),
+    );
+    assertEquals(racers.filter((r) => !r.duplicate).length, 1);
+    assertEquals(new Set(racers.map((r) => r.message._id)).size, 1);
+
+    assert(await store.messages.delete(first.message._id));
+    await assertRejects(
+      () => store.messages.insert(draft("a", "b", "resend", "cid-1")),
+      (err) => assertEquals(err instanceof AppError && err.code, "DELETED"),
+    );
+    assertEquals(
+      (await store.messages.history("a", "b", page())).filter((m) => m.clientMessageId === "cid-1"),
+      [],
+    );
+  });
+
+  test("users: profile upsert, presence and bulk lookup", async (store) => {
+    const created = await store.users.upsertProfile("u1", { username: "Ann" });
+    assertEquals(created.username, "Ann");
+    assertEquals(created.email, null);
+    assertEquals(created.isOnline, false);
+    const updated = await store.users.upsertProfile("u1", { email: "ann@example.com" });
+    assertEquals(updated.username, "Ann", "fields not given are kept");
+    assertEquals(updated.email, "ann@example.com");
+    const seen = new Date().toISOString();
+    await store.users.setPresence("u1", true, seen);
+    const online = await store.users.get("u1");
+    assertEquals(online?.isOnline, true);
+    assertEquals(online?.lastSeen, seen);
+    await store.users.setPresence("u2", false, seen);
+    const many = await store.users.getMany(["u1", "u2", "nobody"]);
+    assertEquals([...many.keys()].sort(), ["u1", "u2"]);
+    assertEquals(await store.users.get("nobody"), null);
+  });
+}
