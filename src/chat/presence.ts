@@ -67,9 +67,15 @@ export class PresenceService {
     return this.sockets.has(userId) || this.pendingOffline.has(userId);
   }
 
-  /** Stops timers and waits for offline writes already started. */
+  /**
+   * On shutdown: users whose sockets are gone are marked offline now instead
+   * of after the grace period, and every store write started is awaited.
+   */
   async close(): Promise<void> {
-    for (const timer of this.pendingOffline.values()) clearTimeout(timer);
+    for (const [userId, timer] of this.pendingOffline) {
+      clearTimeout(timer);
+      this.track(this.announce(userId, false));
+    }
     this.pendingOffline.clear();
     await Promise.allSettled([...this.inFlight]);
   }

@@ -45,6 +45,8 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
   );
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  // Browsers ask for it on every page; an empty answer keeps their consoles clean.
+  app.get("/favicon.ico", (c) => c.body(null, 204));
 
   if (deps.devIssuer) {
     const issuer = deps.devIssuer;

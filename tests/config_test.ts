@@ -1,0 +1,72 @@
+import { ConfigError, loadConfig } from "../src/config.ts";
+import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
+
+const SECRET = "x".repeat(32);
+
+function configError(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert(err instanceof ConfigError);
+    return err.message;
+  }
+  throw new Error(`accepted ${JSON.stringify(env)}`);
+}
+
+Deno.test("loadConfig() defaults to dev mode on loopback with a KV file and no cross-origin access", () => {
+  const config = loadConfig({});
+  assertEquals(config.port, 3000);
+  assertEquals(config.host, "127.0.0.1");
+  assertEquals(config.auth.devMode, true);
+  assertEquals(config.store, { kind: "kv", path: "./data/parley.kv" });
+  assertEquals(config.corsOrigins, []);
+  assertEquals(config.presence, { broadcast: "partners", graceMs: 1000 });
+  assert(Object.isFrozen(config));
+});
+
+Deno.test("loadConfig() turns dev mode off when a secret or JWKS is set, and picks MongoDB by URI", () => {
+  assertEquals(loadConfig({ JWT_SECRET: SECRET }).auth.devMode, false);
+  assertEquals(loadConfig({ JWT_JWKS_URL: "https://idp.example/jwks.json" }).auth.devMode, false);
+  const mongo = loadConfig({
+    JWT_SECRET: SECRET,
+    MONGODB_URI: "mongodb://db:27017",
+    HOST: "0.0.0.0",
+  });
+  assertEquals(mongo.store, { kind: "mongo", uri: "mongodb://db:27017", db: "parley" });
+  assertEquals(loadConfig({ CORS_ORIGINS: "https://a.example, https://b.example" }).corsOrigins, [
+    "https://a.example",
+    "https://b.example",
+  ]);
+  assertEquals(loadConfig({ CORS_ORIGINS: "*" }).corsOrigins, "*");
+  assertEquals(loadConfig({ KV_PATH: ":memory:" }).store, { kind: "kv", path: ":memory:" });
+});
+
+Deno.test("loadConfig() names the bad variable and the value given", () => {
+  assertMatch(configError({ PORT: "http" }), /PORT: .*given: "http"/);
+  assertMatch(configError({ PORT: "70000" }), /PORT/);
+  assertMatch(configError({ JWT_SECRET: "short" }), /JWT_SECRET: must be at least 32.*\(hidden\)/);
+  assertMatch(configError({ MONGODB_URI: "postgres://x" }), /MONGODB_URI/);
+  assertMatch(configError({ PRESENCE_BROADCAST: "some" }), /PRESENCE_BROADCAST/);
+  assertMatch(configError({ JWT_JWKS_URL: "not a url" }), /JWT_JWKS_URL/);
+});
+
+Deno.test("loadConfig() refuses dev mode on a non-loopback HOST", () => {
+  assertMatch(configError({ HOST: "0.0.0.0" }), /HOST: dev mode.*"0\.0\.0\.0"/);
+  assertEquals(loadConfig({ HOST: "localhost" }).auth.devMode, true);
+  assertEquals(loadConfig({ HOST: "::1" }).auth.devMode, true);
+  assertEquals(loadConfig({ HOST: "0.0.0.0", JWT_SECRET: SECRET }).host, "0.0.0.0");
+});
+
+Deno.test("main.ts exits with code 1 and a clear message on a bad value", async () => {
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", new URL("../main.ts", import.meta.url).pathname],
+    env: { PORT: "not-a-port", HOST: "127.0.0.1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(result.code, 1);
+  assertMatch(
+    new TextDecoder().decode(result.stderr),
+    /Invalid configuration:\n\s+PORT: .*"not-a-port"/,
+  );
+});
