@@ -60,6 +60,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     verifier,
     devIssuer: config.auth.devMode && secret ? createTokenIssuer(secret) : undefined,
     corsOrigins: config.corsOrigins,
+    ready: () => store.ping(),
     log,
   });
 

@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { waitFor } from "./helpers/events.ts";
 import { connectClient, disconnectAll, signToken, startTestServer } from "./helpers/server.ts";
 
 Deno.test("sockets without a valid token are refused with connect_error 'unauthorized'", async (t) => {
@@ -78,7 +79,10 @@ Deno.test("dev mode: POST /api/dev/token mints a token that REST and sockets acc
     const client = await connectClient(server.url, { token });
     const ack = await client.timeout(3000).emitWithAck("setUserId", "dana");
     assert(ack.ok);
-    assertEquals((await server.parley.store.users.get("dana"))?.username, "Dana");
+    await waitFor(
+      async () => (await server.parley.store.users.get("dana"))?.username === "Dana",
+      "the token's username in the user record",
+    );
     await disconnectAll([client]);
 
     const bad = await fetch(`${server.url}/api/dev/token`, { method: "POST", body: "{not json" });

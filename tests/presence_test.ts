@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { collect, nextEvent, settle } from "./helpers/events.ts";
+import { collect, nextEvent, settle, waitFor } from "./helpers/events.ts";
 import {
   type ChatClient,
   connectClient,
@@ -118,7 +118,10 @@ Deno.test("presence: the token's username and email fill the user record", async
   try {
     const token = await server.token("erin", { username: "Erin", email: "erin@example.com" });
     const client = await connectClient(server.url, { token });
-    await delay(50);
+    await waitFor(
+      async () => (await server.parley.store.users.get("erin"))?.isOnline === true,
+      "erin online",
+    );
     const user = await server.parley.store.users.get("erin");
     assertEquals(user?.username, "Erin");
     assertEquals(user?.email, "erin@example.com");

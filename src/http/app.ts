@@ -18,6 +18,8 @@ export interface HttpAppDeps {
   /** Present only in dev mode: enables `POST /api/dev/token`. */
   devIssuer?: TokenIssuer;
   corsOrigins: "*" | readonly string[];
+  /** Resolves when every backing service answers (the store, later Redis). */
+  ready: () => Promise<void>;
   log: Logger;
 }
 
@@ -44,7 +46,16 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
     }),
   );
 
+  // Alive: the process answers. Ready: it can also reach its store.
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    try {
+      await deps.ready();
+      return c.json({ status: "ready" });
+    } catch {
+      return c.json({ status: "unavailable", code: "STORE_UNAVAILABLE" }, 503);
+    }
+  });
   // Browsers ask for it on every page; an empty answer keeps their consoles clean.
   app.get("/favicon.ico", (c) => c.body(null, 204));
 

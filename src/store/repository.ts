@@ -86,5 +86,7 @@ export interface ChatStore {
   readonly kind: "kv" | "mongo";
   readonly users: UserRepository;
   readonly messages: MessageRepository;
+  /** Resolves when the store answers; throws STORE_UNAVAILABLE otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -52,3 +52,18 @@ export async function settle(client: ChatClient, ms = 150): Promise<void> {
   await client.timeout(3000).emitWithAck("typing", { receiverId: "__settle__", isTyping: false });
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Polls `check` until it returns true (for store state written off the request path). */
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 3000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

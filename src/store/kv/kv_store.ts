@@ -51,6 +51,7 @@ export async function openKvStore(path: string): Promise<ChatStore> {
     kind: "kv",
     users: new KvUserRepository(kv),
     messages: new KvMessageRepository(kv),
+    ping: async () => void await kv.get(["users", ""]),
     close: () => Promise.resolve(kv.close()),
   };
 }

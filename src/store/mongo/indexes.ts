@@ -1,25 +1,31 @@
-import { type Db, MongoServerError } from "mongodb";
+import { type Db, type IndexSpecification, MongoServerError } from "mongodb";
 
 /** The server does not implement an index option (FerretDB 1.x: partial filters). */
 const NOT_IMPLEMENTED = 238;
 
+const INDEXES: { collection: string; key: IndexSpecification; name: string }[] = [
+  // history: one conversation, newest first, cursor on _id
+  { collection: "messages", key: { conversationId: 1, _id: -1 }, name: "history" },
+  // my-chats: everything a user sent or received, newest first
+  { collection: "messages", key: { participants: 1, _id: -1 }, name: "my_chats" },
+  // conversations list and unread counts: a user's rows, most recent message first
+  {
+    collection: "conversations",
+    key: { ownerId: 1, lastMessageId: -1 },
+    name: "recent_conversations",
+  },
+];
+
 /**
- * Creates every index the repository's queries use; idempotent, run at start-up.
- * Each query of mongo_store.ts is served by one of these (see README, "Indexes").
+ * Creates every index the repository's queries use (queries.ts); idempotent,
+ * run at start-up. One `createIndex` call per index: FerretDB 1.24 drops the
+ * connection when one `createIndexes` call names several existing indexes.
  */
 export async function ensureIndexes(db: Db): Promise<void> {
-  const messages = db.collection("messages");
-  await messages.createIndexes([
-    // history: one conversation, newest first, cursor on _id
-    { key: { conversationId: 1, _id: -1 }, name: "history" },
-    // my-chats: everything a user sent or received, newest first
-    { key: { participants: 1, _id: -1 }, name: "my_chats" },
-  ]);
+  for (const { collection, key, name } of INDEXES) {
+    await db.collection(collection).createIndex(key, { name });
+  }
   await createClientIdIndex(db);
-  await db.collection("conversations").createIndexes([
-    // conversations list: a user's rows, most recent message first
-    { key: { ownerId: 1, lastMessageId: -1 }, name: "recent_conversations" },
-  ]);
 }
 
 /**
@@ -38,9 +44,6 @@ async function createClientIdIndex(db: Db): Promise<void> {
     });
   } catch (err) {
     if (!(err instanceof MongoServerError && err.code === NOT_IMPLEMENTED)) throw err;
-    await db.collection("messages").createIndex(key, {
-      name: "client_message_id",
-      unique: true,
-    });
+    await db.collection("messages").createIndex(key, { name: "client_message_id", unique: true });
   }
 }

@@ -29,6 +29,7 @@ import type {
   UserRepository,
 } from "../repository.ts";
 import { ensureIndexes } from "./indexes.ts";
+import { LIVE, queries } from "./queries.ts";
 import { DUPLICATE_KEY, storeCall, upsertRetrying } from "./store_errors.ts";
 
 export interface MessageDoc {
@@ -66,8 +67,10 @@ export interface ConversationDoc {
 
 export async function openMongoStore(uri: string, dbName: string): Promise<ChatStore> {
   const client = new MongoClient(uri, {
-    serverSelectionTimeoutMS: 3000,
-    connectTimeoutMS: 3000,
+    // A store outage answers STORE_UNAVAILABLE within these bounds, never hangs.
+    serverSelectionTimeoutMS: 2000,
+    connectTimeoutMS: 2000,
+    socketTimeoutMS: 5000,
     // Writes are confirmed to clients only once MongoDB says they are durable.
     writeConcern: { w: "majority" },
   });
@@ -78,6 +81,7 @@ export async function openMongoStore(uri: string, dbName: string): Promise<ChatS
     kind: "mongo",
     users: new MongoUserRepository(db.collection<UserDoc>("users")),
     messages: new MongoMessageRepository(db),
+    ping: () => storeCall(async () => void await db.command({ ping: 1 })),
     close: () => client.close(),
   };
 }
@@ -120,9 +124,6 @@ function toUser(doc: UserDoc): User {
     updatedAt: doc.updatedAt.toISOString(),
   };
 }
-
-/** Live messages only: tombstones have no conversationId. */
-const LIVE = { deletedAt: { $exists: false } };
 
 class MongoUserRepository implements UserRepository {
   constructor(private readonly users: Collection<UserDoc>) {}
@@ -172,7 +173,7 @@ class MongoUserRepository implements UserRepository {
 
   getMany(userIds: readonly string[]): Promise<Map<string, User>> {
     return storeCall(async () => {
-      const docs = await this.users.find({ _id: { $in: [...userIds] } }).toArray();
+      const docs = await this.users.find(queries.usersById([...userIds]).filter).toArray();
       return new Map(docs.map((doc) => [doc._id, toUser(doc)]));
     });
   }
@@ -219,7 +220,9 @@ class MongoMessageRepository implements MessageRepository {
   }
 
   private async duplicateOf(senderId: string, clientMessageId: string): Promise<InsertResult> {
-    const original = await this.messages.findOne({ senderId, clientMessageId });
+    const original = await this.messages.findOne(
+      queries.byClientId(senderId, clientMessageId).filter,
+    );
     if (!original || original.deletedAt) {
       throw new AppError("DELETED", "This message was deleted");
     }
@@ -249,29 +252,27 @@ class MongoMessageRepository implements MessageRepository {
     return storeCall(async () => {
       const _id = toObjectId(messageId);
       if (!_id) return null;
-      const doc = await this.messages.findOne({ _id, ...LIVE });
+      const doc = await this.messages.findOne(queries.messageById(_id).filter);
       return doc ? toMessage(doc) : null;
     });
   }
 
   history(userA: string, userB: string, query: HistoryQuery): Promise<ChatMessage[]> {
     return storeCall(async () => {
-      const filter: Record<string, unknown> = { conversationId: conversationId(userA, userB) };
-      if (query.before !== undefined) {
-        const before = toObjectId(query.before);
-        if (!before) throw new AppError("VALIDATION_ERROR", "before: not a message id");
-        filter._id = { $lt: before };
-      }
+      const before = query.before === undefined ? undefined : toObjectId(query.before);
+      if (before === null) throw new AppError("VALIDATION_ERROR", "before: not a message id");
+      const { filter, sort } = queries.history(conversationId(userA, userB), before);
       const docs = await this.messages.find(filter)
-        .sort({ _id: -1 }).skip(query.skip).limit(query.limit).toArray();
+        .sort(sort!).skip(query.skip).limit(query.limit).toArray();
       return docs.reverse().map(toMessage);
     });
   }
 
   listForUser(userId: string, query: PageQuery): Promise<ChatMessage[]> {
     return storeCall(async () => {
-      const docs = await this.messages.find({ participants: userId })
-        .sort({ _id: -1 }).skip(query.skip).limit(query.limit).toArray();
+      const { filter, sort } = queries.myChats(userId);
+      const docs = await this.messages.find(filter)
+        .sort(sort!).skip(query.skip).limit(query.limit).toArray();
       return docs.map(toMessage);
     });
   }
@@ -299,7 +300,7 @@ class MongoMessageRepository implements MessageRepository {
     return storeCall(async () => {
       const _id = toObjectId(messageId);
       if (!_id) return false;
-      const doc = await this.messages.findOne({ _id, ...LIVE });
+      const doc = await this.messages.findOne(queries.messageById(_id).filter);
       if (!doc) return false;
       const removed = doc.clientMessageId === undefined
         ? await this.messages.deleteOne({ _id, ...LIVE })
@@ -324,8 +325,8 @@ class MongoMessageRepository implements MessageRepository {
       );
     }
     const rows = { _id: { $in: [pairId(s, r), pairId(r, s)] }, lastMessageId: _id };
-    const newest = await this.messages.find({ conversationId: conversationId(s, r) })
-      .sort({ _id: -1 }).limit(1).next();
+    const { filter, sort } = queries.history(conversationId(s, r));
+    const newest = await this.messages.find(filter).sort(sort!).limit(1).next();
     if (newest) {
       await this.conversationsOf.updateMany(rows, { $set: { lastMessageId: newest._id } });
     } else {
@@ -335,10 +336,11 @@ class MongoMessageRepository implements MessageRepository {
 
   conversations(userId: string, query: PageQuery): Promise<ConversationSummary[]> {
     return storeCall(async () => {
-      const rows = await this.conversationsOf.find({ ownerId: userId })
-        .sort({ lastMessageId: -1 }).skip(query.skip).limit(query.limit).toArray();
+      const { filter, sort } = queries.conversations(userId);
+      const rows = await this.conversationsOf.find(filter)
+        .sort(sort!).skip(query.skip).limit(query.limit).toArray();
       const lasts = await this.messages
-        .find({ _id: { $in: rows.map((row) => row.lastMessageId) } }).toArray();
+        .find(queries.lastMessages(rows.map((row) => row.lastMessageId)).filter).toArray();
       const byId = new Map(lasts.map((doc) => [doc._id.toHexString(), doc]));
       return rows.map((row) => {
         const last = byId.get(row.lastMessageId.toHexString());
@@ -354,7 +356,7 @@ class MongoMessageRepository implements MessageRepository {
   partnersOf(userId: string): Promise<string[]> {
     return storeCall(async () => {
       const rows = await this.conversationsOf
-        .find({ ownerId: userId }, { projection: { partnerId: 1 } }).toArray();
+        .find(queries.conversations(userId).filter, { projection: { partnerId: 1 } }).toArray();
       return rows.map((row) => row.partnerId);
     });
   }

@@ -1,0 +1,25 @@
+# Parley: one process serving REST, the test page and Socket.IO on one port.
+FROM denoland/deno:2.9.6
+
+WORKDIR /app
+
+# Dependencies first, so that code changes reuse this layer.
+COPY deno.json deno.lock ./
+COPY main.ts ./
+COPY src/ ./src/
+COPY public/ ./public/
+RUN deno cache main.ts src/store/mongo/mongo_store.ts \
+  && mkdir -p /app/data && chown -R deno:deno /app/data
+
+USER deno
+ENV HOST=0.0.0.0 \
+    PORT=3000 \
+    KV_PATH=/app/data/parley.kv
+# HOST=0.0.0.0 is refused in dev mode: set JWT_SECRET or JWT_JWKS_URL.
+EXPOSE 3000
+VOLUME ["/app/data"]
+
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["deno", "eval", "const r = await fetch('http://127.0.0.1:' + (Deno.env.get('PORT') ?? '3000') + '/healthz'); Deno.exit(r.ok ? 0 : 1)"]
+
+CMD ["deno", "run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-sys", "main.ts"]

@@ -1,0 +1,49 @@
+/**
+ * The filter and sort of every read the MongoDB repository makes, in one place,
+ * so that tests/mongo_indexes_test.ts can `explain()` exactly these shapes and
+ * prove each one is served by an index from indexes.ts.
+ */
+import type { ObjectId, Sort } from "mongodb";
+
+export interface QueryShape {
+  collection: "messages" | "conversations" | "users";
+  filter: Record<string, unknown>;
+  sort?: Sort;
+}
+
+/** Live messages only: tombstones of deleted messages carry `deletedAt`. */
+export const LIVE = { deletedAt: { $exists: false } };
+
+export const queries = {
+  messageById: (_id: ObjectId): QueryShape => ({
+    collection: "messages",
+    filter: { _id, ...LIVE },
+  }),
+  history: (conversationId: string, before?: ObjectId): QueryShape => ({
+    collection: "messages",
+    filter: before ? { conversationId, _id: { $lt: before } } : { conversationId },
+    sort: { _id: -1 },
+  }),
+  myChats: (userId: string): QueryShape => ({
+    collection: "messages",
+    filter: { participants: userId },
+    sort: { _id: -1 },
+  }),
+  byClientId: (senderId: string, clientMessageId: string): QueryShape => ({
+    collection: "messages",
+    filter: { senderId, clientMessageId },
+  }),
+  conversations: (ownerId: string): QueryShape => ({
+    collection: "conversations",
+    filter: { ownerId },
+    sort: { lastMessageId: -1 },
+  }),
+  lastMessages: (ids: ObjectId[]): QueryShape => ({
+    collection: "messages",
+    filter: { _id: { $in: ids } },
+  }),
+  usersById: (ids: string[]): QueryShape => ({
+    collection: "users",
+    filter: { _id: { $in: ids } },
+  }),
+};
