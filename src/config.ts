@@ -28,6 +28,8 @@ const EnvSchema = z.object({
   CORS_ORIGINS: z.string().default(""),
   PRESENCE_BROADCAST: z.enum(["partners", "all"]).default("partners"),
   PRESENCE_GRACE_MS: z.coerce.number().int().min(0).max(1500).default(1000),
+  DELIVERY_ACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
@@ -48,6 +50,7 @@ export interface Config {
   /** `"*"` only when set explicitly; an empty list allows same-origin pages only. */
   readonly corsOrigins: "*" | readonly string[];
   readonly presence: { readonly broadcast: "partners" | "all"; readonly graceMs: number };
+  readonly delivery: { readonly ackTimeoutMs: number; readonly recoveryWindowMs: number };
   readonly logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
 }
 
@@ -94,6 +97,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       : { kind: "kv", path: e.KV_PATH } as const,
     corsOrigins: origins.includes("*") ? "*" : Object.freeze(origins),
     presence: Object.freeze({ broadcast: e.PRESENCE_BROADCAST, graceMs: e.PRESENCE_GRACE_MS }),
+    delivery: Object.freeze({
+      ackTimeoutMs: e.DELIVERY_ACK_TIMEOUT_MS,
+      recoveryWindowMs: e.RECOVERY_WINDOW_MS,
+    }),
     logLevel: e.LOG_LEVEL,
   });
 }

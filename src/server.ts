@@ -13,18 +13,25 @@ import {
   type TokenVerifier,
 } from "./auth/tokens.ts";
 import { ChatService } from "./chat/chat_service.ts";
+import { DeliveryService } from "./chat/delivery_service.ts";
 import { PresenceService } from "./chat/presence.ts";
 import type { Config } from "./config.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { Logger } from "./log.ts";
 import { acceptConnections } from "./realtime/connections.ts";
+import { InFlight } from "./realtime/in_flight.ts";
 import { createIo, type ParleyServer } from "./realtime/io.ts";
+import { MessageDelivery } from "./realtime/message_delivery.ts";
 import { roomNotifier } from "./realtime/room_notifier.ts";
 import { openStore } from "./store/open_store.ts";
 import type { ChatStore } from "./store/repository.ts";
 
 /** How long open HTTP requests may take to finish on shutdown. */
 const HTTP_DRAIN_MS = 1000;
+/** How long socket events being handled may take to finish on shutdown. */
+const SHUTDOWN_DRAIN_MS = 3000;
+/** Undelivered messages read per catch-up page. */
+const CATCH_UP_PAGE_SIZE = 200;
 
 export interface RunningParley {
   /** Base URL, e.g. `http://127.0.0.1:3000`. */
@@ -49,12 +56,28 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
   // that Socket.IO can route its own paths first. `app` is built below, before
   // the server listens, so the closure never sees it uninitialised.
   const httpServer = createServer(getRequestListener((req) => app.fetch(req)));
-  const io = createIo(httpServer, { corsOrigins: config.corsOrigins });
+  const io = createIo(httpServer, {
+    corsOrigins: config.corsOrigins,
+    recoveryWindowMs: config.delivery.recoveryWindowMs,
+  });
 
-  const notifier = roomNotifier(io);
+  // The socket half of delivery calls the domain half, which needs the notifier
+  // built on the socket half: the port's methods reach `deliveries` at call time.
+  const messageDelivery = new MessageDelivery(
+    io,
+    {
+      acknowledged: (receiverId, messageId) => deliveries.acknowledged(receiverId, messageId),
+      pending: (receiverId, limit, after) => deliveries.pending(receiverId, limit, after),
+    },
+    { ackTimeoutMs: config.delivery.ackTimeoutMs, catchUpPageSize: CATCH_UP_PAGE_SIZE },
+    log,
+  );
+  const notifier = roomNotifier(io, messageDelivery);
+  const deliveries = new DeliveryService(store, notifier);
   const chat = new ChatService(store, notifier);
   const presence = new PresenceService(store, notifier, config.presence, log);
-  acceptConnections(io, { verifier, chat, presence, log });
+  const inFlight = new InFlight();
+  acceptConnections(io, { verifier, chat, presence, delivery: messageDelivery, inFlight, log });
   const app: Hono = await createHttpApp({
     chat,
     verifier,
@@ -79,15 +102,20 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     io,
     close: () =>
       closing ??= (async () => {
-        // io.close() also closes the HTTP server, which waits for keep-alive
-        // connections: end the idle ones now. Under Deno, a connection that
-        // served Socket.IO's client file is never seen as idle, so whatever is
-        // left after a short drain is closed outright.
-        const closed = io.close();
+        // 1. No new connections; events being handled finish and answer.
+        httpServer.close();
         httpServer.closeIdleConnections();
+        await inFlight.drain(SHUTDOWN_DRAIN_MS);
+        // 2. Disconnect every socket. io.close() waits for keep-alive HTTP
+        // connections too; under Deno a connection that served Socket.IO's
+        // client file is never seen as idle, so what is left after a short
+        // drain is closed outright.
+        const closed = io.close();
         const force = setTimeout(() => httpServer.closeAllConnections(), HTTP_DRAIN_MS);
         await closed;
         clearTimeout(force);
+        // 3. Writes started meanwhile, offline marks for everyone who was connected, the store.
+        await inFlight.drain(SHUTDOWN_DRAIN_MS);
         await presence.close();
         await store.close();
       })(),

@@ -14,6 +14,8 @@ const SHAPES: Record<string, QueryShape> = {
   historyBefore: queries.history(JSON.stringify(["a", "b"]), new ObjectId()),
   myChats: queries.myChats("a"),
   byClientId: queries.byClientId("a", "cid"),
+  undelivered: queries.undelivered("a"),
+  undeliveredAfter: queries.undelivered("a", new ObjectId()),
   conversations: queries.conversations("a"),
   lastMessages: queries.lastMessages([new ObjectId()]),
   usersById: queries.usersById(["a"]),

@@ -48,6 +48,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
     assertEquals(duplicate, false);
     assertEquals(typeof message._id, "string");
     assertEquals(message.readAt, null);
+    assertEquals(message.deliveredAt, null);
     assertEquals(message.file, file);
     assertEquals(message.clientMessageId, null);
     assertEquals(new Date(message.createdAt).toISOString(), message.createdAt);
@@ -183,6 +184,38 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       (await store.messages.history("a", "b", page())).filter((m) => m.clientMessageId === "cid-1"),
       [],
     );
+  });
+
+  test("delivery: undelivered lists a receiver's messages oldest first until each is delivered or read", async (store) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push((await store.messages.insert(draft("a", "b", `d${i}`))).message._id);
+    }
+    await store.messages.insert(draft("b", "a", "to a"));
+    const pending = async (limit = 50, after?: string) =>
+      (await store.messages.undelivered("b", { limit, after })).map((m) => m.text);
+    assertEquals(await pending(), ["d0", "d1", "d2", "d3", "d4"]);
+    assertEquals(await pending(2), ["d0", "d1"]);
+    assertEquals(await pending(2, ids[1]), ["d2", "d3"]);
+
+    const at = new Date().toISOString();
+    const delivered = await store.messages.markDelivered(ids[0]!, at);
+    assertEquals(delivered?.deliveredAt, at);
+    assertEquals(
+      await store.messages.markDelivered(ids[0]!, new Date().toISOString()),
+      null,
+      "delivered once",
+    );
+    assertEquals((await store.messages.get(ids[0]!))?.deliveredAt, at);
+
+    const read = await store.messages.markRead(ids[1]!, new Date().toISOString());
+    assertEquals(read?.deliveredAt, read?.readAt, "read implies delivered");
+    assert(await store.messages.delete(ids[2]!));
+    assertEquals(await pending(), ["d3", "d4"]);
+    assertEquals((await store.messages.undelivered("a", { limit: 10 })).map((m) => m.text), [
+      "to a",
+    ]);
+    assertEquals(await store.messages.markDelivered("000000000000000000000000", at), null);
   });
 
   test("users: profile upsert, presence and bulk lookup", async (store) => {

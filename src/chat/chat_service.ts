@@ -37,7 +37,7 @@ export class ChatService {
       clientMessageId: input.clientMessageId ?? null,
     });
     if (!result.duplicate) {
-      this.notify.toUsers([input.receiverId], "receiveMessage", result.message);
+      this.notify.deliverMessage(input.receiverId, result.message);
     }
     this.notify.toUsers([callerId], "messageSent", result.message);
     return result;

@@ -3,16 +3,21 @@
  * layer implements it with Socket.IO rooms (one room per user, every tab and
  * device of the user joins it), so the domain never touches Socket.IO.
  */
-import type { ServerToClientEvents } from "../protocol/types.ts";
+import type { ChatMessage, ServerToClientEvents } from "../protocol/types.ts";
+
+/** Events sent as plain broadcasts; `receiveMessage` goes through `deliverMessage`. */
+export type BroadcastEvent = Exclude<keyof ServerToClientEvents, "receiveMessage">;
 
 export interface Notifier {
-  toUsers<E extends keyof ServerToClientEvents>(
+  toUsers<E extends BroadcastEvent>(
     userIds: readonly string[],
     event: E,
     ...args: Parameters<ServerToClientEvents[E]>
   ): void;
-  toEveryone<E extends keyof ServerToClientEvents>(
+  toEveryone<E extends BroadcastEvent>(
     event: E,
     ...args: Parameters<ServerToClientEvents[E]>
   ): void;
+  /** Sends a new message to every connected device of the receiver, asking each to acknowledge. */
+  deliverMessage(receiverId: string, message: ChatMessage): void;
 }

@@ -17,6 +17,8 @@ export interface ChatMessage {
   clientMessageId: string | null;
   createdAt: string;
   updatedAt: string;
+  /** First acknowledgement of `receiveMessage` by any of the receiver's devices. */
+  deliveredAt: string | null;
   readAt: string | null;
 }
 
@@ -82,6 +84,12 @@ export interface ReadReceiptPayload {
   readAt: string;
 }
 
+export interface DeliveryReceiptPayload {
+  messageId: string;
+  receiverId: string;
+  deliveredAt: string;
+}
+
 export interface MessageDeletedPayload {
   messageId: string;
 }
@@ -102,13 +110,18 @@ export interface ClientToServerEvents {
 }
 
 export interface ServerToClientEvents {
-  receiveMessage: (message: ChatMessage) => void;
+  /**
+   * A message for this user. Call `ack()` once it is stored or shown: the
+   * sender then gets `messageDelivered`, and the message is not sent again.
+   */
+  receiveMessage: (message: ChatMessage, ack: () => void) => void;
   messageSent: (message: ChatMessage) => void;
   messageError: (error: ErrorPayload) => void;
   userOnline: (presence: PresencePayload) => void;
   userTyping: (typing: UserTypingPayload) => void;
   chatHistory: (messages: ChatMessage[]) => void;
   messageRead: (receipt: ReadReceiptPayload) => void;
+  messageDelivered: (receipt: DeliveryReceiptPayload) => void;
   messageDeleted: (deleted: MessageDeletedPayload) => void;
 }
 

@@ -7,17 +7,25 @@
 import { toErrorBody } from "../errors.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { ClientToServerEvents } from "../protocol/types.ts";
+import type { InFlight } from "./in_flight.ts";
 import type { ParleySocket } from "./io.ts";
 
 type Handler = (payload: unknown) => Promise<object> | object;
 
+export interface EventContext {
+  log: Logger;
+  /** Handlers still running at shutdown are allowed to finish and answer. */
+  inFlight: InFlight;
+}
+
 export function onEvent(
   socket: ParleySocket,
   event: keyof ClientToServerEvents,
-  log: Logger,
+  context: EventContext,
   handler: Handler,
 ): void {
-  const listener = async (...args: unknown[]) => {
+  const { log, inFlight } = context;
+  const run = async (args: unknown[]) => {
     const last = args.at(-1);
     const ack = typeof last === "function" ? (last as (result: object) => void) : undefined;
     try {
@@ -32,5 +40,6 @@ export function onEvent(
       ack?.({ ok: false, ...body, event });
     }
   };
+  const listener = (...args: unknown[]) => void inFlight.track(run(args));
   socket.on(event, listener as ClientToServerEvents[typeof event]);
 }

@@ -22,6 +22,8 @@ export type ParleySocket = Socket<
 
 export interface IoOptions {
   corsOrigins: "*" | readonly string[];
+  /** How long a dropped connection may come back with its rooms and missed broadcasts. */
+  recoveryWindowMs: number;
 }
 
 /** Every socket of a user joins its room: one emit reaches every tab and device. */
@@ -34,5 +36,10 @@ export function createIo(httpServer: HttpServer, options: IoOptions): ParleyServ
   return new Server(httpServer, {
     cors: { origin: origins === "*" ? "*" : [...origins] },
     serveClient: true,
+    connectionStateRecovery: {
+      maxDisconnectionDuration: options.recoveryWindowMs,
+      // A recovered socket still proves its token again.
+      skipMiddlewares: false,
+    },
   });
 }

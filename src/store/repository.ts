@@ -72,8 +72,12 @@ export interface MessageRepository {
   history(userA: string, userB: string, query: HistoryQuery): Promise<ChatMessage[]>;
   /** Messages the user sent or received, newest first. */
   listForUser(userId: string, query: PageQuery): Promise<ChatMessage[]>;
-  /** Sets `readAt` once; null when the message is unknown or was already read. */
+  /** Sets `readAt` once (and `deliveredAt`, if still unset); null when unknown or already read. */
   markRead(messageId: string, readAt: string): Promise<ChatMessage | null>;
+  /** Sets `deliveredAt` once; null when the message is unknown or was already delivered. */
+  markDelivered(messageId: string, deliveredAt: string): Promise<ChatMessage | null>;
+  /** Messages to the user not yet delivered, oldest first, after the `after` id. */
+  undelivered(receiverId: string, query: { limit: number; after?: string }): Promise<ChatMessage[]>;
   /** Removes the message everywhere; false when it did not exist. */
   delete(messageId: string): Promise<boolean>;
   /** The user's conversations, most recent first. */

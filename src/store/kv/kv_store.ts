@@ -6,6 +6,7 @@
  *   ["msg", messageId]                    → ChatMessage
  *   ["hist", lowUser, highUser, msgId]    → 1   conversation history, by time
  *   ["inbox", userId, msgId]              → 1   my-chats, by time
+ *   ["undelivered", receiverId, msgId]    → 1   offline catch-up, oldest first
  *   ["conv", owner, partner]              → ConversationState
  *   ["conv_recent", owner, lastMsgId]     → partner   conversations, newest first
  *   ["client_ids", senderId, clientId]    → ClientIdRecord   idempotent send
@@ -143,6 +144,7 @@ class KvMessageRepository implements MessageRepository {
       clientMessageId: input.clientMessageId,
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
+      deliveredAt: null,
       readAt: null,
     };
     const { senderId: s, receiverId: r } = message;
@@ -165,7 +167,8 @@ class KvMessageRepository implements MessageRepository {
         .set(["msg", message._id], message)
         .set(["hist", lo, hi, message._id], 1)
         .set(["inbox", s, message._id], 1)
-        .set(["inbox", r, message._id], 1);
+        .set(["inbox", r, message._id], 1)
+        .set(["undelivered", r, message._id], 1);
       if (clientKey) {
         op.check({ key: clientKey, versionstamp: null })
           .set(clientKey, { messageId: message._id, deleted: false } satisfies ClientIdRecord);
@@ -235,10 +238,12 @@ class KvMessageRepository implements MessageRepository {
     return commitWithRetry<ChatMessage | null>(async () => {
       const entry = await this.kv.get<ChatMessage>(["msg", messageId]);
       if (!entry.value || entry.value.readAt) return { done: null };
-      const message = { ...entry.value, readAt, updatedAt: readAt };
+      const deliveredAt = entry.value.deliveredAt ?? readAt;
+      const message = { ...entry.value, deliveredAt, readAt, updatedAt: readAt };
       const convKey = ["conv", message.receiverId, message.senderId];
       const conv = await this.kv.get<ConversationState>(convKey);
-      const op = this.kv.atomic().check(entry, conv).set(entry.key, message);
+      const op = this.kv.atomic().check(entry, conv).set(entry.key, message)
+        .delete(["undelivered", message.receiverId, messageId]);
       if (conv.value) {
         op.set(convKey, { ...conv.value, unreadCount: Math.max(0, conv.value.unreadCount - 1) });
       }
@@ -261,7 +266,8 @@ class KvMessageRepository implements MessageRepository {
         .delete(entry.key)
         .delete(["hist", lo, hi, messageId])
         .delete(["inbox", s, messageId])
-        .delete(["inbox", r, messageId]);
+        .delete(["inbox", r, messageId])
+        .delete(["undelivered", r, messageId]);
       if (message.clientMessageId !== null) {
         op.set(["client_ids", s, message.clientMessageId], { messageId, deleted: true });
       }
@@ -304,6 +310,33 @@ class KvMessageRepository implements MessageRepository {
     }
     op.set(["conv_recent", owner, replacement], partner);
     op.set(entry.key, { lastMessageId: replacement, unreadCount });
+  }
+
+  markDelivered(messageId: string, deliveredAt: string): Promise<ChatMessage | null> {
+    return commitWithRetry<ChatMessage | null>(async () => {
+      const entry = await this.kv.get<ChatMessage>(["msg", messageId]);
+      if (!entry.value || entry.value.deliveredAt) return { done: null };
+      const message = { ...entry.value, deliveredAt, updatedAt: deliveredAt };
+      const op = this.kv.atomic().check(entry).set(entry.key, message)
+        .delete(["undelivered", message.receiverId, messageId]);
+      return { op, result: message };
+    });
+  }
+
+  async undelivered(
+    receiverId: string,
+    query: { limit: number; after?: string },
+  ): Promise<ChatMessage[]> {
+    const prefix = ["undelivered", receiverId];
+    const selector: Deno.KvListSelector = query.after
+      ? { prefix, start: [...prefix, query.after + "\0"] }
+      : { prefix };
+    const ids: string[] = [];
+    for await (const entry of this.kv.list(selector, { limit: query.limit })) {
+      ids.push(String(entry.key.at(-1)));
+    }
+    const entries = await getAll<ChatMessage>(this.kv, ids.map((id) => ["msg", id]));
+    return entries.flatMap((e) => (e.value ? [e.value] : []));
   }
 
   async conversations(userId: string, query: PageQuery): Promise<ConversationSummary[]> {

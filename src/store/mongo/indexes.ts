@@ -8,6 +8,12 @@ const INDEXES: { collection: string; key: IndexSpecification; name: string }[] =
   { collection: "messages", key: { conversationId: 1, _id: -1 }, name: "history" },
   // my-chats: everything a user sent or received, newest first
   { collection: "messages", key: { participants: 1, _id: -1 }, name: "my_chats" },
+  // offline catch-up: a user's undelivered messages, oldest first
+  {
+    collection: "messages",
+    key: { receiverId: 1, deliveredAt: 1, _id: 1 },
+    name: "undelivered",
+  },
   // conversations list and unread counts: a user's rows, most recent message first
   {
     collection: "conversations",

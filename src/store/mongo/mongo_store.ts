@@ -4,7 +4,7 @@
  * Collections:
  *   users          { _id: userId, username, email, isOnline, lastSeen, createdAt, updatedAt }
  *   messages       { _id: ObjectId, conversationId, participants, senderId, receiverId, text,
- *                    file, clientMessageId?, createdAt, updatedAt, readAt }
+ *                    file, clientMessageId?, createdAt, updatedAt, deliveredAt, readAt }
  *                  A deleted message that had a client id becomes a tombstone
  *                  { _id, senderId, clientMessageId, deletedAt } so that the unique
  *                  index keeps refusing its id (a resend recreates nothing).
@@ -43,6 +43,7 @@ export interface MessageDoc {
   clientMessageId?: string;
   createdAt?: Date;
   updatedAt?: Date;
+  deliveredAt?: Date | null;
   readAt?: Date | null;
   deletedAt?: Date;
 }
@@ -109,6 +110,7 @@ function toMessage(doc: MessageDoc): ChatMessage {
     clientMessageId: doc.clientMessageId ?? null,
     createdAt: doc.createdAt!.toISOString(),
     updatedAt: doc.updatedAt!.toISOString(),
+    deliveredAt: doc.deliveredAt ? doc.deliveredAt.toISOString() : null,
     readAt: doc.readAt ? doc.readAt.toISOString() : null,
   };
 }
@@ -202,6 +204,7 @@ class MongoMessageRepository implements MessageRepository {
         file: input.file,
         createdAt: now,
         updatedAt: now,
+        deliveredAt: null,
         readAt: null,
       };
       // Absent, not null: the unique index then ignores messages without one.
@@ -288,11 +291,42 @@ class MongoMessageRepository implements MessageRepository {
         { returnDocument: "after" },
       );
       if (!doc) return null;
+      if (!doc.deliveredAt) {
+        // Read implies delivered; a concurrent delivery receipt may have won.
+        await this.messages.updateOne({ _id, deliveredAt: null }, { $set: { deliveredAt: at } });
+        doc.deliveredAt = (await this.messages.findOne({ _id }))?.deliveredAt ?? at;
+      }
       await this.conversationsOf.updateOne(
         { _id: pairId(doc.receiverId!, doc.senderId), unreadCount: { $gt: 0 } },
         { $inc: { unreadCount: -1 } },
       );
       return toMessage(doc);
+    });
+  }
+
+  markDelivered(messageId: string, deliveredAt: string): Promise<ChatMessage | null> {
+    return storeCall(async () => {
+      const _id = toObjectId(messageId);
+      if (!_id) return null;
+      const at = new Date(deliveredAt);
+      const doc = await this.messages.findOneAndUpdate(
+        { _id, deliveredAt: null, ...LIVE },
+        { $set: { deliveredAt: at, updatedAt: at } },
+        { returnDocument: "after" },
+      );
+      return doc ? toMessage(doc) : null;
+    });
+  }
+
+  undelivered(
+    receiverId: string,
+    query: { limit: number; after?: string },
+  ): Promise<ChatMessage[]> {
+    return storeCall(async () => {
+      const after = query.after === undefined ? undefined : toObjectId(query.after) ?? undefined;
+      const { filter, sort } = queries.undelivered(receiverId, after);
+      const docs = await this.messages.find(filter).sort(sort!).limit(query.limit).toArray();
+      return docs.map(toMessage);
     });
   }
 

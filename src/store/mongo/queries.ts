@@ -33,6 +33,13 @@ export const queries = {
     collection: "messages",
     filter: { senderId, clientMessageId },
   }),
+  undelivered: (receiverId: string, after?: ObjectId): QueryShape => ({
+    collection: "messages",
+    filter: after
+      ? { receiverId, deliveredAt: null, _id: { $gt: after } }
+      : { receiverId, deliveredAt: null },
+    sort: { _id: 1 },
+  }),
   conversations: (ownerId: string): QueryShape => ({
     collection: "conversations",
     filter: { ownerId },

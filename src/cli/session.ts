@@ -1,0 +1,275 @@
+/**
+ * One CLI chat session: the commands a user types and the live events the
+ * server pushes, each printed as one line (see format.ts).
+ */
+import type { Socket } from "socket.io-client";
+import type {
+  AckResult,
+  ChatMessage,
+  ClientToServerEvents,
+  ConversationRow,
+  ErrorPayload,
+  ServerToClientEvents,
+} from "../protocol/types.ts";
+import {
+  clean,
+  conversationList,
+  errorLine,
+  messageLine,
+  presenceLine,
+  shorten,
+  typingLine,
+} from "./format.ts";
+
+export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface SessionOptions {
+  /** The token's user. */
+  me: string;
+  socket: ChatSocket;
+  /** Prints one line. */
+  print(line: string): void;
+  /** Loads the conversation list (REST). */
+  conversations(): Promise<ConversationRow[]>;
+  /** Messages shown by `/open`. Default 50. */
+  historyLimit?: number;
+  /** How long to wait for an ack. Default 10 000 ms. */
+  ackTimeoutMs?: number;
+}
+
+export const HELP = [
+  "Commands:",
+  "  /open <user>   show the latest messages with <user> and chat with them",
+  "  /list          list conversations with unread counts",
+  "  /help          this help",
+  "  /quit          leave (so does end of input, Ctrl-D)",
+  "Any other line is sent to the open conversation (start it with // to send a leading /).",
+];
+
+/** How many messages the session remembers, to describe receipts and deletes. */
+const KNOWN_MAX = 2000;
+
+export class ChatSession {
+  /** The partner of the open conversation. */
+  open: string | null = null;
+  private readonly known = new Map<string, ChatMessage>();
+  private readonly readSent = new Set<string>();
+  /** Acked emits still waiting, per event: their failures are printed from the ack. */
+  private readonly waiting = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly me: string;
+  private readonly socket: ChatSocket;
+  private readonly print: (line: string) => void;
+  private readonly options: Required<Pick<SessionOptions, "historyLimit" | "ackTimeoutMs">> & {
+    conversations: SessionOptions["conversations"];
+  };
+
+  constructor(options: SessionOptions) {
+    this.me = options.me;
+    this.socket = options.socket;
+    this.print = options.print;
+    this.options = {
+      conversations: options.conversations,
+      historyLimit: options.historyLimit ?? 50,
+      ackTimeoutMs: options.ackTimeoutMs ?? 10_000,
+    };
+    this.listen();
+  }
+
+  /** Runs one input line; resolves `"quit"` when the user leaves. */
+  async command(line: string): Promise<"quit" | void> {
+    const input = line.trim();
+    if (input === "") return;
+    if (!input.startsWith("/") || input.startsWith("//")) {
+      await this.send(input.startsWith("//") ? input.slice(1) : input);
+      return;
+    }
+    const [name, ...rest] = input.split(/\s+/);
+    switch (name) {
+      case "/quit":
+      case "/exit":
+        return "quit";
+      case "/open":
+        await this.openConversation(rest.join(" "));
+        return;
+      case "/list":
+        await this.list();
+        return;
+      case "/help":
+        HELP.forEach((l) => this.print(l));
+        return;
+      default:
+        this.print(errorLine("USAGE", `unknown command ${clean(name ?? "")} (try /help)`));
+    }
+  }
+
+  async list(): Promise<void> {
+    try {
+      for (const l of conversationList(await this.options.conversations(), this.me)) this.print(l);
+    } catch (err) {
+      this.printError(err);
+    }
+  }
+
+  async openConversation(partner: string): Promise<void> {
+    if (!partner) return this.print(errorLine("USAGE", "/open <user>"));
+    if (partner === this.me) {
+      return this.print(errorLine("USAGE", "that is you: open a conversation with someone else"));
+    }
+    const result = await this.acked(
+      "getChatHistory",
+      (socket) =>
+        socket.emitWithAck("getChatHistory", {
+          userId1: this.me,
+          userId2: partner,
+          limit: this.options.historyLimit,
+        }),
+    );
+    if (!result) return;
+    this.open = partner;
+    const { messages } = result;
+    this.print(
+      messages.length === 0
+        ? `--- ${partner}: no messages yet ---`
+        : `--- ${partner}: last ${messages.length} message${messages.length === 1 ? "" : "s"} ---`,
+    );
+    for (const message of messages) {
+      this.remember(message);
+      this.print(messageLine(message, partner));
+    }
+    this.markRead(messages);
+  }
+
+  async send(text: string): Promise<void> {
+    const partner = this.open;
+    if (!partner) {
+      return this.print(errorLine("USAGE", "no conversation open: /open <user> first"));
+    }
+    const result = await this.acked("sendMessage", (socket) =>
+      socket.emitWithAck("sendMessage", {
+        receiverId: partner,
+        text,
+        clientMessageId: crypto.randomUUID(),
+      }));
+    // Normally messageSent has printed it already; the ack covers a lost event.
+    if (result) this.showNew(result.message);
+  }
+
+  private listen(): void {
+    const socket = this.socket;
+    socket.on("receiveMessage", (message) => this.showNew(message));
+    socket.on("messageSent", (message) => this.showNew(message));
+    socket.on("userTyping", ({ userId, isTyping }) => this.print(typingLine(userId, isTyping)));
+    socket.on("userOnline", (presence) => this.print(presenceLine(presence)));
+    socket.on("messageRead", ({ messageId, readerId }) => {
+      // Our own receipts (this or another tab of ours) tell the user nothing new.
+      if (readerId === this.me) return;
+      const message = this.known.get(messageId);
+      if (message) message.readAt ??= new Date().toISOString();
+      const what = message ? `"${shorten(describe(message), 40)}"` : messageId;
+      this.print(`* ${clean(readerId)} read ${clean(what)}`);
+    });
+    socket.on("messageDeleted", ({ messageId }) => {
+      const message = this.known.get(messageId);
+      this.known.delete(messageId);
+      this.print(
+        message
+          ? `* deleted: ${messageLine(message, this.open)}`
+          : `* deleted: ${clean(messageId)}`,
+      );
+    });
+    socket.on("messageError", (error) => {
+      // A failed acked emit reports through its ack; print the rest here.
+      if (error.event && (this.waiting.get(error.event) ?? 0) > 0) return;
+      this.printError(error);
+    });
+  }
+
+  /** Prints a message once, however many ways it arrives, and reads it if it is on screen. */
+  private showNew(message: ChatMessage): void {
+    if (this.known.has(message._id)) return;
+    this.remember(message);
+    this.print(messageLine(message, this.open));
+    this.markRead([message]);
+  }
+
+  /** Sends `messageRead` for every unread message from the open partner among `messages`. */
+  private markRead(messages: readonly ChatMessage[]): void {
+    for (const message of messages) {
+      if (
+        message.senderId !== this.open || message.receiverId !== this.me || message.readAt ||
+        this.readSent.has(message._id)
+      ) continue;
+      this.readSent.add(message._id);
+      const messageId = message._id;
+      void this.acked("messageRead", (socket) => socket.emitWithAck("messageRead", { messageId }));
+    }
+  }
+
+  private remember(message: ChatMessage): void {
+    this.known.set(message._id, message);
+    if (this.known.size > KNOWN_MAX) {
+      const oldest = this.known.keys().next().value;
+      if (oldest !== undefined) this.known.delete(oldest);
+    }
+  }
+
+  /**
+   * Runs one acked emit on a socket with a time-out; prints the failure (or the
+   * time-out) and resolves undefined then.
+   */
+  private async acked<T>(
+    event: keyof ClientToServerEvents,
+    call: (socket: TimedSocket) => Promise<AckResult<T>>,
+  ): Promise<({ ok: true } & T) | undefined> {
+    this.waiting.set(event, (this.waiting.get(event) ?? 0) + 1);
+    const pending = call(this.socket.timeout(this.options.ackTimeoutMs));
+    this.inFlight.add(pending);
+    try {
+      const result = await pending;
+      if (result.ok) return result;
+      this.printError(result);
+    } catch {
+      this.print(errorLine("TIMEOUT", `no answer to ${event} in ${this.options.ackTimeoutMs} ms`));
+    } finally {
+      this.waiting.set(event, (this.waiting.get(event) ?? 1) - 1);
+      this.inFlight.delete(pending);
+    }
+    return undefined;
+  }
+
+  /**
+   * Waits (at most `ms`) for the acks still outstanding, such as read receipts
+   * sent just before the user quit, so that they reach the server.
+   */
+  async drain(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((resolve) => timer = setTimeout(resolve, ms)),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private printError(err: unknown): void {
+    if (isErrorPayload(err)) {
+      const where = err.event ? `${err.event}: ` : "";
+      return this.print(errorLine(err.code, `${where}${err.error}`));
+    }
+    if (err instanceof Error && "code" in err && typeof err.code === "string") {
+      return this.print(errorLine(err.code, err.message));
+    }
+    this.print(errorLine("INTERNAL_ERROR", err instanceof Error ? err.message : String(err)));
+  }
+}
+
+type TimedSocket = ReturnType<ChatSocket["timeout"]>;
+
+function isErrorPayload(value: unknown): value is ErrorPayload {
+  return typeof value === "object" && value !== null && "code" in value && "error" in value &&
+    typeof value.code === "string" && typeof value.error === "string";
+}
+
+function describe(message: ChatMessage): string {
+  return message.text ?? message.file?.name ?? message._id;
+}
