@@ -93,7 +93,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 export function connectClient(
   url: string,
   auth: Record<string, unknown>,
-  options: { extraHeaders?: Record<string, string> } = {},
+  options: {
+    extraHeaders?: Record<string, string>;
+    /** Attach listeners here: events can arrive right with the connection. */
+    setup?: (client: ChatClient) => void;
+  } = {},
 ): Promise<ChatClient> {
   const client: ChatClient = connectSocket(url, {
     auth,
@@ -102,6 +106,7 @@ export function connectClient(
     forceNew: true,
     extraHeaders: options.extraHeaders,
   });
+  options.setup?.(client);
   return new Promise((resolve, reject) => {
     client.once("connect", () => resolve(client));
     client.once("connect_error", (err) => {
