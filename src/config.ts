@@ -10,6 +10,33 @@ export function isLoopbackHost(host: string): boolean {
 
 const optionalText = z.string().trim().min(1).optional().catch(undefined);
 
+/** `"<per second>:<burst>"`, e.g. `10:20`: a token bucket refilled at 10/s holding 20. */
+const Bucket = z.string().regex(/^\d+(\.\d+)?:\d+$/, 'must be "<per second>:<burst>", e.g. 10:20')
+  .transform((text) => {
+    const [perSecond, burst] = text.split(":").map(Number) as [number, number];
+    return { perSecond, burst };
+  })
+  .refine((b) => b.perSecond > 0 && b.burst >= 1, "rate and burst must be positive");
+
+/** Message encryption keys: `id:base64key,...`, each key 32 bytes; the first encrypts. */
+const EncryptionKeys = z.string().transform((text, ctx) => {
+  const keys = text.split(",").map((pair) => pair.trim()).filter(Boolean).map((pair) => {
+    const [id, key] = pair.split(":");
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = Uint8Array.from(atob(key ?? ""), (c) => c.charCodeAt(0));
+    } catch { /* reported below */ }
+    if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || bytes?.length !== 32) {
+      ctx.addIssue({ code: "custom", message: `each entry must be "<id>:<base64 of 32 bytes>"` });
+    }
+    return { id: id ?? "", key: bytes ?? new Uint8Array() };
+  });
+  if (new Set(keys.map((k) => k.id)).size !== keys.length) {
+    ctx.addIssue({ code: "custom", message: "key ids must be unique" });
+  }
+  return keys;
+});
+
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().trim().min(1).default("127.0.0.1"),
@@ -31,7 +58,32 @@ const EnvSchema = z.object({
   DELIVERY_ACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  JWT_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  RATE_LIMITS: z.enum(["on", "off"]).default("on"),
+  RATE_LIMIT_SEND: Bucket.default({ perSecond: 10, burst: 20 }),
+  RATE_LIMIT_TYPING: Bucket.default({ perSecond: 5, burst: 10 }),
+  RATE_LIMIT_HISTORY: Bucket.default({ perSecond: 5, burst: 20 }),
+  RATE_LIMIT_READ: Bucket.default({ perSecond: 50, burst: 100 }),
+  RATE_LIMIT_REST: Bucket.default({ perSecond: 10, burst: 40 }),
+  RATE_LIMIT_ANON_REST: Bucket.default({ perSecond: 5, burst: 20 }),
+  RATE_LIMIT_CONNECT: Bucket.default({ perSecond: 20, burst: 60 }),
+  MAX_SOCKET_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
+  TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+  MESSAGE_ENCRYPTION_KEYS: EncryptionKeys.optional(),
 });
+
+export type RateBucket = { readonly perSecond: number; readonly burst: number };
+
+/** Every rate-limited action; the user's (or, for anonymous ones, the IP's) own bucket. */
+export type RateLimitName =
+  | "send"
+  | "typing"
+  | "history"
+  | "read"
+  | "rest"
+  | "anonRest"
+  | "connect";
 
 export interface Config {
   readonly port: number;
@@ -43,6 +95,8 @@ export interface Config {
     readonly jwksUrl?: string;
     readonly issuer?: string;
     readonly audience?: string;
+    /** Least time between two JWKS downloads (an unknown `kid` triggers one). */
+    readonly jwksCooldownMs: number;
   };
   readonly store:
     | { readonly kind: "mongo"; readonly uri: string; readonly db: string }
@@ -52,6 +106,13 @@ export interface Config {
   readonly presence: { readonly broadcast: "partners" | "all"; readonly graceMs: number };
   readonly delivery: { readonly ackTimeoutMs: number; readonly recoveryWindowMs: number };
   readonly logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
+  /** null: limits off (`RATE_LIMITS=off`). */
+  readonly rateLimits: Readonly<Record<RateLimitName, RateBucket>> | null;
+  readonly limits: { readonly socketPayloadBytes: number; readonly bodyBytes: number };
+  /** Take client addresses from `X-Forwarded-For` (only behind a proxy you run). */
+  readonly trustProxy: boolean;
+  /** The first key encrypts; all of them decrypt. Empty: stored in clear. */
+  readonly encryptionKeys: readonly { readonly id: string; readonly key: Uint8Array }[];
 }
 
 export class ConfigError extends Error {
@@ -67,7 +128,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      const given = name.includes("SECRET") ? "(hidden)" : JSON.stringify(cleaned[name]);
+      const given = /SECRET|KEYS/.test(name) ? "(hidden)" : JSON.stringify(cleaned[name]);
       return `  ${name}: ${issue.message} (given: ${given})`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
@@ -91,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       jwksUrl: e.JWT_JWKS_URL,
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
+      jwksCooldownMs: e.JWT_JWKS_COOLDOWN_MS,
     }),
     store: e.MONGODB_URI
       ? { kind: "mongo", uri: e.MONGODB_URI, db: e.MONGODB_DB } as const
@@ -102,5 +164,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       recoveryWindowMs: e.RECOVERY_WINDOW_MS,
     }),
     logLevel: e.LOG_LEVEL,
+    rateLimits: e.RATE_LIMITS === "off" ? null : Object.freeze({
+      send: e.RATE_LIMIT_SEND,
+      typing: e.RATE_LIMIT_TYPING,
+      history: e.RATE_LIMIT_HISTORY,
+      read: e.RATE_LIMIT_READ,
+      rest: e.RATE_LIMIT_REST,
+      anonRest: e.RATE_LIMIT_ANON_REST,
+      connect: e.RATE_LIMIT_CONNECT,
+    }),
+    limits: Object.freeze({
+      socketPayloadBytes: e.MAX_SOCKET_PAYLOAD_BYTES,
+      bodyBytes: e.MAX_BODY_BYTES,
+    }),
+    trustProxy: e.TRUST_PROXY === "true",
+    encryptionKeys: Object.freeze(e.MESSAGE_ENCRYPTION_KEYS ?? []),
   });
 }

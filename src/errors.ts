@@ -7,6 +7,8 @@ export const ERROR_CODES = {
   VALIDATION_ERROR: 400,
   /** No token, or a token that is invalid or expired. */
   UNAUTHORIZED: 401,
+  /** The socket's token expired: reconnect with a fresh one. */
+  TOKEN_EXPIRED: 401,
   /** The caller is authenticated but may not do this. */
   FORBIDDEN: 403,
   /** The message (or route) does not exist. */
@@ -15,6 +17,8 @@ export const ERROR_CODES = {
   DELETED: 410,
   /** The request body is larger than the configured limit. */
   PAYLOAD_TOO_LARGE: 413,
+  /** Too many requests; retry after `retryAfterMs`. */
+  RATE_LIMITED: 429,
   /** The store did not answer in time; retry later. */
   STORE_UNAVAILABLE: 503,
   /** Anything unexpected; the details are in the server log. */
@@ -25,7 +29,12 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 /** The one error type of the domain; each transport maps it once. */
 export class AppError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** For RATE_LIMITED: when a retry can succeed. */
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
     this.name = "AppError";
   }
@@ -39,11 +48,16 @@ export class AppError extends Error {
 export interface ErrorBody {
   error: string;
   code: ErrorCode;
+  retryAfterMs?: number;
 }
 
 /** Turns anything thrown into what a client may see, logging what it may not. */
 export function toErrorBody(err: unknown, log: (err: unknown) => void): ErrorBody {
-  if (err instanceof AppError) return { error: err.message, code: err.code };
+  if (err instanceof AppError) {
+    return err.retryAfterMs === undefined
+      ? { error: err.message, code: err.code }
+      : { error: err.message, code: err.code, retryAfterMs: err.retryAfterMs };
+  }
   log(err);
   return { error: "Internal server error", code: "INTERNAL_ERROR" };
 }

@@ -19,6 +19,7 @@ import type { Config } from "./config.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { Logger } from "./log.ts";
 import { acceptConnections } from "./realtime/connections.ts";
+import { MemoryRateLimiter, unlimited } from "./limits/rate_limiter.ts";
 import { InFlight } from "./realtime/in_flight.ts";
 import { createIo, type ParleyServer } from "./realtime/io.ts";
 import { MessageDelivery } from "./realtime/message_delivery.ts";
@@ -59,6 +60,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
   const io = createIo(httpServer, {
     corsOrigins: config.corsOrigins,
     recoveryWindowMs: config.delivery.recoveryWindowMs,
+    maxPayloadBytes: config.limits.socketPayloadBytes,
   });
 
   // The socket half of delivery calls the domain half, which needs the notifier
@@ -77,13 +79,26 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
   const chat = new ChatService(store, notifier);
   const presence = new PresenceService(store, notifier, config.presence, log);
   const inFlight = new InFlight();
-  acceptConnections(io, { verifier, chat, presence, delivery: messageDelivery, inFlight, log });
+  const limiter = config.rateLimits ? new MemoryRateLimiter(config.rateLimits) : unlimited;
+  acceptConnections(io, {
+    verifier,
+    chat,
+    presence,
+    delivery: messageDelivery,
+    inFlight,
+    limiter,
+    trustProxy: config.trustProxy,
+    log,
+  });
   const app: Hono = await createHttpApp({
     chat,
     verifier,
     devIssuer: config.auth.devMode && secret ? createTokenIssuer(secret) : undefined,
     corsOrigins: config.corsOrigins,
     ready: () => store.ping(),
+    limiter,
+    maxBodyBytes: config.limits.bodyBytes,
+    trustProxy: config.trustProxy,
     log,
   });
 

@@ -42,7 +42,11 @@ export function createTokenVerifier(
   auth: Config["auth"],
   secret: Uint8Array | undefined,
 ): TokenVerifier {
-  const jwks = auth.jwksUrl ? createRemoteJWKSet(new URL(auth.jwksUrl)) : undefined;
+  // Keys are cached; a token with an unknown `kid` (key rotation) triggers a
+  // fresh download, at most once per cooldown.
+  const jwks = auth.jwksUrl
+    ? createRemoteJWKSet(new URL(auth.jwksUrl), { cooldownDuration: auth.jwksCooldownMs })
+    : undefined;
   const options: JWTVerifyOptions = { issuer: auth.issuer, audience: auth.audience };
   return {
     async verify(token) {

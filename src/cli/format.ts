@@ -10,9 +10,9 @@ import type { ChatMessage, ConversationRow, PresencePayload } from "../protocol/
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
 
-/** One printable line: line breaks become ` ⏎ `, other control characters vanish. */
+/** One printable line: line breaks become ` ⏎ `, tabs spaces; other control characters vanish. */
 export function clean(text: string): string {
-  return text.replace(/\r?\n|\r/g, " ⏎ ").replace(CONTROL, "");
+  return text.replace(/\r?\n|\r/g, " ⏎ ").replace(/\t/g, " ").replace(CONTROL, "");
 }
 
 /** `HH:MM` in the local time zone, 24-hour clock. */

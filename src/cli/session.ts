@@ -4,7 +4,6 @@
  */
 import type { Socket } from "socket.io-client";
 import type {
-  AckResult,
   ChatMessage,
   ClientToServerEvents,
   ConversationRow,
@@ -116,22 +115,20 @@ export class ChatSession {
     if (partner === this.me) {
       return this.print(errorLine("USAGE", "that is you: open a conversation with someone else"));
     }
-    const result = await this.acked(
-      "getChatHistory",
-      (socket) =>
-        socket.emitWithAck("getChatHistory", {
-          userId1: this.me,
-          userId2: partner,
-          limit: this.options.historyLimit,
-        }),
-    );
+    const result = await this.acked("getChatHistory", (ack) =>
+      this.socket.emit("getChatHistory", {
+        userId1: this.me,
+        userId2: partner,
+        limit: this.options.historyLimit,
+      }, ack));
     if (!result) return;
     this.open = partner;
     const { messages } = result;
+    const who = clean(partner);
     this.print(
       messages.length === 0
-        ? `--- ${partner}: no messages yet ---`
-        : `--- ${partner}: last ${messages.length} message${messages.length === 1 ? "" : "s"} ---`,
+        ? `--- ${who}: no messages yet ---`
+        : `--- ${who}: last ${messages.length} message${messages.length === 1 ? "" : "s"} ---`,
     );
     for (const message of messages) {
       this.remember(message);
@@ -145,19 +142,24 @@ export class ChatSession {
     if (!partner) {
       return this.print(errorLine("USAGE", "no conversation open: /open <user> first"));
     }
-    const result = await this.acked("sendMessage", (socket) =>
-      socket.emitWithAck("sendMessage", {
+    const result = await this.acked("sendMessage", (ack) =>
+      this.socket.emit("sendMessage", {
         receiverId: partner,
         text,
         clientMessageId: crypto.randomUUID(),
-      }));
+      }, ack));
     // Normally messageSent has printed it already; the ack covers a lost event.
     if (result) this.showNew(result.message);
   }
 
   private listen(): void {
     const socket = this.socket;
-    socket.on("receiveMessage", (message) => this.showNew(message));
+    socket.on("receiveMessage", (message, ack) => {
+      // Acknowledged before the read receipt that showing it may send: the
+      // sender's tick goes delivered, then read, and it is not sent again.
+      if (typeof ack === "function") ack();
+      this.showNew(message);
+    });
     socket.on("messageSent", (message) => this.showNew(message));
     socket.on("userTyping", ({ userId, isTyping }) => this.print(typingLine(userId, isTyping)));
     socket.on("userOnline", (presence) => this.print(presenceLine(presence)));
@@ -202,7 +204,7 @@ export class ChatSession {
       ) continue;
       this.readSent.add(message._id);
       const messageId = message._id;
-      void this.acked("messageRead", (socket) => socket.emitWithAck("messageRead", { messageId }));
+      void this.acked("messageRead", (ack) => this.socket.emit("messageRead", { messageId }, ack));
     }
   }
 
@@ -215,27 +217,39 @@ export class ChatSession {
   }
 
   /**
-   * Runs one acked emit on a socket with a time-out; prints the failure (or the
-   * time-out) and resolves undefined then.
+   * Runs one emit with an ack callback and a time-out; prints the failure (or
+   * the time-out) and resolves undefined then.
+   *
+   * The callback form, not `emitWithAck`: with the optional acks of the event
+   * map, socket.io-client types `emitWithAck`'s result as `any`, while the
+   * callback is typed from the map.
    */
-  private async acked<T>(
-    event: keyof ClientToServerEvents,
-    call: (socket: TimedSocket) => Promise<AckResult<T>>,
-  ): Promise<({ ok: true } & T) | undefined> {
+  private acked<E extends AckedEvent>(
+    event: E,
+    send: (ack: (result: AckResultOf<E>) => void) => void,
+  ): Promise<Extract<AckResultOf<E>, { ok: true }> | undefined> {
     this.waiting.set(event, (this.waiting.get(event) ?? 0) + 1);
-    const pending = call(this.socket.timeout(this.options.ackTimeoutMs));
-    this.inFlight.add(pending);
-    try {
-      const result = await pending;
-      if (result.ok) return result;
-      this.printError(result);
-    } catch {
-      this.print(errorLine("TIMEOUT", `no answer to ${event} in ${this.options.ackTimeoutMs} ms`));
-    } finally {
+    const pending = new Promise<AckResultOf<E> | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), this.options.ackTimeoutMs);
+      send((result) => {
+        clearTimeout(timer);
+        resolve(result);
+      });
+    }).then((result) => {
       this.waiting.set(event, (this.waiting.get(event) ?? 1) - 1);
       this.inFlight.delete(pending);
-    }
-    return undefined;
+      if (!result) {
+        this.print(
+          errorLine("TIMEOUT", `no answer to ${event} in ${this.options.ackTimeoutMs} ms`),
+        );
+        return undefined;
+      }
+      if (isSuccess(result)) return result;
+      this.printError(result);
+      return undefined;
+    });
+    this.inFlight.add(pending);
+    return pending;
   }
 
   /**
@@ -263,7 +277,17 @@ export class ChatSession {
   }
 }
 
-type TimedSocket = ReturnType<ChatSocket["timeout"]>;
+/** Events the session sends with an ack. */
+type AckedEvent = "getChatHistory" | "sendMessage" | "messageRead";
+
+/** What the server answers to `E`'s ack, from the event map. */
+type AckResultOf<E extends AckedEvent> = Parameters<
+  NonNullable<Parameters<ClientToServerEvents[E]>[1]>
+>[0];
+
+function isSuccess<R extends { ok: boolean }>(result: R): result is Extract<R, { ok: true }> {
+  return result.ok;
+}
 
 function isErrorPayload(value: unknown): value is ErrorPayload {
   return typeof value === "object" && value !== null && "code" in value && "error" in value &&

@@ -1,8 +1,14 @@
 /** The Hono app: REST routes, the dev token route, health and the test page. */
-import { Hono } from "hono";
+import type { IncomingMessage } from "node:http";
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { clientAddress } from "../auth/client_address.ts";
 import { requireUser } from "../auth/http_auth.ts";
+import { type AllowedOrigins, isOriginAllowed } from "../auth/origins.ts";
+import { enforce, type RateLimiter } from "../limits/rate_limiter.ts";
 import type { TokenIssuer, TokenVerifier } from "../auth/tokens.ts";
 import type { ChatService } from "../chat/chat_service.ts";
 import { AppError, toErrorBody } from "../errors.ts";
@@ -17,11 +23,29 @@ export interface HttpAppDeps {
   verifier: TokenVerifier;
   /** Present only in dev mode: enables `POST /api/dev/token`. */
   devIssuer?: TokenIssuer;
-  corsOrigins: "*" | readonly string[];
+  corsOrigins: AllowedOrigins;
   /** Resolves when every backing service answers (the store, later Redis). */
   ready: () => Promise<void>;
+  limiter: RateLimiter;
+  /** Largest JSON body accepted on the API (uploads have their own limit). */
+  maxBodyBytes: number;
+  trustProxy: boolean;
   log: Logger;
 }
+
+/** The test page satisfies this: no inline script or style, sockets to its own origin only. */
+const CONTENT_SECURITY_POLICY = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", "data:", "blob:"],
+  mediaSrc: ["'self'", "blob:"],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+};
 
 export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
   const app = new Hono();
@@ -33,18 +57,53 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
     }
     const body = toErrorBody(err, (e) => deps.log.error("request failed", errorFields(e)));
     const status = err instanceof AppError ? err.status : 500;
+    if (body.retryAfterMs !== undefined) {
+      c.header("Retry-After", String(Math.max(1, Math.ceil(body.retryAfterMs / 1000))));
+    }
     return c.json(body, status as 400);
   });
   app.notFound((c) => c.json({ error: "Route not found", code: "NOT_FOUND" }, 404));
 
+  const addressOf = (c: Context) => {
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    return clientAddress(
+      incoming?.socket?.remoteAddress,
+      c.req.header("x-forwarded-for"),
+      deps.trustProxy,
+    );
+  };
   const origins = deps.corsOrigins;
+  const originAllowed = (c: Context) =>
+    isOriginAllowed(c.req.header("origin"), c.req.header("host"), origins);
+
+  app.use("*", secureHeaders({ contentSecurityPolicy: CONTENT_SECURITY_POLICY }));
+  // A browser page from an origin not on the list gets nothing: 403, no CORS headers.
+  app.use("*", async function originGuard(c, next) {
+    if (!originAllowed(c)) {
+      return c.json({ error: "Origin not allowed", code: "FORBIDDEN" }, 403);
+    }
+    await next();
+  });
   app.use(
     "/api/*",
     cors({
-      origin: origins === "*" ? "*" : [...origins],
+      origin: (origin, c) => (originAllowed(c) ? origin : null),
       allowHeaders: ["Authorization", "Content-Type"],
+      exposeHeaders: ["Retry-After"],
     }),
   );
+  app.use("/api/*", async function apiBodyLimit(c, next) {
+    if (c.req.path.startsWith("/api/uploads")) return await next();
+    return await bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) =>
+        c.json(
+          { error: `Body larger than ${deps.maxBodyBytes} bytes`, code: "PAYLOAD_TOO_LARGE" },
+          413,
+        ),
+    })(c, next);
+  });
+  const authenticated = requireUser({ verifier: deps.verifier, limiter: deps.limiter, addressOf });
 
   // Alive: the process answers. Ready: it can also reach its store.
   app.get("/healthz", (c) => c.json({ status: "ok" }));
@@ -62,6 +121,7 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
   if (deps.devIssuer) {
     const issuer = deps.devIssuer;
     app.post("/api/dev/token", async (c) => {
+      await enforce(deps.limiter, "anonRest", addressOf(c));
       const body = await c.req.json().catch(() => {
         throw new AppError("VALIDATION_ERROR", "Body must be JSON");
       });
@@ -70,7 +130,7 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
     });
   }
 
-  app.use("/api/chats/*", requireUser(deps.verifier));
+  app.use("/api/chats/*", authenticated);
   app.route("/api/chats", chatsRoutes(deps.chat));
 
   for (const route of page.routes) app.get(route, page.serve);

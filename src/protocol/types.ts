@@ -63,6 +63,8 @@ export interface MessageReadPayload {
 export interface ErrorPayload {
   error: string;
   code: ErrorCode;
+  /** With RATE_LIMITED: wait this long before retrying. */
+  retryAfterMs?: number;
   /** The client event that failed, so that a client can tell failures apart. */
   event?: keyof ClientToServerEvents;
 }

@@ -1,8 +1,10 @@
-/** Authenticates sockets, wires their events, and reports them to presence. */
+/** Admits sockets (per-IP rate, token), wires their events, and reports them to presence. */
+import { clientAddress } from "../auth/client_address.ts";
 import { socketAuth } from "../auth/socket_auth.ts";
 import type { TokenVerifier } from "../auth/tokens.ts";
 import type { ChatService } from "../chat/chat_service.ts";
 import type { PresenceService } from "../chat/presence.ts";
+import type { RateLimiter } from "../limits/rate_limiter.ts";
 import { errorFields, type Logger } from "../log.ts";
 import { registerChatHandlers } from "./chat_handlers.ts";
 import type { InFlight } from "./in_flight.ts";
@@ -15,10 +17,31 @@ export interface ConnectionDeps {
   presence: PresenceService;
   delivery: MessageDelivery;
   inFlight: InFlight;
+  limiter: RateLimiter;
+  trustProxy: boolean;
   log: Logger;
 }
 
+/** The longest a timer may wait (setTimeout overflows past 2^31-1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export function acceptConnections(io: ParleyServer, deps: ConnectionDeps): void {
+  io.use(async function connectionRate(socket, next) {
+    const ip = clientAddress(
+      socket.handshake.address,
+      socket.handshake.headers["x-forwarded-for"],
+      deps.trustProxy,
+    );
+    const decision = await deps.limiter.consume("connect", ip);
+    if (decision.allowed) return next();
+    const err = new Error("rate limited") as Error & { data?: unknown };
+    err.data = {
+      code: "RATE_LIMITED",
+      error: "Too many connection attempts",
+      retryAfterMs: decision.retryAfterMs,
+    };
+    next(err);
+  });
   io.use(socketAuth(deps.verifier, (socket, identity) => {
     Object.assign(socket.data, identity);
   }));
@@ -29,10 +52,28 @@ export function acceptConnections(io: ParleyServer, deps: ConnectionDeps): void 
     registerChatHandlers(socket, deps.chat, deps);
     socket.join(userRoom(userId));
     void deps.delivery.catchUp(socket);
-    socket.on("disconnect", () => deps.presence.disconnected(userId));
+    const expiry = disconnectOnExpiry(socket);
+    socket.on("disconnect", () => {
+      clearTimeout(expiry);
+      deps.presence.disconnected(userId);
+    });
     deps.presence.connected(socket.data).catch((err) =>
       deps.log.error("presence connect failed", { userId, ...errorFields(err) })
     );
     deps.log.debug("socket connected", { userId, socketId: socket.id });
   });
+}
+
+/** At the token's `exp`: tell the client why, then disconnect it. It reconnects with a fresh token. */
+function disconnectOnExpiry(socket: ParleySocket): ReturnType<typeof setTimeout> | undefined {
+  const { expiresAt } = socket.data;
+  if (expiresAt === undefined) return undefined;
+  const ms = Math.min(MAX_TIMER_MS, Math.max(0, expiresAt * 1000 - Date.now()));
+  return setTimeout(() => {
+    socket.emit("messageError", {
+      error: "Your token expired; reconnect with a fresh one",
+      code: "TOKEN_EXPIRED",
+    });
+    socket.disconnect(true);
+  }, ms);
 }

@@ -4,7 +4,9 @@
  * result becomes `ack({ ok: true, ... })`, or `messageError` plus
  * `ack({ ok: false, error, code })` on failure. The server never throws on input.
  */
-import { toErrorBody } from "../errors.ts";
+import type { RateLimitName } from "../config.ts";
+import { AppError, toErrorBody } from "../errors.ts";
+import { enforce, type RateLimiter } from "../limits/rate_limiter.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { ClientToServerEvents } from "../protocol/types.ts";
 import type { InFlight } from "./in_flight.ts";
@@ -16,6 +18,24 @@ export interface EventContext {
   log: Logger;
   /** Handlers still running at shutdown are allowed to finish and answer. */
   inFlight: InFlight;
+  limiter: RateLimiter;
+}
+
+/** Which of the user's token buckets each event draws from. */
+const BUCKETS: Record<keyof ClientToServerEvents, RateLimitName | null> = {
+  sendMessage: "send",
+  typing: "typing",
+  getChatHistory: "history",
+  messageRead: "read",
+  setUserId: null, // answered from memory, nothing to protect
+};
+
+/** A token that expired while its socket was open stops working at once. */
+export function assertTokenLive(socket: ParleySocket): void {
+  const { expiresAt } = socket.data;
+  if (expiresAt !== undefined && Date.now() >= expiresAt * 1000) {
+    throw new AppError("TOKEN_EXPIRED", "Your token expired; reconnect with a fresh one");
+  }
 }
 
 export function onEvent(
@@ -24,11 +44,14 @@ export function onEvent(
   context: EventContext,
   handler: Handler,
 ): void {
-  const { log, inFlight } = context;
+  const { log, inFlight, limiter } = context;
+  const bucket = BUCKETS[event];
   const run = async (args: unknown[]) => {
     const last = args.at(-1);
     const ack = typeof last === "function" ? (last as (result: object) => void) : undefined;
     try {
+      assertTokenLive(socket);
+      if (bucket) await enforce(limiter, bucket, socket.data.userId);
       const result = await handler(args[0]);
       ack?.({ ok: true, ...result });
     } catch (err) {

@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
+import { type AllowedOrigins, isOriginAllowed } from "../auth/origins.ts";
 import type {
   ClientToServerEvents,
   InterServerEvents,
@@ -21,7 +22,9 @@ export type ParleySocket = Socket<
 >;
 
 export interface IoOptions {
-  corsOrigins: "*" | readonly string[];
+  corsOrigins: AllowedOrigins;
+  /** Larger frames close that client's connection (Socket.IO's default is 1 MB). */
+  maxPayloadBytes: number;
   /** How long a dropped connection may come back with its rooms and missed broadcasts. */
   recoveryWindowMs: number;
 }
@@ -35,6 +38,10 @@ export function createIo(httpServer: HttpServer, options: IoOptions): ParleyServ
   const origins = options.corsOrigins;
   return new Server(httpServer, {
     cors: { origin: origins === "*" ? "*" : [...origins] },
+    // A browser page from another origin cannot even open the connection.
+    allowRequest: (req, callback) =>
+      callback(null, isOriginAllowed(req.headers.origin, req.headers.host, origins)),
+    maxHttpBufferSize: options.maxPayloadBytes,
     serveClient: true,
     connectionStateRecovery: {
       maxDisconnectionDuration: options.recoveryWindowMs,

@@ -18,6 +18,7 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
       JWT_SECRET: TEST_SECRET,
       LOG_LEVEL: "info",
       PRESENCE_GRACE_MS: "50",
+      RATE_LIMITS: "off",
       // The child runs on Deno KV unless the test says otherwise, whatever this process has.
       MONGODB_URI: "",
       ...env,
