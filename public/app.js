@@ -1040,7 +1040,12 @@
       updateControls();
     });
 
-    socket.on("receiveMessage", (m) => current() && ingest(m));
+    socket.on("receiveMessage", (m, ack) => {
+      if (!current()) return;
+      ingest(m);
+      // Shown (or at least stored on this page): the sender's tick turns "delivered".
+      if (typeof ack === "function") ack();
+    });
     socket.on("messageSent", (m) => current() && ingest(m));
     socket.on("chatHistory", (list) => {
       if (current() && Array.isArray(list)) {

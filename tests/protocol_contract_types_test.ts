@@ -1,0 +1,143 @@
+/**
+ * Locks the wire contract at the type level: a TypeScript client typed with
+ * `Socket<ServerToClientEvents, ClientToServerEvents>` (and the server typed
+ * with the same maps) gets a compile error for a wrong event name or payload.
+ *
+ * Nothing here runs against a server: `deno check` and `deno test` type-check
+ * the file, and every `@ts-expect-error` line fails the check if the error it
+ * expects ever goes away (that is, if the contract loosens).
+ */
+import type { Server } from "socket.io";
+import type { Socket } from "socket.io-client";
+import type {
+  ChatMessage,
+  ClientToServerEvents,
+  ErrorCode,
+  InterServerEvents,
+  PresencePayload,
+  ServerToClientEvents,
+  SocketData,
+} from "../src/protocol/types.ts";
+import { assertEquals } from "./helpers/assert.ts";
+
+type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
+type ParleyIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** Compiles only when `value` is a `T`. */
+function expectType<T>(_value: T): void {}
+
+const file = {
+  url: "https://cdn.example.com/cat.png",
+  type: "image",
+  name: "cat.png",
+  size: 1234,
+} as const;
+
+/** What a client may send, and what it may not. */
+async function clientEmits(socket: Client): Promise<void> {
+  socket.emit("sendMessage", { receiverId: "bob", text: "hi" });
+  socket.emit("sendMessage", { receiverId: "bob", file, clientMessageId: "c-1" }, (result) => {
+    if (result.ok) expectType<ChatMessage>(result.message);
+    else expectType<ErrorCode>(result.code);
+  });
+  socket.emit("typing", { receiverId: "bob", isTyping: true });
+  socket.emit("getChatHistory", { userId1: "alice", userId2: "bob", limit: 20, before: "m-1" });
+  socket.emit("messageRead", { messageId: "m-1" });
+  socket.emit("setUserId", "alice");
+
+  // emitWithAck checks the event name only: while the maps declare acks
+  // optional (`ack?:`), socket.io-client types its payload and its result as
+  // `any` (it cannot split `[payload, ack?]`). The callback form above is typed.
+  await socket.timeout(1000).emitWithAck("typing", { receiverId: "bob", isTyping: false });
+  // @ts-expect-error emitWithAck checks the event name
+  await socket.emitWithAck("typo", { receiverId: "bob", isTyping: false });
+
+  // @ts-expect-error receiverId is required
+  socket.emit("sendMessage", { text: "hi" });
+  // @ts-expect-error text is a string
+  socket.emit("sendMessage", { receiverId: "bob", text: 42 });
+  // @ts-expect-error file.type is one of image, video, audio, document
+  socket.emit("sendMessage", { receiverId: "bob", file: { ...file, type: "exe" } });
+  // @ts-expect-error file.size is a number
+  socket.emit("sendMessage", { receiverId: "bob", file: { ...file, size: "1 KB" } });
+  // @ts-expect-error isTyping is a boolean, not a string
+  socket.emit("typing", { receiverId: "bob", isTyping: "yes" });
+  // @ts-expect-error typing needs a receiverId
+  socket.emit("typing", { isTyping: true });
+  // @ts-expect-error limit is a number
+  socket.emit("getChatHistory", { userId1: "alice", userId2: "bob", limit: "20" });
+  // @ts-expect-error both user ids are required
+  socket.emit("getChatHistory", { userId1: "alice" });
+  // @ts-expect-error messageRead takes { messageId }
+  socket.emit("messageRead", { id: "m-1" });
+  // @ts-expect-error setUserId takes the id itself
+  socket.emit("setUserId", { userId: "alice" });
+  // @ts-expect-error unknown event name (a typo)
+  socket.emit("sendMesage", { receiverId: "bob", text: "hi" });
+  // @ts-expect-error a server event cannot be emitted by the client
+  socket.emit("receiveMessage", { receiverId: "bob", text: "hi" });
+  socket.emit("sendMessage", { receiverId: "bob", text: "hi" }, (result) => {
+    // @ts-expect-error error codes come from the closed list
+    if (!result.ok && result.code === "TIMEOUT") return;
+  });
+}
+
+/** What a client may listen to, with which payloads. */
+function clientListens(socket: Client): void {
+  socket.on("receiveMessage", (message, ack) => {
+    expectType<string | null>(message.text);
+    expectType<string | null>(message.readAt);
+    ack();
+  });
+  socket.on("messageSent", (message) => expectType<string>(message.createdAt));
+  socket.on("userTyping", ({ userId, isTyping }) => {
+    expectType<string>(userId);
+    expectType<boolean>(isTyping);
+  });
+  socket.on("userOnline", (presence) => expectType<PresencePayload>(presence));
+  socket.on("messageRead", ({ messageId, readerId, readAt }) => {
+    expectType<string>(messageId + readerId + readAt);
+  });
+  socket.on("messageDeleted", ({ messageId }) => expectType<string>(messageId));
+  socket.on("chatHistory", (messages) => expectType<ChatMessage[]>(messages));
+  socket.on("messageError", ({ code, event }) => {
+    expectType<ErrorCode>(code);
+    expectType<keyof ClientToServerEvents | undefined>(event);
+  });
+
+  // @ts-expect-error unknown server event name
+  socket.on("newMessage", () => {});
+  // @ts-expect-error a listener with the wrong payload type: text is string | null
+  socket.on("receiveMessage", (message: { text: number }) => expectType<number>(message.text));
+  // @ts-expect-error isTyping is a boolean
+  socket.on("userTyping", (typing: { userId: string; isTyping: string }) => typing);
+  socket.on("messageSent", (message) => {
+    // @ts-expect-error _id is a string
+    expectType<number>(message._id);
+  });
+}
+
+/** The server is typed with the same maps: it cannot send a wrong payload either. */
+function serverEmits(io: ParleyIo, message: ChatMessage): void {
+  io.to("user:bob").emit("receiveMessage", message, () => {});
+  io.to("user:bob").emit("userTyping", { userId: "alice", isTyping: true });
+  io.emit("userOnline", { userId: "alice", isOnline: false, lastSeen: null });
+
+  // @ts-expect-error userTyping needs isTyping
+  io.to("user:bob").emit("userTyping", { userId: "alice" });
+  // @ts-expect-error lastSeen is a string or null, not a Date
+  io.emit("userOnline", { userId: "alice", isOnline: true, lastSeen: new Date() });
+  // @ts-expect-error messageDeleted carries { messageId }
+  io.emit("messageDeleted", { id: message._id });
+  // @ts-expect-error a client event cannot be emitted by the server
+  io.emit("sendMessage", { receiverId: "bob", text: "hi" });
+}
+
+Deno.test("protocol types: the event maps reject wrong payloads at compile time", () => {
+  // The checks above are done by the type checker; these functions never run.
+  assertEquals([clientEmits, clientListens, serverEmits].map((f) => typeof f), [
+    "function",
+    "function",
+    "function",
+  ]);
+});
