@@ -24,6 +24,7 @@ import { InFlight } from "./realtime/in_flight.ts";
 import { createIo, type ParleyServer } from "./realtime/io.ts";
 import { MessageDelivery } from "./realtime/message_delivery.ts";
 import { roomNotifier } from "./realtime/room_notifier.ts";
+import { withEncryption } from "./store/encrypted_store.ts";
 import { openStore } from "./store/open_store.ts";
 import type { ChatStore } from "./store/repository.ts";
 
@@ -45,7 +46,7 @@ export interface RunningParley {
 }
 
 export async function startParley(config: Config, log: Logger): Promise<RunningParley> {
-  const store = await openStore(config.store);
+  const store = await withEncryption(await openStore(config.store), config.encryptionKeys);
   const secret = config.auth.secret
     ? new TextEncoder().encode(config.auth.secret)
     : config.auth.devMode

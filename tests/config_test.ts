@@ -48,6 +48,26 @@ Deno.test("loadConfig() names the bad variable and the value given", () => {
   assertMatch(configError({ MONGODB_URI: "postgres://x" }), /MONGODB_URI/);
   assertMatch(configError({ PRESENCE_BROADCAST: "some" }), /PRESENCE_BROADCAST/);
   assertMatch(configError({ JWT_JWKS_URL: "not a url" }), /JWT_JWKS_URL/);
+  assertMatch(
+    configError({ RATE_LIMIT_SEND: "fast" }),
+    /RATE_LIMIT_SEND: must be "<per second>:<burst>"/,
+  );
+  assertMatch(
+    configError({ MESSAGE_ENCRYPTION_KEYS: "k1:c2hvcnQ=" }),
+    /MESSAGE_ENCRYPTION_KEYS: .*32 bytes.*\(hidden\)/,
+  );
+});
+
+Deno.test("loadConfig() reads rate limits and encryption keys", () => {
+  const key = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
+  const config = loadConfig({
+    RATE_LIMIT_SEND: "2.5:5",
+    MESSAGE_ENCRYPTION_KEYS: `k2:${key},k1:${key}`,
+  });
+  assertEquals(config.rateLimits?.send, { perSecond: 2.5, burst: 5 });
+  assertEquals(config.rateLimits?.connect, { perSecond: 20, burst: 60 });
+  assertEquals(config.encryptionKeys.map((k) => k.id), ["k2", "k1"]);
+  assertEquals(loadConfig({ RATE_LIMITS: "off" }).rateLimits, null);
 });
 
 Deno.test("loadConfig() refuses dev mode on a non-loopback HOST", () => {
