@@ -4,14 +4,28 @@
  */
 import { z } from "zod";
 
+/** C0 controls and DEL: never part of an identifier. */
+function hasControlCharacters(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
 /** A user id is the token's `sub`: any non-blank string up to 128 chars. */
-export const UserId = z.string().trim().min(1, "must not be empty").max(128);
+export const UserId = z.string().trim().min(1, "must not be empty").max(128)
+  .refine((id) => id.isWellFormed(), "must be valid Unicode")
+  .refine((id) => !hasControlCharacters(id), "must not contain control characters");
 export type UserId = z.infer<typeof UserId>;
 
 /** Message ids are opaque strings (a ULID in Deno KV, an ObjectId in MongoDB). */
-export const MessageId = z.string().min(1).max(64);
+export const MessageId = z.string().min(1).max(64).regex(/^[0-9A-Za-z]+$/, "not a message id");
 
-export const ClientMessageId = z.string().min(1).max(64);
+export const ClientMessageId = z.string().min(1).max(64)
+  .refine((id) => id.trim() !== "", "must not be blank")
+  .refine((id) => id.isWellFormed(), "must be valid Unicode")
+  .refine((id) => !hasControlCharacters(id), "must not contain control characters");
 
 export const MAX_TEXT_LENGTH = 5000;
 export const MAX_PAGE_SIZE = 200;
@@ -20,7 +34,7 @@ export const DEFAULT_PAGE_SIZE = 50;
 export const FileAttachment = z.object({
   url: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2048),
   type: z.enum(["image", "video", "audio", "document"]),
-  name: z.string().trim().min(1).max(255),
+  name: z.string().trim().min(1).max(255).refine((n) => n.isWellFormed(), "must be valid Unicode"),
   size: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
 });
 export type FileAttachment = z.infer<typeof FileAttachment>;
@@ -29,7 +43,8 @@ export const SendMessageInput = z
   .object({
     senderId: UserId.optional(),
     receiverId: UserId,
-    text: z.string().trim().max(MAX_TEXT_LENGTH).nullish(),
+    text: z.string().trim().max(MAX_TEXT_LENGTH)
+      .refine((text) => text.isWellFormed(), "must be valid Unicode").nullish(),
     file: FileAttachment.nullish(),
     clientMessageId: ClientMessageId.optional(),
   })

@@ -1,0 +1,305 @@
+/**
+ * Hostile payloads to every socket event and every route, from a seeded
+ * generator: the server never crashes or hangs, answers each with a
+ * well-formed error (or a harmless success), and the store is unchanged.
+ * `deno task fuzz` runs longer (FUZZ_RUNS, FUZZ_SEED).
+ */
+import { ERROR_CODES } from "../src/errors.ts";
+import type { ClientToServerEvents } from "../src/protocol/types.ts";
+import { assert, assertEquals } from "./helpers/assert.ts";
+import { startTestServer, type TestServer } from "./helpers/server.ts";
+
+const RUNS = Number(Deno.env.get("FUZZ_RUNS") ?? 2000);
+const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 20261125);
+
+/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+  return { next, int, pick };
+}
+type Rng = ReturnType<typeof prng>;
+
+function deep(depth: number): unknown {
+  let value: unknown = "bottom";
+  for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { nested: value };
+  return value;
+}
+
+function protoPollution(): unknown {
+  return JSON.parse(
+    '{"__proto__": {"admin": true}, "constructor": {"prototype": {"polluted": 1}}}',
+  );
+}
+
+/** Values no field of the contract accepts in place of a string id. */
+function badId(r: Rng): unknown {
+  return r.pick<() => unknown>([
+    () => "",
+    () => "   ",
+    () => "x".repeat(129 + r.int(5000)),
+    () => r.int(1e9),
+    () => null,
+    () => true,
+    () => [],
+    () => ["alice"],
+    () => ({ $ne: null }),
+    () => ({ $gt: "" }),
+    () => ({ $where: "sleep(1000)" }),
+    () => "\ud800broken",
+    () => "tab\there",
+    () => "nul\u0000byte",
+    () => protoPollution(),
+    () => deep(50 + r.int(500)),
+    () => new Uint8Array(r.int(64)),
+  ])();
+}
+
+function badText(r: Rng): unknown {
+  return r.pick<() => unknown>([
+    () => "x".repeat(5001 + r.int(20000)),
+    () => " \n\t ",
+    () => 42,
+    () => ({ $ne: null }),
+    () => ["hi"],
+    () => "half \udc00 surrogate",
+    () => protoPollution(),
+    () => new Uint8Array(16),
+  ])();
+}
+
+function badPage(r: Rng): Record<string, unknown> {
+  return r.pick<() => Record<string, unknown>>([
+    () => ({ limit: 0 }),
+    () => ({ limit: 201 + r.int(1e6) }),
+    () => ({ limit: 2.5 }),
+    () => ({ limit: "50" }),
+    () => ({ skip: -1 - r.int(100) }),
+    () => ({ skip: { $gt: 0 } }),
+    () => ({ before: { $ne: null } }),
+    () => ({ before: "not/an/id" }),
+    () => ({ limit: Number.NaN }),
+  ])();
+}
+
+/** One invalid (or forbidden) call: [event, args]. */
+function hostileEvent(r: Rng): [keyof ClientToServerEvents, unknown[]] {
+  const event = r.pick(
+    ["sendMessage", "typing", "getChatHistory", "messageRead", "setUserId"] as const,
+  );
+  const whole = r.next() < 0.15;
+  if (whole) {
+    return [event, [
+      r.pick([undefined, null, 0, "str", [], deep(200), protoPollution(), new Uint8Array(8)]),
+    ]];
+  }
+  switch (event) {
+    case "sendMessage": {
+      const base: Record<string, unknown> = { receiverId: "bob", text: "hello" };
+      return [event, [
+        r.pick<() => Record<string, unknown>>([
+          () => ({ ...base, receiverId: badId(r) }),
+          () => ({ ...base, text: badText(r) }),
+          () => ({ receiverId: "bob" }),
+          () => ({ ...base, senderId: "alice" }), // forged: FORBIDDEN
+          () => ({ ...base, senderId: badId(r) }),
+          () => ({ ...base, clientMessageId: badId(r) }),
+          () => ({
+            ...base,
+            file: {
+              url: r.pick(["javascript:alert(1)", "ftp://x/y", "//evil", 5]),
+              type: "image",
+              name: "a",
+              size: 1,
+            },
+          }),
+          () => ({
+            ...base,
+            file: {
+              url: "https://x.example/a",
+              type: r.pick(["exe", 1, null]),
+              name: "a",
+              size: 1,
+            },
+          }),
+          () => ({
+            ...base,
+            file: {
+              url: "https://x.example/a",
+              type: "image",
+              name: "a",
+              size: r.pick([0, -1, 1.5, "1", 2 ** 60]),
+            },
+          }),
+          () => ({ ...base, receiverId: "fuzzer" }), // to yourself
+          () => ({ ...base, ...protoPollution() as object, receiverId: badId(r) }),
+        ])(),
+      ]];
+    }
+    case "typing":
+      return [event, [
+        r.pick<() => unknown>([
+          () => ({ receiverId: badId(r), isTyping: true }),
+          () => ({ receiverId: "bob", isTyping: r.pick(["yes", 1, null, {}, []]) }),
+          () => ({ isTyping: true }),
+        ])(),
+      ]];
+    case "getChatHistory":
+      return [event, [
+        r.pick<() => unknown>([
+          () => ({ userId1: "alice", userId2: "bob" }), // someone else's: FORBIDDEN
+          () => ({ userId1: badId(r), userId2: "fuzzer" }),
+          () => ({ userId1: "fuzzer", userId2: "alice", ...badPage(r) }),
+          () => ({ userId1: { $ne: null }, userId2: { $ne: null } }),
+        ])(),
+      ]];
+    case "messageRead":
+      return [event, [
+        r.pick<() => unknown>([
+          () => ({ messageId: badId(r) }),
+          () => ({ messageId: "0".repeat(24) }), // unknown: NOT_FOUND
+          () => ({ messageId: seededIds[r.int(seededIds.length)] }), // not the receiver: FORBIDDEN
+          () => ({}),
+        ])(),
+      ]];
+    case "setUserId":
+      return [event, [r.pick<() => unknown>([() => "alice", () => badId(r)])()]];
+  }
+}
+
+function hostileRequest(r: Rng): { method: string; path: string; body?: string } {
+  const enc = (value: unknown) => {
+    try {
+      return encodeURIComponent(typeof value === "string" ? value : JSON.stringify(value) ?? "x");
+    } catch {
+      return "%ED%A0%80broken"; // a lone surrogate as raw bytes: invalid UTF-8 on the wire
+    }
+  };
+  return r.pick<() => { method: string; path: string; body?: string }>([
+    () => ({ method: "GET", path: `/api/chats/history/${enc(badId(r))}` }),
+    () => ({
+      method: "GET",
+      path: `/api/chats/history/bob?limit=${enc(r.pick(["0", "-5", "abc", "1e9", "[]", "NaN"]))}`,
+    }),
+    () => ({
+      method: "GET",
+      path: `/api/chats/my-chats?skip=${enc(r.pick(["-1", "{}", "x"]))}&limit=${r.int(1000) - 500}`,
+    }),
+    () => ({ method: "GET", path: `/api/chats/history/bob?before=${enc(badId(r))}` }),
+    () => ({
+      method: "GET",
+      path: `/api/chats/conversations?limit=${enc(badPage(r).limit ?? "x")}`,
+    }),
+    () => ({ method: "DELETE", path: `/api/chats/${enc(badId(r))}` }),
+    () => ({ method: "DELETE", path: `/api/chats/${seededIds[r.int(seededIds.length)]}` }), // not the sender
+    () => ({ method: "POST", path: "/api/chats/my-chats", body: JSON.stringify(deep(300)) }),
+    () => ({
+      method: r.pick(["PUT", "PATCH", "POST"]),
+      path: `/api/chats/${r.pick(["my-chats", "conversations", "x"])}`,
+    }),
+    () => ({ method: "GET", path: `/api/${enc(badId(r))}/../../etc/passwd` }),
+  ])();
+}
+
+let seededIds: string[] = [];
+
+async function snapshot(server: TestServer) {
+  const { messages } = server.parley.store;
+  const page = { limit: 200, skip: 0 };
+  return JSON.stringify([
+    await messages.history("alice", "bob", page),
+    await messages.listForUser("fuzzer", page),
+    await messages.listForUser("bob", page),
+    await messages.conversations("alice", page),
+    await messages.conversations("fuzzer", page),
+    await messages.undelivered("bob", { limit: 200 }),
+  ]);
+}
+
+function assertWellFormedError(body: Record<string, unknown>, where: string) {
+  assert(
+    typeof body.error === "string" && body.error.length > 0,
+    `${where}: ${JSON.stringify(body)}`,
+  );
+  assert(
+    typeof body.code === "string" && body.code in ERROR_CODES,
+    `${where}: ${JSON.stringify(body)}`,
+  );
+  assert(body.code !== "INTERNAL_ERROR", `${where}: server error ${JSON.stringify(body)}`);
+}
+
+Deno.test(`fuzz: ${RUNS} hostile socket payloads and ${Math.ceil(RUNS / 4)} hostile requests (seed ${SEED})`, async () => {
+  const server = await startTestServer({
+    RATE_LIMITS: "on", // the limiter is in the path, but never the answer
+    RATE_LIMIT_SEND: "1000000:1000000",
+    RATE_LIMIT_TYPING: "1000000:1000000",
+    RATE_LIMIT_HISTORY: "1000000:1000000",
+    RATE_LIMIT_READ: "1000000:1000000",
+    RATE_LIMIT_REST: "1000000:1000000",
+    RATE_LIMIT_ANON_REST: "1000000:1000000",
+    MAX_SOCKET_PAYLOAD_BYTES: "1048576", // big values reach validation instead of closing the socket
+  });
+  try {
+    const alice = await server.connect("alice");
+    for (const text of ["one", "two", "three"]) {
+      const ack = await alice.timeout(3000).emitWithAck("sendMessage", { receiverId: "bob", text });
+      assert(ack.ok);
+      seededIds.push(ack.message._id);
+    }
+    const before = await snapshot(server);
+    const fuzzer = await server.connect("fuzzer");
+    const r = prng(SEED);
+    const codes: Record<string, number> = {};
+
+    for (let i = 0; i < RUNS; i++) {
+      const [event, args] = hostileEvent(r);
+      const answer = await (fuzzer.timeout(5000) as unknown as {
+        emitWithAck(event: string, ...args: unknown[]): Promise<Record<string, unknown>>;
+      }).emitWithAck(event, ...args);
+      if (answer.ok === true) {
+        assert(
+          event === "typing" || event === "setUserId" || event === "getChatHistory",
+          `${event} accepted: ${JSON.stringify(args).slice(0, 300)}`,
+        );
+        continue;
+      }
+      assertEquals(answer.ok, false);
+      assertWellFormedError(answer, `${event} ${i}`);
+      codes[answer.code as string] = (codes[answer.code as string] ?? 0) + 1;
+    }
+
+    const token = await server.token("fuzzer");
+    for (let i = 0; i < Math.ceil(RUNS / 4); i++) {
+      const { method, path, body } = hostileRequest(r);
+      const res = await fetch(`${server.url}${path}`, {
+        method,
+        body,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      });
+      assert(res.status < 500, `${method} ${path}: ${res.status}`);
+      const json = await res.json();
+      if (res.status >= 400) assertWellFormedError(json, `${method} ${path}`);
+      else assert(Array.isArray(json), `${method} ${path}: ${JSON.stringify(json)}`);
+    }
+
+    assertEquals(await snapshot(server), before, "the store is unchanged");
+    assert(fuzzer.connected, "the fuzzing socket is still served");
+    const still = await alice.timeout(3000).emitWithAck("sendMessage", {
+      receiverId: "bob",
+      text: "still alive",
+    });
+    assert(still.ok, "the server still works");
+    console.log(`fuzz answers by code: ${JSON.stringify(codes)}`);
+  } finally {
+    seededIds = [];
+    await server.close();
+  }
+});
