@@ -19,7 +19,10 @@ import type { Config } from "./config.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { Logger } from "./log.ts";
 import { acceptConnections } from "./realtime/connections.ts";
+import { countRefusals } from "./limits/counted.ts";
 import { MemoryRateLimiter, unlimited } from "./limits/rate_limiter.ts";
+import { createMetrics } from "./metrics/metrics.ts";
+import { withStoreMetrics } from "./metrics/store_metrics.ts";
 import { InFlight } from "./realtime/in_flight.ts";
 import { createIo, type ParleyServer } from "./realtime/io.ts";
 import { MessageDelivery } from "./realtime/message_delivery.ts";
@@ -46,7 +49,11 @@ export interface RunningParley {
 }
 
 export async function startParley(config: Config, log: Logger): Promise<RunningParley> {
-  const store = await withEncryption(await openStore(config.store), config.encryptionKeys);
+  const metrics = createMetrics();
+  const store = await withEncryption(
+    withStoreMetrics(await openStore(config.store), metrics),
+    config.encryptionKeys,
+  );
   const secret = config.auth.secret
     ? new TextEncoder().encode(config.auth.secret)
     : config.auth.devMode
@@ -75,12 +82,19 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     { ackTimeoutMs: config.delivery.ackTimeoutMs, catchUpPageSize: CATCH_UP_PAGE_SIZE },
     log,
   );
-  const notifier = roomNotifier(io, messageDelivery);
+  const notifier = roomNotifier(io, messageDelivery, metrics);
   const deliveries = new DeliveryService(store, notifier);
   const chat = new ChatService(store, notifier);
   const presence = new PresenceService(store, notifier, config.presence, log);
   const inFlight = new InFlight();
-  const limiter = config.rateLimits ? new MemoryRateLimiter(config.rateLimits) : unlimited;
+  const limiter = countRefusals(
+    config.rateLimits ? new MemoryRateLimiter(config.rateLimits) : unlimited,
+    metrics,
+  );
+  metrics.sources = {
+    connectedSockets: () => io.of("/").sockets.size,
+    onlineUsers: () => presence.onlineCount(),
+  };
   acceptConnections(io, {
     verifier,
     chat,
@@ -88,6 +102,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     delivery: messageDelivery,
     inFlight,
     limiter,
+    metrics,
     trustProxy: config.trustProxy,
     log,
   });
@@ -99,6 +114,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     ready: () => store.ping(),
     limiter,
     maxBodyBytes: config.limits.bodyBytes,
+    metrics,
     trustProxy: config.trustProxy,
     log,
   });

@@ -63,6 +63,11 @@ export class PresenceService {
     this.pendingOffline.set(userId, timer);
   }
 
+  /** Users with a socket on this process, or inside their grace period. */
+  onlineCount(): number {
+    return this.sockets.size + this.pendingOffline.size;
+  }
+
   isOnline(userId: string): boolean {
     return this.sockets.has(userId) || this.pendingOffline.has(userId);
   }

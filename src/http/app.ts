@@ -9,6 +9,7 @@ import { clientAddress } from "../auth/client_address.ts";
 import { requireUser } from "../auth/http_auth.ts";
 import { type AllowedOrigins, isOriginAllowed } from "../auth/origins.ts";
 import { enforce, type RateLimiter } from "../limits/rate_limiter.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { TokenIssuer, TokenVerifier } from "../auth/tokens.ts";
 import type { ChatService } from "../chat/chat_service.ts";
 import { AppError, toErrorBody } from "../errors.ts";
@@ -29,6 +30,7 @@ export interface HttpAppDeps {
   limiter: RateLimiter;
   /** Largest JSON body accepted on the API (uploads have their own limit). */
   maxBodyBytes: number;
+  metrics: Metrics;
   trustProxy: boolean;
   log: Logger;
 }
@@ -57,6 +59,7 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
     }
     const body = toErrorBody(err, (e) => deps.log.error("request failed", errorFields(e)));
     const status = err instanceof AppError ? err.status : 500;
+    deps.metrics.errors.inc({ code: body.code });
     if (body.retryAfterMs !== undefined) {
       c.header("Retry-After", String(Math.max(1, Math.ceil(body.retryAfterMs / 1000))));
     }
@@ -114,6 +117,11 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
     } catch {
       return c.json({ status: "unavailable", code: "STORE_UNAVAILABLE" }, 503);
     }
+  });
+  // Prometheus scrapes this; like the health routes it has no auth and no rate limit.
+  app.get("/metrics", async (c) => {
+    const { registry } = deps.metrics;
+    return c.body(await registry.metrics(), 200, { "content-type": registry.contentType });
   });
   // Browsers ask for it on every page; an empty answer keeps their consoles clean.
   app.get("/favicon.ico", (c) => c.body(null, 204));

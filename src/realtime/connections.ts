@@ -5,6 +5,7 @@ import type { TokenVerifier } from "../auth/tokens.ts";
 import type { ChatService } from "../chat/chat_service.ts";
 import type { PresenceService } from "../chat/presence.ts";
 import type { RateLimiter } from "../limits/rate_limiter.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import { errorFields, type Logger } from "../log.ts";
 import { registerChatHandlers } from "./chat_handlers.ts";
 import type { InFlight } from "./in_flight.ts";
@@ -18,6 +19,7 @@ export interface ConnectionDeps {
   delivery: MessageDelivery;
   inFlight: InFlight;
   limiter: RateLimiter;
+  metrics: Metrics;
   trustProxy: boolean;
   log: Logger;
 }
@@ -53,14 +55,19 @@ export function acceptConnections(io: ParleyServer, deps: ConnectionDeps): void 
     socket.join(userRoom(userId));
     void deps.delivery.catchUp(socket);
     const expiry = disconnectOnExpiry(socket);
-    socket.on("disconnect", () => {
+    socket.on("disconnect", (reason) => {
       clearTimeout(expiry);
       deps.presence.disconnected(userId);
+      deps.log.info("socket disconnected", { userId, socketId: socket.id, reason });
     });
     deps.presence.connected(socket.data).catch((err) =>
       deps.log.error("presence connect failed", { userId, ...errorFields(err) })
     );
-    deps.log.debug("socket connected", { userId, socketId: socket.id });
+    deps.log.info("socket connected", {
+      userId,
+      socketId: socket.id,
+      recovered: socket.recovered,
+    });
   });
 }
 

@@ -9,6 +9,7 @@ import { AppError, toErrorBody } from "../errors.ts";
 import { enforce, type RateLimiter } from "../limits/rate_limiter.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { ClientToServerEvents } from "../protocol/types.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { InFlight } from "./in_flight.ts";
 import type { ParleySocket } from "./io.ts";
 
@@ -19,6 +20,7 @@ export interface EventContext {
   /** Handlers still running at shutdown are allowed to finish and answer. */
   inFlight: InFlight;
   limiter: RateLimiter;
+  metrics: Metrics;
 }
 
 /** Which of the user's token buckets each event draws from. */
@@ -44,16 +46,18 @@ export function onEvent(
   context: EventContext,
   handler: Handler,
 ): void {
-  const { log, inFlight, limiter } = context;
+  const { log, inFlight, limiter, metrics } = context;
   const bucket = BUCKETS[event];
   const run = async (args: unknown[]) => {
     const last = args.at(-1);
     const ack = typeof last === "function" ? (last as (result: object) => void) : undefined;
+    const stop = metrics.eventDuration.startTimer({ event });
     try {
       assertTokenLive(socket);
       if (bucket) await enforce(limiter, bucket, socket.data.userId);
       const result = await handler(args[0]);
       ack?.({ ok: true, ...result });
+      log.debug("event", { event, userId: socket.data.userId, ms: Math.round(stop() * 1000) });
     } catch (err) {
       const body = toErrorBody(
         err,
@@ -61,6 +65,13 @@ export function onEvent(
       );
       socket.emit("messageError", { ...body, event });
       ack?.({ ok: false, ...body, event });
+      metrics.errors.inc({ code: body.code });
+      log.debug("event refused", {
+        event,
+        userId: socket.data.userId,
+        code: body.code,
+        ms: Math.round(stop() * 1000),
+      });
     }
   };
   const listener = (...args: unknown[]) => void inFlight.track(run(args));

@@ -1,14 +1,25 @@
 import type { Notifier } from "../chat/notifier.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import { type ParleyServer, userRoom } from "./io.ts";
 import type { MessageDelivery } from "./message_delivery.ts";
 
-/** Implements the domain's Notifier with one Socket.IO room per user. */
-export function roomNotifier(io: ParleyServer, delivery: MessageDelivery): Notifier {
+/**
+ * Implements the domain's Notifier with one Socket.IO room per user. Every
+ * domain event passes here once, which makes it the place to count them.
+ */
+export function roomNotifier(
+  io: ParleyServer,
+  delivery: MessageDelivery,
+  metrics: Metrics,
+): Notifier {
   return {
     deliverMessage(receiverId, message) {
+      metrics.messagesSent.inc();
       delivery.deliver(receiverId, message);
     },
     toUsers(userIds, event, ...args) {
+      if (event === "messageRead") metrics.messagesRead.inc();
+      if (event === "messageDelivered") metrics.messagesDelivered.inc();
       if (userIds.length === 0) return;
       io.to(userIds.map(userRoom)).emit(event, ...args);
     },
