@@ -2,7 +2,7 @@ import { MongoClient } from "mongodb";
 import { withEncryption } from "../src/store/encrypted_store.ts";
 import { openKvStore } from "../src/store/kv/kv_store.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { MONGODB_URI, startTestServer } from "./helpers/server.ts";
+import { MONGODB_URI, startTestServer, TEST_STORE } from "./helpers/server.ts";
 import { storeContract } from "./store_contract.ts";
 
 const keyA = { id: "a", key: crypto.getRandomValues(new Uint8Array(32)) };
@@ -36,45 +36,49 @@ async function rawKvText(path: string): Promise<string> {
   }
 }
 
-Deno.test("MESSAGE_ENCRYPTION_KEYS: Deno KV holds no plaintext; old keys still open after rotation", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "parley-enc-" });
-  const KV_PATH = `${dir}/chat.kv`;
-  try {
-    let server = await startTestServer({ KV_PATH, MESSAGE_ENCRYPTION_KEYS: envKeys(keyA) });
-    const alice = await server.connect("alice");
-    const sent = await alice.timeout(3000).emitWithAck("sendMessage", {
-      receiverId: "bob",
-      text: SECRET_TEXT,
-      file,
-    });
-    assert(sent.ok);
-    assertEquals(sent.message.text, SECRET_TEXT, "clients see plaintext");
-    assertEquals(sent.message.file, file);
-    await server.close();
+Deno.test({
+  name: "MESSAGE_ENCRYPTION_KEYS: Deno KV holds no plaintext; old keys still open after rotation",
+  ignore: TEST_STORE !== "kv",
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "parley-enc-" });
+    const KV_PATH = `${dir}/chat.kv`;
+    try {
+      let server = await startTestServer({ KV_PATH, MESSAGE_ENCRYPTION_KEYS: envKeys(keyA) });
+      const alice = await server.connect("alice");
+      const sent = await alice.timeout(3000).emitWithAck("sendMessage", {
+        receiverId: "bob",
+        text: SECRET_TEXT,
+        file,
+      });
+      assert(sent.ok);
+      assertEquals(sent.message.text, SECRET_TEXT, "clients see plaintext");
+      assertEquals(sent.message.file, file);
+      await server.close();
 
-    let raw = await rawKvText(KV_PATH);
-    assert(raw.includes("enc:v1:a:"), "sealed with key a");
-    assert(!raw.includes("midnight") && !raw.includes("heist"), "no plaintext at rest");
+      let raw = await rawKvText(KV_PATH);
+      assert(raw.includes("enc:v1:a:"), "sealed with key a");
+      assert(!raw.includes("midnight") && !raw.includes("heist"), "no plaintext at rest");
 
-    // Rotate: b seals new messages, a still opens old ones.
-    server = await startTestServer({ KV_PATH, MESSAGE_ENCRYPTION_KEYS: envKeys(keyB, keyA) });
-    const bob = await server.connect("bob");
-    const reply = await bob.timeout(3000).emitWithAck("sendMessage", {
-      receiverId: "alice",
-      text: "see you there",
-    });
-    assert(reply.ok);
-    const history = await (await server.api("bob", "/api/chats/history/alice")).json();
-    assertEquals(history.map((m: { text: string }) => m.text), [SECRET_TEXT, "see you there"]);
-    assertEquals(history[0].file, file);
-    const rows = await (await server.api("alice", "/api/chats/conversations")).json();
-    assertEquals(rows[0].lastMessage.text, "see you there");
-    await server.close();
-    raw = await rawKvText(KV_PATH);
-    assert(raw.includes("enc:v1:b:") && !raw.includes("see you there"));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+      // Rotate: b seals new messages, a still opens old ones.
+      server = await startTestServer({ KV_PATH, MESSAGE_ENCRYPTION_KEYS: envKeys(keyB, keyA) });
+      const bob = await server.connect("bob");
+      const reply = await bob.timeout(3000).emitWithAck("sendMessage", {
+        receiverId: "alice",
+        text: "see you there",
+      });
+      assert(reply.ok);
+      const history = await (await server.api("bob", "/api/chats/history/alice")).json();
+      assertEquals(history.map((m: { text: string }) => m.text), [SECRET_TEXT, "see you there"]);
+      assertEquals(history[0].file, file);
+      const rows = await (await server.api("alice", "/api/chats/conversations")).json();
+      assertEquals(rows[0].lastMessage.text, "see you there");
+      await server.close();
+      raw = await rawKvText(KV_PATH);
+      assert(raw.includes("enc:v1:b:") && !raw.includes("see you there"));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
 
 Deno.test({
