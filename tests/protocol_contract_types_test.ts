@@ -18,6 +18,7 @@ import type {
   ServerToClientEvents,
   SocketData,
 } from "../src/protocol/types.ts";
+import { request } from "../src/protocol/client.ts";
 import { assertEquals } from "./helpers/assert.ts";
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -140,4 +141,26 @@ Deno.test("protocol types: the event maps reject wrong payloads at compile time"
     "function",
     "function",
   ]);
+});
+
+/** `request()` types both the payload and the acknowledgement. */
+async function typedRequests(socket: Client): Promise<void> {
+  const sent = await request(socket, "sendMessage", { receiverId: "bob", text: "hi" });
+  if (sent.ok) expectType<ChatMessage>(sent.message);
+  else expectType<ErrorCode>(sent.code);
+  const history = await request(socket, "getChatHistory", { userId1: "a", userId2: "b" });
+  if (history.ok) expectType<ChatMessage[]>(history.messages);
+  // @ts-expect-error receiverId is required
+  await request(socket, "sendMessage", { text: "hi" });
+  // @ts-expect-error isTyping is a boolean
+  await request(socket, "typing", { receiverId: "bob", isTyping: "yes" });
+  // @ts-expect-error no such event
+  await request(socket, "sendMessages", { receiverId: "bob" });
+  const read = await request(socket, "messageRead", { messageId: "m1" });
+  // @ts-expect-error `readAt` exists only once `ok` is known to be true
+  read.readAt;
+}
+
+Deno.test("request() is typed end to end (checked at compile time)", () => {
+  assertEquals(typeof typedRequests, "function");
 });

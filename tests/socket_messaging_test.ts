@@ -386,3 +386,19 @@ Deno.test("messages created in the same millisecond keep their arrival order", a
     await server.close();
   }
 });
+
+Deno.test("the typed request() helper sends and resolves with the acknowledgement", async () => {
+  const { request } = await import("../src/protocol/client.ts");
+  const server = await startTestServer();
+  try {
+    const alice = await server.connect("alice");
+    const sent = await request(alice, "sendMessage", { receiverId: "bob", text: "typed" });
+    assert(sent.ok);
+    assertEquals(sent.message.text, "typed");
+    const refused = await request(alice, "getChatHistory", { userId1: "bob", userId2: "carol" });
+    assert(!refused.ok);
+    assertEquals(refused.code, "FORBIDDEN");
+  } finally {
+    await server.close();
+  }
+});
