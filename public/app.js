@@ -47,6 +47,7 @@
     fileName: $("fileName"),
     fileType: $("fileType"),
     fileSize: $("fileSize"),
+    fileInput: $("fileInput"),
   };
 
   const state = {
@@ -74,6 +75,8 @@
   let typingInTimer = 0;
   let convRefreshTimer = 0;
   let openGeneration = 0;
+  /** True while a picked file is being uploaded (the composer waits). */
+  let uploading = false;
 
   // ---------------------------------------------------------------- helpers
 
@@ -254,6 +257,92 @@
       throw new ApiError(message, code, res.status);
     }
     return data;
+  }
+
+  // ---------------------------------------------------------------- attachments
+
+  /** Uploads a File as a raw body; resolves with the `file` object to send. */
+  async function uploadFile(file) {
+    const headers = { Accept: "application/json", Authorization: `Bearer ${state.token}` };
+    if (file.type) headers["Content-Type"] = file.type;
+    let res;
+    try {
+      res = await fetch(`/api/uploads?name=${encodeURIComponent(file.name)}`, {
+        method: "POST",
+        headers,
+        body: file,
+      });
+    } catch (err) {
+      throw new ApiError(`network error (${err?.message ?? err})`, "NETWORK_ERROR", 0);
+    }
+    const data = await res.json().catch(() => null);
+    if (!res.ok) {
+      throw new ApiError(
+        data?.error ?? `HTTP ${res.status}`,
+        data?.code ?? `HTTP_${res.status}`,
+        res.status,
+      );
+    }
+    return data;
+  }
+
+  /** Files uploaded to this server need the token, so the page fetches them itself. */
+  function isOwnUpload(url) {
+    try {
+      const parsed = new URL(url, location.href);
+      return parsed.origin === location.origin && parsed.pathname.startsWith("/api/uploads/");
+    } catch {
+      return false;
+    }
+  }
+
+  /** upload URL → blob: URL of its bytes, kept while the session lasts. */
+  const uploadBlobs = new Map();
+
+  async function fetchUpload(url) {
+    const known = uploadBlobs.get(url);
+    if (known) return known;
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${state.token}` } });
+    if (!res.ok) {
+      const data = await res.json().catch(() => null);
+      throw new ApiError(
+        data?.error ?? `HTTP ${res.status}`,
+        data?.code ?? `HTTP_${res.status}`,
+        res.status,
+      );
+    }
+    const blobUrl = URL.createObjectURL(await res.blob());
+    uploadBlobs.set(url, blobUrl);
+    return blobUrl;
+  }
+
+  async function downloadUpload(url, name) {
+    try {
+      const link = h("a");
+      link.href = await fetchUpload(url);
+      link.download = name || "file";
+      document.body.append(link);
+      link.click();
+      link.remove();
+    } catch (err) {
+      showError("Downloading file", err);
+    }
+  }
+
+  async function showPreview(container, url, name) {
+    try {
+      const img = h("img", "file-preview");
+      img.alt = name;
+      img.src = await fetchUpload(url);
+      container.append(img);
+    } catch {
+      // No preview (removed, or not ours to see); the link still explains.
+    }
+  }
+
+  function forgetUploads() {
+    for (const blobUrl of uploadBlobs.values()) URL.revokeObjectURL(blobUrl);
+    uploadBlobs.clear();
   }
 
   // ---------------------------------------------------------------- users and conversations
@@ -474,6 +563,12 @@
       file.append(
         h("span", "file-meta", ` (${m.file.type ?? "file"}, ${formatSize(m.file.size)})`),
       );
+      if (href && isOwnUpload(href)) {
+        // Clicked: fetched with the token and saved; images also show a preview.
+        link.dataset.upload = href;
+        link.removeAttribute("target");
+        if (m.file.type === "image") void showPreview(file, href, name);
+      }
       bubble.append(file);
     }
     const meta = h("div", "meta");
@@ -679,9 +774,17 @@
     el.partnerId.disabled = !connected;
     el.openChatBtn.disabled = !connected;
     for (
-      const input of [el.messageText, el.sendBtn, el.fileUrl, el.fileName, el.fileType, el.fileSize]
+      const input of [
+        el.messageText,
+        el.sendBtn,
+        el.fileUrl,
+        el.fileName,
+        el.fileType,
+        el.fileSize,
+        el.fileInput,
+      ]
     ) {
-      input.disabled = !canChat;
+      input.disabled = !canChat || uploading;
     }
     updateOlderButton();
   }
@@ -850,17 +953,32 @@
     el.fileSize.value = "";
   }
 
-  function sendMessage() {
+  async function sendMessage() {
     const open = state.open;
-    if (!open || !isConnected()) return;
+    if (!open || !isConnected() || uploading) return;
     const text = el.messageText.value.trim();
+    const picked = el.fileInput.files?.[0] ?? null;
     let file;
     try {
-      file = readFileFields();
+      file = picked ? null : readFileFields();
     } catch (err) {
       return showError("Attachment", { error: err.message, code: "VALIDATION_ERROR" });
     }
-    if (!text && !file) return;
+    if (!text && !file && !picked) return;
+    if (picked) {
+      uploading = true;
+      updateControls();
+      try {
+        file = await uploadFile(picked);
+        el.fileInput.value = "";
+      } catch (err) {
+        return showError("Uploading file", err);
+      } finally {
+        uploading = false;
+        updateControls();
+      }
+      if (!isConnected()) return showError("sendMessage", { error: "disconnected during upload" });
+    }
     const payload = { receiverId: open.partnerId, clientMessageId: uuid() };
     if (text) payload.text = text;
     if (file) payload.file = file;
@@ -893,6 +1011,7 @@
 
   function resetSession() {
     closeConversation();
+    forgetUploads();
     state.users.clear();
     state.convs.clear();
     state.known.clear();
@@ -1117,7 +1236,13 @@
 
   el.composer.addEventListener("submit", (event) => {
     event.preventDefault();
-    sendMessage();
+    void sendMessage();
+  });
+  el.messages.addEventListener("click", (event) => {
+    const link = event.target.closest("a.file-link[data-upload]");
+    if (!link) return;
+    event.preventDefault();
+    void downloadUpload(link.dataset.upload, link.textContent);
   });
   el.messageText.addEventListener("input", onComposerInput);
   el.messageText.addEventListener("blur", () => {

@@ -52,6 +52,9 @@ const EnvSchema = z.object({
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, "must be a plain database name")
     .default("parley"),
   KV_PATH: z.string().min(1).default("./data/parley.kv"),
+  // A cluster of nodes (docs/cluster.md): Socket.IO's Redis Streams adapter, presence, rate limits.
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
+  CLUSTER_NODE_TTL_MS: z.coerce.number().int().min(300).max(300_000).default(15_000),
   CORS_ORIGINS: z.string().default(""),
   PRESENCE_BROADCAST: z.enum(["partners", "all"]).default("partners"),
   PRESENCE_GRACE_MS: z.coerce.number().int().min(0).max(1500).default(1000),
@@ -71,6 +74,23 @@ const EnvSchema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
   TRUST_PROXY: z.enum(["true", "false"]).default("false"),
   MESSAGE_ENCRYPTION_KEYS: EncryptionKeys.optional(),
+  // Attachments and push notifications (docs/attachments-and-notifications.md).
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).transform((url) => new URL(url).origin).optional(),
+  UPLOAD_DIR: z.string().min(1).default("./data/uploads"),
+  UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).max(2 ** 31).default(10 * 1024 * 1024),
+  UPLOAD_RETENTION_MS: z.coerce.number().int().min(100).max(30 * 86_400_000).default(86_400_000),
+  PUSH_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PUSH_WEBHOOK_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  PUSH_INCLUDE_TEXT: z.enum(["true", "false"]).default("false"),
+  PUSH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
+  PUSH_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1000),
+  PUSH_ALLOW_INSECURE_ENDPOINTS: z.enum(["true", "false"]).default("false"),
+  VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, "must be a base64url P-256 public key")
+    .optional(),
+  VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be a base64url P-256 key")
+    .optional(),
+  VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)\S+$/, "must be a mailto: or https: URL")
+    .optional(),
 });
 
 export type RateBucket = { readonly perSecond: number; readonly burst: number };
@@ -101,6 +121,8 @@ export interface Config {
   readonly store:
     | { readonly kind: "mongo"; readonly uri: string; readonly db: string }
     | { readonly kind: "kv"; readonly path: string };
+  /** Set with `REDIS_URL`: this process is one node of a cluster. */
+  readonly cluster?: ClusterConfig;
   /** `"*"` only when set explicitly; an empty list allows same-origin pages only. */
   readonly corsOrigins: "*" | readonly string[];
   readonly presence: { readonly broadcast: "partners" | "all"; readonly graceMs: number };
@@ -113,6 +135,42 @@ export interface Config {
   readonly trustProxy: boolean;
   /** The first key encrypts; all of them decrypt. Empty: stored in clear. */
   readonly encryptionKeys: readonly { readonly id: string; readonly key: Uint8Array }[];
+  /** Origin clients reach Parley at (`PUBLIC_URL`), for upload links; unset: the request's. */
+  readonly publicUrl?: string;
+  readonly uploads: UploadConfig;
+  readonly push: PushConfig;
+}
+
+export interface ClusterConfig {
+  readonly redisUrl: string;
+  /**
+   * A node that has not renewed its heartbeat for this long counts as dead; its users go
+   * offline within about 4/3 of it (heartbeats and sweeps run every third of it).
+   */
+  readonly nodeTtlMs: number;
+}
+
+export interface UploadConfig {
+  /** Local directory for upload bytes with Deno KV (MongoDB keeps them in GridFS). */
+  readonly dir: string;
+  readonly maxBytes: number;
+  /** An upload never sent in a message is removed after this long. */
+  readonly retentionMs: number;
+}
+
+export interface PushConfig {
+  readonly webhook?: { readonly url: string; readonly secret: string };
+  readonly webPush?: {
+    readonly publicKey: string;
+    readonly privateKey: string;
+    readonly subject: string;
+  };
+  /** Put the message text into Web Push notifications. */
+  readonly includeText: boolean;
+  readonly maxAttempts: number;
+  readonly retryBaseMs: number;
+  /** Accept `http:` push endpoints (local push-service emulators and tests only). */
+  readonly allowInsecureEndpoints: boolean;
 }
 
 export class ConfigError extends Error {
@@ -128,7 +186,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      const given = /SECRET|KEYS/.test(name) ? "(hidden)" : JSON.stringify(cleaned[name]);
+      const given = /SECRET|KEY/.test(name) ? "(hidden)" : JSON.stringify(cleaned[name]);
       return `  ${name}: ${issue.message} (given: ${given})`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
@@ -141,6 +199,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         `tokens, so it only listens on a loopback address (given: ${JSON.stringify(e.HOST)}). ` +
         `Set JWT_SECRET or JWT_JWKS_URL to listen on other addresses.`,
     );
+  }
+  if (e.REDIS_URL && !e.MONGODB_URI) {
+    throw new ConfigError(
+      `Invalid configuration:\n  REDIS_URL: a cluster needs the shared MongoDB store: set ` +
+        `MONGODB_URI too (one Deno KV file cannot be shared by several processes).`,
+    );
+  }
+  const pushProblems = [
+    e.PUSH_WEBHOOK_URL && !e.PUSH_WEBHOOK_SECRET &&
+    "PUSH_WEBHOOK_SECRET: required with PUSH_WEBHOOK_URL (webhooks are always signed)",
+    [e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY, e.VAPID_SUBJECT].filter(Boolean).length % 3 !== 0 &&
+    "VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT: Web Push needs all three, or none",
+  ].filter(Boolean);
+  if (pushProblems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  ${pushProblems.join("\n  ")}`);
   }
   const origins = e.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean);
   return Object.freeze({
@@ -157,6 +230,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     store: e.MONGODB_URI
       ? { kind: "mongo", uri: e.MONGODB_URI, db: e.MONGODB_DB } as const
       : { kind: "kv", path: e.KV_PATH } as const,
+    cluster: e.REDIS_URL
+      ? Object.freeze({ redisUrl: e.REDIS_URL, nodeTtlMs: e.CLUSTER_NODE_TTL_MS })
+      : undefined,
     corsOrigins: origins.includes("*") ? "*" : Object.freeze(origins),
     presence: Object.freeze({ broadcast: e.PRESENCE_BROADCAST, graceMs: e.PRESENCE_GRACE_MS }),
     delivery: Object.freeze({
@@ -179,5 +255,27 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }),
     trustProxy: e.TRUST_PROXY === "true",
     encryptionKeys: Object.freeze(e.MESSAGE_ENCRYPTION_KEYS ?? []),
+    publicUrl: e.PUBLIC_URL,
+    uploads: Object.freeze({
+      dir: e.UPLOAD_DIR,
+      maxBytes: e.UPLOAD_MAX_BYTES,
+      retentionMs: e.UPLOAD_RETENTION_MS,
+    }),
+    push: Object.freeze({
+      webhook: e.PUSH_WEBHOOK_URL && e.PUSH_WEBHOOK_SECRET
+        ? Object.freeze({ url: e.PUSH_WEBHOOK_URL, secret: e.PUSH_WEBHOOK_SECRET })
+        : undefined,
+      webPush: e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY && e.VAPID_SUBJECT
+        ? Object.freeze({
+          publicKey: e.VAPID_PUBLIC_KEY,
+          privateKey: e.VAPID_PRIVATE_KEY,
+          subject: e.VAPID_SUBJECT,
+        })
+        : undefined,
+      includeText: e.PUSH_INCLUDE_TEXT === "true",
+      maxAttempts: e.PUSH_MAX_ATTEMPTS,
+      retryBaseMs: e.PUSH_RETRY_BASE_MS,
+      allowInsecureEndpoints: e.PUSH_ALLOW_INSECURE_ENDPOINTS === "true",
+    }),
   });
 }

@@ -17,6 +17,10 @@ export const ERROR_CODES = {
   DELETED: 410,
   /** The request body is larger than the configured limit. */
   PAYLOAD_TOO_LARGE: 413,
+  /** An upload whose bytes are not of an allowed type (the declared type is not trusted). */
+  UNSUPPORTED_TYPE: 415,
+  /** A download's Range lies outside the file. */
+  RANGE_NOT_SATISFIABLE: 416,
   /** Too many requests; retry after `retryAfterMs`. */
   RATE_LIMITED: 429,
   /** The store did not answer in time; retry later. */

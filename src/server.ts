@@ -13,8 +13,10 @@ import {
   type TokenVerifier,
 } from "./auth/tokens.ts";
 import { ChatService } from "./chat/chat_service.ts";
+import { combineHooks } from "./chat/message_hooks.ts";
 import { DeliveryService } from "./chat/delivery_service.ts";
 import { PresenceService } from "./chat/presence.ts";
+import { joinCluster } from "./cluster/cluster.ts";
 import type { Config } from "./config.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { Logger } from "./log.ts";
@@ -24,11 +26,15 @@ import { MemoryRateLimiter, unlimited } from "./limits/rate_limiter.ts";
 import { createMetrics } from "./metrics/metrics.ts";
 import { withStoreMetrics } from "./metrics/store_metrics.ts";
 import { InFlight } from "./realtime/in_flight.ts";
-import { createIo, type ParleyServer } from "./realtime/io.ts";
+import { createIo, type ParleyServer, userRoom } from "./realtime/io.ts";
 import { MessageDelivery } from "./realtime/message_delivery.ts";
 import { roomNotifier } from "./realtime/room_notifier.ts";
 import { withEncryption } from "./store/encrypted_store.ts";
 import { openStore } from "./store/open_store.ts";
+import { openDatabase } from "./store/database.ts";
+import { createPushService } from "./push/push_service.ts";
+import { openUploadStore } from "./uploads/open_upload_store.ts";
+import { UploadService } from "./uploads/upload_service.ts";
 import type { ChatStore } from "./store/repository.ts";
 
 /** How long open HTTP requests may take to finish on shutdown. */
@@ -82,13 +88,34 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     { ackTimeoutMs: config.delivery.ackTimeoutMs, catchUpPageSize: CATCH_UP_PAGE_SIZE },
     log,
   );
-  const notifier = roomNotifier(io, messageDelivery, metrics);
+  // With REDIS_URL this process is one node of a cluster (docs/cluster.md).
+  const cluster = config.cluster
+    ? await joinCluster(io, messageDelivery, config.cluster, log)
+    : undefined;
+  const notifier = roomNotifier(io, messageDelivery, metrics, cluster?.relay);
+  // Attachments and push notifications keep their own keys (collections) in the same database.
+  const database = await openDatabase(config.store);
+  const uploads = new UploadService(
+    await openUploadStore(database, config.uploads.dir),
+    { ...config.uploads, publicUrl: config.publicUrl },
+    log,
+  );
+  const push = await createPushService(config.push, database, {
+    // Through the adapter: with a cluster, sockets on every node count.
+    isConnected: async (userId) => (await io.in(userRoom(userId)).fetchSockets()).length > 0,
+    users: store.users,
+    log,
+  });
   const deliveries = new DeliveryService(store, notifier);
-  const chat = new ChatService(store, notifier);
-  const presence = new PresenceService(store, notifier, config.presence, log);
+  const chat = new ChatService(store, notifier, combineHooks(uploads, push));
+  const presence = cluster
+    ? cluster.presence(store, notifier, config.presence)
+    : new PresenceService(store, notifier, config.presence, log);
   const inFlight = new InFlight();
   const limiter = countRefusals(
-    config.rateLimits ? new MemoryRateLimiter(config.rateLimits) : unlimited,
+    config.rateLimits
+      ? cluster?.limiter(config.rateLimits) ?? new MemoryRateLimiter(config.rateLimits)
+      : unlimited,
     metrics,
   );
   metrics.sources = {
@@ -111,13 +138,19 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     verifier,
     devIssuer: config.auth.devMode && secret ? createTokenIssuer(secret) : undefined,
     corsOrigins: config.corsOrigins,
-    ready: () => store.ping(),
+    ready: async () => {
+      await store.ping();
+      await cluster?.ping();
+    },
     limiter,
     maxBodyBytes: config.limits.bodyBytes,
     metrics,
     trustProxy: config.trustProxy,
     log,
+    uploads,
+    push,
   });
+  uploads.startSweeper();
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once("error", reject);
@@ -149,7 +182,11 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
         // 3. Writes started meanwhile, offline marks for everyone who was connected, the store.
         await inFlight.drain(SHUTDOWN_DRAIN_MS);
         await presence.close();
+        await cluster?.close();
+        await uploads.close();
+        await push.close();
         await store.close();
+        await database.close();
       })(),
   };
 }

@@ -236,4 +236,133 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
     assertEquals([...many.keys()].sort(), ["u1", "u2"]);
     assertEquals(await store.users.get("nobody"), null);
   });
+
+  test("listForUser merges every conversation newest first, on any page, after deletes", async (store) => {
+    const partners = ["b", "c", "d", "e", "f"];
+    const mine: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const partner = partners[(i * 7) % 5]!;
+      const [from, to] = i % 3 === 0 ? [partner, "a"] : ["a", partner];
+      mine.push((await store.messages.insert(draft(from, to, `m${i}`))).message._id);
+      if (i % 10 === 0) await store.messages.insert(draft("b", "c", `not a's ${i}`));
+    }
+    const newestFirst = () => [...mine].reverse();
+    const ids = async (limit: number, skip: number) =>
+      (await store.messages.listForUser("a", page(limit, skip))).map((m) => m._id);
+    for (const [limit, skip] of [[50, 0], [10, 5], [7, 53], [200, 0], [5, 58], [5, 60]]) {
+      assertEquals(
+        await ids(limit!, skip!),
+        newestFirst().slice(skip, skip! + limit!),
+        `${limit}/${skip}`,
+      );
+    }
+    // Deleting the newest message of a conversation and one deep inside another.
+    for (const id of [mine.at(-1)!, mine[20]!]) {
+      assert(await store.messages.delete(id));
+      mine.splice(mine.indexOf(id), 1);
+    }
+    assertEquals(await ids(200, 0), newestFirst());
+    assertEquals(await ids(3, 57), newestFirst().slice(57, 60));
+  });
+
+  // Batching (group commit): many writes in flight at once behave exactly as
+  // if they had been committed one by one.
+
+  test("batching: concurrent sends keep history order, unread counts and catch-up exact", async (store) => {
+    const results = await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        store.messages.insert(
+          i % 3 === 0 ? draft("b", "a", `c${i}`, `cc-${i}`) : draft("a", "b", `c${i}`, `cc-${i}`),
+        )),
+    );
+    // Ids sort by arrival at the store (a wrapper such as encryption may reorder calls).
+    const ids = results.map((r) => r.message._id).sort();
+    assertEquals(new Set(ids).size, 120);
+    assertEquals((await store.messages.history("a", "b", page(200))).map((m) => m._id), ids);
+    const rowsOfB = await store.messages.conversations("b", page());
+    assertEquals(rowsOfB.map((r) => [r.partnerId, r.lastMessage?._id, r.unreadCount]), [
+      ["a", ids.at(-1), 80],
+    ]);
+    assertEquals((await store.messages.conversations("a", page()))[0]?.unreadCount, 40);
+    assertEquals((await store.messages.undelivered("b", { limit: 200 })).length, 80);
+    assertEquals((await store.messages.undelivered("a", { limit: 200 })).length, 40);
+  });
+
+  test("batching: concurrent duplicates among new sends store each client id once", async (store) => {
+    const results = await Promise.all(
+      Array.from(
+        { length: 40 },
+        (_, i) => store.messages.insert(draft("a", "b", `x${i % 10}`, `dup-${i % 10}`)),
+      ),
+    );
+    assertEquals(results.filter((r) => !r.duplicate).length, 10);
+    for (const [i, r] of results.entries()) {
+      assertEquals(r.message, results[i % 10]!.message, `call ${i} answers the first of its id`);
+    }
+    assertEquals((await store.messages.history("a", "b", page(200))).length, 10);
+    assertEquals((await store.messages.conversations("b", page()))[0]?.unreadCount, 10);
+    assertEquals((await store.messages.undelivered("b", { limit: 200 })).length, 10);
+  });
+
+  test("batching: deliveries racing with new sends keep catch-up and counts exact", async (store) => {
+    const first = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.messages.insert(draft("a", "b", `f${i}`))),
+    );
+    const at = new Date().toISOString();
+    const [deliveries, later] = await Promise.all([
+      Promise.all(first.slice(10).map((r) => store.messages.markDelivered(r.message._id, at))),
+      Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.messages.insert(draft("a", "b", `l${i}`))),
+      ),
+    ]);
+    assert(deliveries.every((m) => m?.deliveredAt === at && m.readAt === null));
+    // Reads one after another: a read's conversation-row update is not batched.
+    for (const r of first.slice(0, 10)) await store.messages.markRead(r.message._id, at);
+    assertEquals((await store.messages.conversations("b", page()))[0]?.unreadCount, 20);
+    assertEquals(
+      (await store.messages.undelivered("b", { limit: 200 })).map((m) => m._id),
+      later.map((r) => r.message._id).sort(),
+    );
+  });
+
+  test("batching: a write that fails does not fail the writes sent with it", async (store) => {
+    const gone = (await store.messages.insert(draft("a", "b", "gone", "cid-gone"))).message;
+    assert(await store.messages.delete(gone._id));
+    const [before, resend, after] = await Promise.allSettled([
+      store.messages.insert(draft("a", "b", "before")),
+      store.messages.insert(draft("a", "b", "resend", "cid-gone")),
+      store.messages.insert(draft("a", "b", "after")),
+    ]);
+    assertEquals(before.status, "fulfilled");
+    assertEquals(after.status, "fulfilled");
+    assertEquals(resend.status, "rejected");
+    assertEquals(
+      resend.status === "rejected" && resend.reason instanceof AppError && resend.reason.code,
+      "DELETED",
+    );
+    assertEquals((await store.messages.history("a", "b", page())).map((m) => m.text).sort(), [
+      "after",
+      "before",
+    ]);
+  });
+
+  test("batching: more concurrent writes than one commit holds all land", async (store) => {
+    const text = "x".repeat(2000);
+    const results = await Promise.all(
+      Array.from(
+        { length: 300 },
+        (_, i) => store.messages.insert(draft(`sender${i}`, "hub", `${i}${text}`, `big-${i}`)),
+      ),
+    );
+    assertEquals(new Set(results.map((r) => r.message._id)).size, 300);
+    assertEquals((await store.messages.partnersOf("hub")).length, 300);
+    const rows = await store.messages.conversations("hub", page(50));
+    const newestFirst = [...results].sort((x, y) => x.message._id < y.message._id ? 1 : -1);
+    assertEquals(
+      rows.map((r) => r.partnerId),
+      newestFirst.slice(0, 50).map((r) => r.message.senderId),
+    );
+    assert(rows.every((r) => r.unreadCount === 1));
+    assertEquals((await store.messages.undelivered("hub", { limit: 200 })).length, 200);
+  });
 }

@@ -11,6 +11,7 @@ import type {
 } from "../protocol/types.ts";
 import type { ChatHistoryInput, SendMessageInput, TypingInput } from "../schemas/inputs.ts";
 import type { ChatStore, HistoryQuery, PageQuery, User } from "../store/repository.ts";
+import type { MessageHooks } from "./message_hooks.ts";
 import type { Notifier } from "./notifier.ts";
 
 export interface SendResult {
@@ -19,7 +20,12 @@ export interface SendResult {
 }
 
 export class ChatService {
-  constructor(private readonly store: ChatStore, private readonly notify: Notifier) {}
+  constructor(
+    private readonly store: ChatStore,
+    private readonly notify: Notifier,
+    /** Attachments and push notifications plug in here (message_hooks.ts). */
+    private readonly hooks: MessageHooks = {},
+  ) {}
 
   /** Stores the message, then confirms to the sender and delivers to the receiver. */
   async sendMessage(callerId: string, input: SendMessageInput): Promise<SendResult> {
@@ -29,15 +35,20 @@ export class ChatService {
     if (input.receiverId === callerId) {
       throw new AppError("VALIDATION_ERROR", "receiverId: cannot send a message to yourself");
     }
+    const file = input.file && this.hooks.checkFile
+      ? await this.hooks.checkFile(callerId, input.file)
+      : input.file;
     const result = await this.store.messages.insert({
       senderId: callerId,
       receiverId: input.receiverId,
       text: input.text ? input.text : null,
-      file: input.file ?? null,
+      file: file ?? null,
       clientMessageId: input.clientMessageId ?? null,
     });
+    await this.hooks.stored?.(result.message);
     if (!result.duplicate) {
       this.notify.deliverMessage(input.receiverId, result.message);
+      this.hooks.sent?.(result.message);
     }
     this.notify.toUsers([callerId], "messageSent", result.message);
     return result;
@@ -86,6 +97,7 @@ export class ChatService {
       throw new AppError("NOT_FOUND", "Message not found");
     }
     this.notify.toUsers([message.senderId, message.receiverId], "messageDeleted", { messageId });
+    await this.hooks.deleted?.(message);
   }
 
   myChats(callerId: string, page: PageQuery): Promise<ChatMessage[]> {

@@ -3,6 +3,7 @@
  * sockets is connected. The first socket announces "online"; the last one to
  * leave announces "offline" after a short grace period, so that a page reload
  * does not flap. A second tab connecting or closing announces nothing.
+ * A cluster of nodes shares this state in Redis instead: src/cluster/cluster_presence.ts.
  */
 import type { Logger } from "../log.ts";
 import { errorFields } from "../log.ts";
@@ -17,7 +18,39 @@ export interface PresenceOptions {
   graceMs: number;
 }
 
-export class PresenceService {
+/** What the realtime layer reports; `PresenceService` (one process) or `ClusterPresence`. */
+export interface Presence {
+  /** Records a new socket of the user; resolves once the user is stored online. */
+  connected(identity: Identity): Promise<void>;
+  disconnected(userId: string): void;
+  /** Users with a socket on this process, or inside their grace period. */
+  onlineCount(): number;
+  /** Settles the users of this process and awaits every store write started. */
+  close(): Promise<void>;
+}
+
+/** Stores the state first, then tells the others; a failure is logged, never thrown. */
+export async function announcePresence(
+  deps: { store: ChatStore; notify: Notifier; log: Logger },
+  broadcast: PresenceOptions["broadcast"],
+  userId: string,
+  isOnline: boolean,
+): Promise<void> {
+  const lastSeen = new Date().toISOString();
+  try {
+    await deps.store.users.setPresence(userId, isOnline, lastSeen);
+    const payload = { userId, isOnline, lastSeen };
+    if (broadcast === "all") {
+      deps.notify.toEveryone("userOnline", payload);
+    } else {
+      deps.notify.toUsers(await deps.store.messages.partnersOf(userId), "userOnline", payload);
+    }
+  } catch (err) {
+    deps.log.error("presence update failed", { userId, isOnline, ...errorFields(err) });
+  }
+}
+
+export class PresenceService implements Presence {
   private readonly sockets = new Map<string, number>();
   private readonly pendingOffline = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -90,19 +123,8 @@ export class PresenceService {
     work.finally(() => this.inFlight.delete(work));
   }
 
-  /** Stores the state first, then tells the others. */
-  private async announce(userId: string, isOnline: boolean): Promise<void> {
-    const lastSeen = new Date().toISOString();
-    try {
-      await this.store.users.setPresence(userId, isOnline, lastSeen);
-      const payload = { userId, isOnline, lastSeen };
-      if (this.options.broadcast === "all") {
-        this.notify.toEveryone("userOnline", payload);
-      } else {
-        this.notify.toUsers(await this.store.messages.partnersOf(userId), "userOnline", payload);
-      }
-    } catch (err) {
-      this.log.error("presence update failed", { userId, isOnline, ...errorFields(err) });
-    }
+  private announce(userId: string, isOnline: boolean): Promise<void> {
+    const { store, notify, log } = this;
+    return announcePresence({ store, notify, log }, this.options.broadcast, userId, isOnline);
   }
 }

@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
+import type { BlankEnv } from "hono/types";
 import { clientAddress } from "../auth/client_address.ts";
 import { requireUser } from "../auth/http_auth.ts";
 import { type AllowedOrigins, isOriginAllowed } from "../auth/origins.ts";
@@ -14,9 +15,15 @@ import type { TokenIssuer, TokenVerifier } from "../auth/tokens.ts";
 import type { ChatService } from "../chat/chat_service.ts";
 import { AppError, toErrorBody } from "../errors.ts";
 import { errorFields, type Logger } from "../log.ts";
-import { DevTokenInput } from "../schemas/inputs.ts";
-import { parseInput } from "../schemas/parse.ts";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { chatsRoutes } from "./chats_routes.ts";
+import { docsRoutes } from "./docs_page.ts";
+import { serveOpenApiDocument } from "./openapi_document.ts";
+import { systemRoutes } from "./system_routes.ts";
+import type { PushService } from "../push/push_service.ts";
+import type { UploadService } from "../uploads/upload_service.ts";
+import { pushRoutes } from "./push_routes.ts";
+import { uploadsRoutes } from "./uploads_routes.ts";
 import { loadStaticPage } from "./static_page.ts";
 
 export interface HttpAppDeps {
@@ -33,6 +40,10 @@ export interface HttpAppDeps {
   metrics: Metrics;
   trustProxy: boolean;
   log: Logger;
+  /** Enables `/api/uploads`. */
+  uploads?: UploadService;
+  /** Enables `/api/push` when Web Push is configured. */
+  push?: PushService;
 }
 
 /** The test page satisfies this: no inline script or style, sockets to its own origin only. */
@@ -50,7 +61,8 @@ const CONTENT_SECURITY_POLICY = {
 };
 
 export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
-  const app = new Hono();
+  // OpenAPIHono gathers the documented routes of the routers mounted below into /openapi.json.
+  const app = new OpenAPIHono<BlankEnv>();
   const page = await loadStaticPage();
 
   app.onError((err, c) => {
@@ -108,16 +120,15 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
   });
   const authenticated = requireUser({ verifier: deps.verifier, limiter: deps.limiter, addressOf });
 
-  // Alive: the process answers. Ready: it can also reach its store.
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
-  app.get("/readyz", async (c) => {
-    try {
-      await deps.ready();
-      return c.json({ status: "ready" });
-    } catch {
-      return c.json({ status: "unavailable", code: "STORE_UNAVAILABLE" }, 503);
-    }
-  });
+  // /healthz, /readyz and, in dev mode only, POST /api/dev/token.
+  app.route(
+    "/",
+    systemRoutes({
+      ready: deps.ready,
+      devIssuer: deps.devIssuer,
+      spendAnonymousBudget: (c) => enforce(deps.limiter, "anonRest", addressOf(c)),
+    }),
+  );
   // Prometheus scrapes this; like the health routes it has no auth and no rate limit.
   app.get("/metrics", async (c) => {
     const { registry } = deps.metrics;
@@ -126,20 +137,13 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
   // Browsers ask for it on every page; an empty answer keeps their consoles clean.
   app.get("/favicon.ico", (c) => c.body(null, 204));
 
-  if (deps.devIssuer) {
-    const issuer = deps.devIssuer;
-    app.post("/api/dev/token", async (c) => {
-      await enforce(deps.limiter, "anonRest", addressOf(c));
-      const body = await c.req.json().catch(() => {
-        throw new AppError("VALIDATION_ERROR", "Body must be JSON");
-      });
-      const input = parseInput(DevTokenInput, body);
-      return c.json({ token: await issuer.issue(input.userId, input.username) });
-    });
-  }
-
   app.use("/api/chats/*", authenticated);
   app.route("/api/chats", chatsRoutes(deps.chat));
+  if (deps.uploads) app.route("/api/uploads", uploadsRoutes(deps.uploads, authenticated));
+  if (deps.push?.webPush) app.route("/api/push", pushRoutes(deps.push.webPush, authenticated));
+
+  serveOpenApiDocument(app);
+  app.route("/", docsRoutes());
 
   for (const route of page.routes) app.get(route, page.serve);
   return app;

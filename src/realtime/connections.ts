@@ -3,7 +3,7 @@ import { clientAddress } from "../auth/client_address.ts";
 import { socketAuth } from "../auth/socket_auth.ts";
 import type { TokenVerifier } from "../auth/tokens.ts";
 import type { ChatService } from "../chat/chat_service.ts";
-import type { PresenceService } from "../chat/presence.ts";
+import type { Presence } from "../chat/presence.ts";
 import type { RateLimiter } from "../limits/rate_limiter.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { errorFields, type Logger } from "../log.ts";
@@ -15,7 +15,7 @@ import { type ParleyServer, type ParleySocket, userRoom } from "./io.ts";
 export interface ConnectionDeps {
   verifier: TokenVerifier;
   chat: ChatService;
-  presence: PresenceService;
+  presence: Presence;
   delivery: MessageDelivery;
   inFlight: InFlight;
   limiter: RateLimiter;

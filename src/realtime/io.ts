@@ -2,22 +2,28 @@ import type { Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
 import { type AllowedOrigins, isOriginAllowed } from "../auth/origins.ts";
 import type {
+  ChatMessage,
   ClientToServerEvents,
-  InterServerEvents,
   ServerToClientEvents,
   SocketData,
 } from "../protocol/types.ts";
 
+/** Events between the nodes of a cluster (`io.serverSideEmit`); clients never see them. */
+export interface PeerEvents {
+  /** A message was stored on another node: deliver it to the receiver's sockets here. */
+  deliverMessage(receiverId: string, message: ChatMessage): void;
+}
+
 export type ParleyServer = Server<
   ClientToServerEvents,
   ServerToClientEvents,
-  InterServerEvents,
+  PeerEvents,
   SocketData
 >;
 export type ParleySocket = Socket<
   ClientToServerEvents,
   ServerToClientEvents,
-  InterServerEvents,
+  PeerEvents,
   SocketData
 >;
 

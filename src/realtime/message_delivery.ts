@@ -4,7 +4,10 @@
  * Each `receiveMessage` goes to one socket at a time with an ack callback and a
  * timeout; any call of the callback counts as delivered. A socket is never
  * sent the same message twice by this process, whichever path (live or
- * catch-up) got there first. Socket.IO's connection state recovery replays
+ * catch-up, which a cluster node also runs after a Redis outage) got there
+ * first: each socket remembers the last `SENT_MEMORY` ids it was sent, also
+ * once acknowledged, since a catch-up may read the store before the receipt
+ * is written. Socket.IO's connection state recovery replays
  * room broadcasts only, and `receiveMessage` is never a room broadcast, so
  * the two mechanisms cannot both deliver one message to one socket.
  */
@@ -24,9 +27,14 @@ export interface DeliveryOptions {
   catchUpPageSize: number;
 }
 
+/** Message ids remembered per socket (oldest forgotten first); more than a catch-up page. */
+const SENT_MEMORY = 1000;
+
 export class MessageDelivery {
-  /** Ids sent to each socket and not yet acknowledged by it. */
+  /** Ids recently sent to each socket, in the order sent. */
   private readonly sent = new WeakMap<ParleySocket, Set<string>>();
+  /** The catch-up running for each socket: a new one waits for it. */
+  private readonly catchUps = new WeakMap<ParleySocket, Promise<void>>();
 
   constructor(
     private readonly io: ParleyServer,
@@ -45,7 +53,13 @@ export class MessageDelivery {
   }
 
   /** Sends a connecting socket everything addressed to its user and not yet delivered. */
-  async catchUp(socket: ParleySocket): Promise<void> {
+  catchUp(socket: ParleySocket): Promise<void> {
+    const run = (this.catchUps.get(socket) ?? Promise.resolve()).then(() => this.readPages(socket));
+    this.catchUps.set(socket, run);
+    return run;
+  }
+
+  private async readPages(socket: ParleySocket): Promise<void> {
     const { userId } = socket.data;
     const { catchUpPageSize } = this.options;
     let after: string | undefined;
@@ -66,11 +80,11 @@ export class MessageDelivery {
     if (!sent) this.sent.set(socket, sent = new Set());
     if (sent.has(message._id)) return;
     sent.add(message._id);
+    if (sent.size > SENT_MEMORY) sent.delete(sent.values().next().value!);
     const { userId } = socket.data;
     socket.timeout(this.options.ackTimeoutMs).emit("receiveMessage", message, (err: unknown) => {
       // Unacknowledged: the message stays undelivered and comes back on the next connect.
       if (err) return;
-      sent.delete(message._id);
       this.port.acknowledged(userId, message._id).catch((e) =>
         this.log.error("delivery receipt failed", { userId, ...errorFields(e) })
       );

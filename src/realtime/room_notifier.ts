@@ -1,4 +1,5 @@
 import type { Notifier } from "../chat/notifier.ts";
+import type { ChatMessage } from "../protocol/types.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import { type ParleyServer, userRoom } from "./io.ts";
 import type { MessageDelivery } from "./message_delivery.ts";
@@ -6,16 +7,21 @@ import type { MessageDelivery } from "./message_delivery.ts";
 /**
  * Implements the domain's Notifier with one Socket.IO room per user. Every
  * domain event passes here once, which makes it the place to count them.
+ * In a cluster, rooms span the nodes (the Redis adapter); `receiveMessage` is
+ * no room broadcast, so `relay` hands it to the other nodes, which deliver it
+ * to their own sockets with acknowledgements.
  */
 export function roomNotifier(
   io: ParleyServer,
   delivery: MessageDelivery,
   metrics: Metrics,
+  relay?: (receiverId: string, message: ChatMessage) => void,
 ): Notifier {
   return {
     deliverMessage(receiverId, message) {
       metrics.messagesSent.inc();
       delivery.deliver(receiverId, message);
+      relay?.(receiverId, message);
     },
     toUsers(userIds, event, ...args) {
       if (event === "messageRead") metrics.messagesRead.inc();

@@ -71,10 +71,23 @@ export type ChatHistoryInput = z.infer<typeof ChatHistoryInput>;
 
 export const MessageReadInput = z.object({ messageId: MessageId });
 
-/** Query strings arrive as text; coerce, then apply the same bounds as sockets. */
+/**
+ * An integer in a query string: decimal digits, then checked by `schema`. Any
+ * other text ("", "1e3", "0x10") is NaN, refused. (Not `z.coerce`, which takes
+ * all of those and `null`; the OpenAPI document, generated from these schemas,
+ * would then call the parameter nullable.)
+ */
+function queryInteger<S extends z.ZodNumber>(schema: S) {
+  return z.preprocess(
+    (value) => (typeof value === "string" ? (/^-?\d+$/.test(value) ? Number(value) : NaN) : value),
+    schema,
+  );
+}
+
+/** Query strings arrive as text; convert, then apply the same bounds as sockets. */
 export const PageQuery = z.object({
-  limit: z.coerce.number().pipe(Limit).default(DEFAULT_PAGE_SIZE),
-  skip: z.coerce.number().pipe(Skip).default(0),
+  limit: queryInteger(Limit).default(DEFAULT_PAGE_SIZE),
+  skip: queryInteger(Skip).default(0),
 });
 
 export const HistoryQuery = PageQuery.extend({ before: MessageId.optional() });

@@ -5,12 +5,25 @@
  *   ["users", userId]                     → User
  *   ["msg", messageId]                    → ChatMessage
  *   ["hist", lowUser, highUser, msgId]    → 1   conversation history, by time
- *   ["inbox", userId, msgId]              → 1   my-chats, by time
  *   ["undelivered", receiverId, msgId]    → 1   offline catch-up, oldest first
  *   ["conv", owner, partner]              → ConversationState
  *   ["conv_recent", owner, lastMsgId]     → partner   conversations, newest first
  *   ["client_ids", senderId, clientId]    → ClientIdRecord   idempotent send
  * Message ids are monotonic ULIDs, so key order is arrival order.
+ *
+ * My-chats merges the user's most recent conversations' histories (the newest
+ * n messages of a user lie in its n most recent conversations), so a message
+ * writes no per-user index of its own: each index range a commit touches costs
+ * SQLite a B-tree page, and those pages, not commits, bound the write rate
+ * (bench/kv_write_cost.ts). Files written before this layout also hold
+ * ["inbox", userId, msgId] keys; nothing reads them, delete still removes them.
+ *
+ * Every write goes through one group-commit queue (group_commit.ts): writes
+ * that arrive while a commit is in flight share the next atomic commit, and
+ * each resolves only after that commit. The queue is the only writer, so
+ * writes run one after another against the committed state plus the earlier
+ * writes of their batch: concurrent sends with one client id, or to one
+ * conversation, see each other exactly as if they had been committed one by one.
  */
 import { dirname } from "node:path";
 import { monotonicFactory } from "ulid";
@@ -29,6 +42,7 @@ import type {
   UserRepository,
 } from "../repository.ts";
 import { conversationKey } from "../conversation_key.ts";
+import { GroupCommit, type GroupCommitOptions, type KvTx } from "./group_commit.ts";
 
 interface ConversationState {
   lastMessageId: string | null;
@@ -42,18 +56,30 @@ interface ClientIdRecord {
 
 /** Deno KV's getMany reads at most 10 keys per call. */
 const GET_MANY_LIMIT = 10;
-/** Optimistic commits retry on conflict; more than this means something is wrong. */
-const MAX_ATTEMPTS = 50;
+/** Keys that writes read back (messages on delivery, conversation rows, users): kept in memory. */
+const CACHED_PREFIXES = new Set(["msg", "conv", "users"]);
 
-export async function openKvStore(path: string): Promise<ChatStore> {
+export interface KvStoreOptions {
+  /** Batching limits of the write queue; the defaults suit Deno KV's own limits. */
+  groupCommit?: GroupCommitOptions;
+}
+
+export async function openKvStore(path: string, options: KvStoreOptions = {}): Promise<ChatStore> {
   if (path !== ":memory:") await Deno.mkdir(dirname(path), { recursive: true });
   const kv = await Deno.openKv(path);
+  const writes = new GroupCommit(kv, {
+    cacheable: (key) => CACHED_PREFIXES.has(key[0] as string),
+    ...options.groupCommit,
+  });
   return {
     kind: "kv",
-    users: new KvUserRepository(kv),
-    messages: new KvMessageRepository(kv),
+    users: new KvUserRepository(kv, writes),
+    messages: new KvMessageRepository(kv, writes),
     ping: async () => void await kv.get(["users", ""]),
-    close: () => Promise.resolve(kv.close()),
+    close: async () => {
+      await writes.idle();
+      kv.close();
+    },
   };
 }
 
@@ -66,21 +92,8 @@ async function getAll<T>(kv: Deno.Kv, keys: Deno.KvKey[]): Promise<Deno.KvEntryM
   return results.flat() as Deno.KvEntryMaybe<T>[];
 }
 
-/** Runs read-check-commit until the commit wins against concurrent writers. */
-async function commitWithRetry<T>(
-  attempt: () => Promise<{ op: Deno.AtomicOperation; result: T } | { done: T }>,
-): Promise<T> {
-  for (let i = 0; i < MAX_ATTEMPTS; i++) {
-    const step = await attempt();
-    if ("done" in step) return step.done;
-    const res = await step.op.commit();
-    if (res.ok) return step.result;
-  }
-  throw new Error("Deno KV commit kept conflicting");
-}
-
 class KvUserRepository implements UserRepository {
-  constructor(private readonly kv: Deno.Kv) {}
+  constructor(private readonly kv: Deno.Kv, private readonly writes: GroupCommit) {}
 
   upsertProfile(userId: string, profile: UserProfile): Promise<User> {
     return this.update(userId, (user) => ({
@@ -106,12 +119,16 @@ class KvUserRepository implements UserRepository {
   }
 
   private update(userId: string, change: (user: User) => User): Promise<User> {
-    return commitWithRetry(async () => {
-      const entry = await this.kv.get<User>(["users", userId]);
-      const now = new Date().toISOString();
-      const current = entry.value ?? newUser(userId, now);
-      const next = { ...change(current), updatedAt: now };
-      return { op: this.kv.atomic().check(entry).set(entry.key, next), result: next };
+    const key = ["users", userId];
+    return this.writes.submit({
+      prefetch: [key],
+      run: async (tx) => {
+        const now = new Date().toISOString();
+        const current = await tx.get<User>(key) ?? newUser(userId, now);
+        const next = { ...change(current), updatedAt: now };
+        tx.set(key, next);
+        return next;
+      },
     });
   }
 }
@@ -131,10 +148,11 @@ function newUser(userId: string, now: string): User {
 class KvMessageRepository implements MessageRepository {
   private readonly nextId = monotonicFactory();
 
-  constructor(private readonly kv: Deno.Kv) {}
+  constructor(private readonly kv: Deno.Kv, private readonly writes: GroupCommit) {}
 
   insert(input: NewMessage): Promise<InsertResult> {
     const now = new Date();
+    // Ids are taken in call order and writes run in queue order: key order stays arrival order.
     const message: ChatMessage = {
       _id: this.nextId(now.getTime()),
       senderId: input.senderId,
@@ -152,59 +170,37 @@ class KvMessageRepository implements MessageRepository {
     const clientKey = input.clientMessageId === null
       ? null
       : ["client_ids", s, input.clientMessageId];
+    const mineKey = ["conv", s, r];
+    const theirsKey = ["conv", r, s];
 
-    return commitWithRetry<InsertResult>(async () => {
-      if (clientKey) {
-        const seen = await this.kv.get<ClientIdRecord>(clientKey);
-        if (seen.value) return { done: await this.duplicateOf(seen.value) };
-      }
-      const [mine, theirs] = await this.kv.getMany<ConversationState[]>([
-        ["conv", s, r],
-        ["conv", r, s],
-      ]);
-      const op = this.kv.atomic()
-        .check(mine!, theirs!)
-        .set(["msg", message._id], message)
-        .set(["hist", lo, hi, message._id], 1)
-        .set(["inbox", s, message._id], 1)
-        .set(["inbox", r, message._id], 1)
-        .set(["undelivered", r, message._id], 1);
-      if (clientKey) {
-        op.check({ key: clientKey, versionstamp: null })
-          .set(clientKey, { messageId: message._id, deleted: false } satisfies ClientIdRecord);
-      }
-      this.moveToTop(op, s, r, mine!, message._id, 0);
-      this.moveToTop(op, r, s, theirs!, message._id, 1);
-      return { op, result: { message, duplicate: false } };
+    return this.writes.submit<InsertResult>({
+      prefetch: clientKey ? [clientKey, mineKey, theirsKey] : [mineKey, theirsKey],
+      run: async (tx) => {
+        if (clientKey) {
+          // Sees a send of the same id earlier in this batch too: exactly one is stored.
+          const seen = await tx.get<ClientIdRecord>(clientKey);
+          if (seen) return await this.duplicateOf(tx, seen);
+        }
+        const mine = await tx.get<ConversationState>(mineKey);
+        const theirs = await tx.get<ConversationState>(theirsKey);
+        tx.set(["msg", message._id], message);
+        tx.set(["hist", lo, hi, message._id], 1);
+        tx.set(["undelivered", r, message._id], 1);
+        if (clientKey) {
+          tx.set(clientKey, { messageId: message._id, deleted: false } satisfies ClientIdRecord);
+        }
+        moveToTop(tx, s, r, mine, message._id, 0);
+        moveToTop(tx, r, s, theirs, message._id, 1);
+        return { message, duplicate: false };
+      },
     });
   }
 
-  private async duplicateOf(record: ClientIdRecord): Promise<InsertResult> {
+  private async duplicateOf(tx: KvTx, record: ClientIdRecord): Promise<InsertResult> {
     if (record.deleted) throw new AppError("DELETED", "This message was deleted");
-    const original = await this.get(record.messageId);
+    const original = await tx.get<ChatMessage>(["msg", record.messageId]);
     if (!original) throw new AppError("DELETED", "This message was deleted");
     return { message: original, duplicate: true };
-  }
-
-  /** Makes `lastMessageId` the owner's newest conversation row. */
-  private moveToTop(
-    op: Deno.AtomicOperation,
-    owner: string,
-    partner: string,
-    entry: Deno.KvEntryMaybe<ConversationState>,
-    lastMessageId: string,
-    unreadDelta: number,
-  ): void {
-    const previous = entry.value;
-    const unreadCount = Math.max(0, (previous?.unreadCount ?? 0) + unreadDelta);
-    // A retried commit may land after a newer message of the same conversation.
-    if (previous?.lastMessageId && previous.lastMessageId > lastMessageId) {
-      op.set(entry.key, { ...previous, unreadCount } satisfies ConversationState);
-      return;
-    }
-    if (previous?.lastMessageId) op.delete(["conv_recent", owner, previous.lastMessageId]);
-    op.set(["conv_recent", owner, lastMessageId], partner);
-    op.set(entry.key, { lastMessageId, unreadCount } satisfies ConversationState);
   }
 
   async get(messageId: string): Promise<ChatMessage | null> {
@@ -220,8 +216,44 @@ class KvMessageRepository implements MessageRepository {
     return page.reverse();
   }
 
-  listForUser(userId: string, query: PageQuery): Promise<ChatMessage[]> {
-    return this.pageOfIds({ prefix: ["inbox", userId] }, query);
+  /**
+   * Newest first across the user's conversations: a k-way merge of their
+   * histories. Only the `skip + limit` most recent conversations can hold the
+   * newest `skip + limit` messages; each one's newest id is its recency key, and
+   * its history is read only once the merge gets past that message.
+   */
+  async listForUser(userId: string, query: PageQuery): Promise<ChatMessage[]> {
+    const wanted = query.skip + query.limit;
+    const heads = new MaxHeap();
+    const recent = this.kv.list<string>({ prefix: ["conv_recent", userId] }, {
+      reverse: true,
+      limit: wanted,
+    });
+    for await (const entry of recent) {
+      const prefix = ["hist", ...conversationKey(userId, entry.value)];
+      heads.push({ id: String(entry.key.at(-1)), prefix, older: [], exhausted: false });
+    }
+    const ids: string[] = [];
+    while (ids.length < wanted) {
+      const head = heads.pop();
+      if (!head) break;
+      ids.push(head.id);
+      if (head.older.length === 0 && !head.exhausted && ids.length < wanted) {
+        const limit = wanted - ids.length;
+        const selector = { prefix: head.prefix, end: [...head.prefix, head.id] };
+        for await (const entry of this.kv.list(selector, { reverse: true, limit })) {
+          head.older.push(String(entry.key.at(-1)));
+        }
+        head.exhausted = head.older.length < limit;
+      }
+      const next = head.older.shift();
+      if (next !== undefined) heads.push({ ...head, id: next });
+    }
+    const entries = await getAll<ChatMessage>(
+      this.kv,
+      ids.slice(query.skip).map((id) => ["msg", id]),
+    );
+    return entries.flatMap((e) => (e.value ? [e.value] : []));
   }
 
   /** Newest first: ids are the last key part, messages are looked up by id. */
@@ -235,47 +267,55 @@ class KvMessageRepository implements MessageRepository {
   }
 
   markRead(messageId: string, readAt: string): Promise<ChatMessage | null> {
-    return commitWithRetry<ChatMessage | null>(async () => {
-      const entry = await this.kv.get<ChatMessage>(["msg", messageId]);
-      if (!entry.value || entry.value.readAt) return { done: null };
-      const deliveredAt = entry.value.deliveredAt ?? readAt;
-      const message = { ...entry.value, deliveredAt, readAt, updatedAt: readAt };
-      const convKey = ["conv", message.receiverId, message.senderId];
-      const conv = await this.kv.get<ConversationState>(convKey);
-      const op = this.kv.atomic().check(entry, conv).set(entry.key, message)
-        .delete(["undelivered", message.receiverId, messageId]);
-      if (conv.value) {
-        op.set(convKey, { ...conv.value, unreadCount: Math.max(0, conv.value.unreadCount - 1) });
-      }
-      return { op, result: message };
+    const key = ["msg", messageId];
+    return this.writes.submit<ChatMessage | null>({
+      prefetch: [key],
+      run: async (tx) => {
+        const stored = await tx.get<ChatMessage>(key);
+        if (!stored || stored.readAt) return null;
+        const deliveredAt = stored.deliveredAt ?? readAt;
+        const message = { ...stored, deliveredAt, readAt, updatedAt: readAt };
+        const convKey = ["conv", message.receiverId, message.senderId];
+        const conv = await tx.get<ConversationState>(convKey);
+        tx.set(key, message);
+        tx.delete(["undelivered", message.receiverId, messageId]);
+        if (conv) tx.set(convKey, { ...conv, unreadCount: Math.max(0, conv.unreadCount - 1) });
+        return message;
+      },
     });
   }
 
   delete(messageId: string): Promise<boolean> {
-    return commitWithRetry<boolean>(async () => {
-      const entry = await this.kv.get<ChatMessage>(["msg", messageId]);
-      const message = entry.value;
-      if (!message) return { done: false };
-      const { senderId: s, receiverId: r } = message;
-      const [lo, hi] = conversationKey(s, r);
-      const [mine, theirs] = await this.kv.getMany<ConversationState[]>([
-        ["conv", s, r],
-        ["conv", r, s],
-      ]);
-      const op = this.kv.atomic().check(entry, mine!, theirs!)
-        .delete(entry.key)
-        .delete(["hist", lo, hi, messageId])
-        .delete(["inbox", s, messageId])
-        .delete(["inbox", r, messageId])
-        .delete(["undelivered", r, messageId]);
-      if (message.clientMessageId !== null) {
-        op.set(["client_ids", s, message.clientMessageId], { messageId, deleted: true });
-      }
-      const replacement = await this.newestOtherThan(["hist", lo, hi], messageId);
-      this.removeFromConversation(op, s, r, mine!, messageId, replacement, 0);
-      const unreadDelta = message.readAt ? 0 : -1;
-      this.removeFromConversation(op, r, s, theirs!, messageId, replacement, unreadDelta);
-      return { op, result: true };
+    return this.writes.submit<boolean>({
+      // It lists the conversation's history, which a batch's earlier writes would not show.
+      alone: true,
+      run: async (tx) => {
+        const message = await tx.get<ChatMessage>(["msg", messageId]);
+        if (!message) return false;
+        const { senderId: s, receiverId: r } = message;
+        const [lo, hi] = conversationKey(s, r);
+        const mine = await tx.get<ConversationState>(["conv", s, r]);
+        const theirs = await tx.get<ConversationState>(["conv", r, s]);
+        const replacement = await this.newestOtherThan(["hist", lo, hi], messageId);
+        tx.delete(["msg", messageId]);
+        tx.delete(["hist", lo, hi, messageId]);
+        tx.delete(["inbox", s, messageId]);
+        tx.delete(["inbox", r, messageId]);
+        tx.delete(["undelivered", r, messageId]);
+        if (message.clientMessageId !== null) {
+          tx.set(
+            ["client_ids", s, message.clientMessageId],
+            {
+              messageId,
+              deleted: true,
+            } satisfies ClientIdRecord,
+          );
+        }
+        removeFromConversation(tx, s, r, mine, messageId, replacement, 0);
+        const unreadDelta = message.readAt ? 0 : -1;
+        removeFromConversation(tx, r, s, theirs, messageId, replacement, unreadDelta);
+        return true;
+      },
     });
   }
 
@@ -287,39 +327,18 @@ class KvMessageRepository implements MessageRepository {
     return null;
   }
 
-  private removeFromConversation(
-    op: Deno.AtomicOperation,
-    owner: string,
-    partner: string,
-    entry: Deno.KvEntryMaybe<ConversationState>,
-    messageId: string,
-    replacement: string | null,
-    unreadDelta: number,
-  ): void {
-    const state = entry.value;
-    if (!state) return;
-    const unreadCount = Math.max(0, state.unreadCount + unreadDelta);
-    if (state.lastMessageId !== messageId) {
-      op.set(entry.key, { ...state, unreadCount });
-      return;
-    }
-    op.delete(["conv_recent", owner, messageId]);
-    if (replacement === null) {
-      op.delete(entry.key);
-      return;
-    }
-    op.set(["conv_recent", owner, replacement], partner);
-    op.set(entry.key, { lastMessageId: replacement, unreadCount });
-  }
-
   markDelivered(messageId: string, deliveredAt: string): Promise<ChatMessage | null> {
-    return commitWithRetry<ChatMessage | null>(async () => {
-      const entry = await this.kv.get<ChatMessage>(["msg", messageId]);
-      if (!entry.value || entry.value.deliveredAt) return { done: null };
-      const message = { ...entry.value, deliveredAt, updatedAt: deliveredAt };
-      const op = this.kv.atomic().check(entry).set(entry.key, message)
-        .delete(["undelivered", message.receiverId, messageId]);
-      return { op, result: message };
+    const key = ["msg", messageId];
+    return this.writes.submit<ChatMessage | null>({
+      prefetch: [key],
+      run: async (tx) => {
+        const stored = await tx.get<ChatMessage>(key);
+        if (!stored || stored.deliveredAt) return null;
+        const message = { ...stored, deliveredAt, updatedAt: deliveredAt };
+        tx.set(key, message);
+        tx.delete(["undelivered", message.receiverId, messageId]);
+        return message;
+      },
     });
   }
 
@@ -340,19 +359,20 @@ class KvMessageRepository implements MessageRepository {
   }
 
   async conversations(userId: string, query: PageQuery): Promise<ConversationSummary[]> {
-    const partners: string[] = [];
+    const rows: { partner: string; lastId: string }[] = [];
     const iter = this.kv.list<string>({ prefix: ["conv_recent", userId] }, {
       reverse: true,
       limit: query.skip + query.limit,
     });
-    for await (const entry of iter) partners.push(entry.value);
-    const page = partners.slice(query.skip);
-    const states = await getAll<ConversationState>(
-      this.kv,
-      page.map((partner) => ["conv", userId, partner]),
-    );
-    const lastIds = states.map((s) => s.value?.lastMessageId ?? "");
-    const lasts = await getAll<ChatMessage>(this.kv, lastIds.map((id) => ["msg", id]));
+    for await (const entry of iter) {
+      rows.push({ partner: entry.value, lastId: String(entry.key[2]) });
+    }
+    const page = rows.slice(query.skip).map((row) => row.partner);
+    // The recency key holds the last message id (written with the row): both reads at once.
+    const [states, lasts] = await Promise.all([
+      getAll<ConversationState>(this.kv, page.map((partner) => ["conv", userId, partner])),
+      getAll<ChatMessage>(this.kv, rows.slice(query.skip).map((row) => ["msg", row.lastId])),
+    ]);
     return page.map((partnerId, i) => ({
       partnerId,
       lastMessage: lasts[i]?.value ?? null,
@@ -366,5 +386,95 @@ class KvMessageRepository implements MessageRepository {
       partners.push(String(entry.key[2]));
     }
     return partners;
+  }
+}
+
+/** Makes `lastMessageId` the owner's newest conversation row. */
+function moveToTop(
+  tx: KvTx,
+  owner: string,
+  partner: string,
+  previous: ConversationState | null,
+  lastMessageId: string,
+  unreadDelta: number,
+): void {
+  const key = ["conv", owner, partner];
+  const unreadCount = Math.max(0, (previous?.unreadCount ?? 0) + unreadDelta);
+  // Never happens while ids follow queue order; kept so that a row never moves back in time.
+  if (previous?.lastMessageId && previous.lastMessageId > lastMessageId) {
+    tx.set(key, { ...previous, unreadCount } satisfies ConversationState);
+    return;
+  }
+  if (previous?.lastMessageId) tx.delete(["conv_recent", owner, previous.lastMessageId]);
+  tx.set(["conv_recent", owner, lastMessageId], partner);
+  tx.set(key, { lastMessageId, unreadCount } satisfies ConversationState);
+}
+
+function removeFromConversation(
+  tx: KvTx,
+  owner: string,
+  partner: string,
+  state: ConversationState | null,
+  messageId: string,
+  replacement: string | null,
+  unreadDelta: number,
+): void {
+  if (!state) return;
+  const key = ["conv", owner, partner];
+  const unreadCount = Math.max(0, state.unreadCount + unreadDelta);
+  if (state.lastMessageId !== messageId) {
+    tx.set(key, { ...state, unreadCount });
+    return;
+  }
+  tx.delete(["conv_recent", owner, messageId]);
+  if (replacement === null) {
+    tx.delete(key);
+    return;
+  }
+  tx.set(["conv_recent", owner, replacement], partner);
+  tx.set(key, { lastMessageId: replacement, unreadCount });
+}
+
+/** One conversation in the my-chats merge: its next message id and the older ones read so far. */
+interface MergeHead {
+  id: string;
+  prefix: Deno.KvKey;
+  older: string[];
+  exhausted: boolean;
+}
+
+/** A binary max-heap of merge heads by message id (ids sort by time). */
+class MaxHeap {
+  private readonly items: MergeHead[] = [];
+
+  push(item: MergeHead): void {
+    const a = this.items;
+    a.push(item);
+    for (let i = a.length - 1; i > 0;) {
+      const parent = (i - 1) >> 1;
+      if (a[parent]!.id >= a[i]!.id) break;
+      [a[parent], a[i]] = [a[i]!, a[parent]!];
+      i = parent;
+    }
+  }
+
+  pop(): MergeHead | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      for (let i = 0;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let max = i;
+        if (l < a.length && a[l]!.id > a[max]!.id) max = l;
+        if (r < a.length && a[r]!.id > a[max]!.id) max = r;
+        if (max === i) break;
+        [a[max], a[i]] = [a[i]!, a[max]!];
+        i = max;
+      }
+    }
+    return top;
   }
 }

@@ -12,7 +12,7 @@
  *                    unreadCount }, one row per user and partner, updated on every write.
  * Indexes are created idempotently by `ensureIndexes` (see indexes.ts).
  */
-import { type Collection, type Db, MongoClient, MongoServerError, ObjectId } from "mongodb";
+import { type Collection, type Db, MongoClient, ObjectId } from "mongodb";
 import { AppError } from "../../errors.ts";
 import type { ChatMessage, FileAttachment } from "../../protocol/types.ts";
 import { conversationKey } from "../conversation_key.ts";
@@ -29,8 +29,9 @@ import type {
   UserRepository,
 } from "../repository.ts";
 import { ensureIndexes } from "./indexes.ts";
+import { InsertBatch } from "./insert_batch.ts";
 import { LIVE, queries } from "./queries.ts";
-import { DUPLICATE_KEY, storeCall, upsertRetrying } from "./store_errors.ts";
+import { storeCall, upsertRetrying } from "./store_errors.ts";
 
 export interface MessageDoc {
   _id: ObjectId;
@@ -185,9 +186,13 @@ class MongoMessageRepository implements MessageRepository {
   private readonly messages: Collection<MessageDoc>;
   private readonly conversationsOf: Collection<ConversationDoc>;
 
+  /** Sends share insertMany + bulkWrite batches (insert_batch.ts). */
+  private readonly inserts: InsertBatch<MessageDoc>;
+
   constructor(db: Db) {
     this.messages = db.collection<MessageDoc>("messages");
     this.conversationsOf = db.collection<ConversationDoc>("conversations");
+    this.inserts = new InsertBatch(this.messages, this.conversationsOf, { rowId: pairId });
   }
 
   insert(input: NewMessage): Promise<InsertResult> {
@@ -209,16 +214,12 @@ class MongoMessageRepository implements MessageRepository {
       };
       // Absent, not null: the unique index then ignores messages without one.
       if (input.clientMessageId !== null) doc.clientMessageId = input.clientMessageId;
-      try {
-        await this.messages.insertOne(doc);
-      } catch (err) {
-        if (!(err instanceof MongoServerError && err.code === DUPLICATE_KEY)) throw err;
-        if (input.clientMessageId === null) throw err;
-        return await this.duplicateOf(s, input.clientMessageId);
+      // Stored, then both conversation rows updated, in a batch with concurrent sends.
+      if (await this.inserts.submit(doc) === "inserted") {
+        return { message: toMessage(doc), duplicate: false };
       }
-      await this.bumpConversation(s, r, doc._id, 0);
-      await this.bumpConversation(r, s, doc._id, 1);
-      return { message: toMessage(doc), duplicate: false };
+      if (input.clientMessageId === null) throw new Error("duplicate key without a client id");
+      return await this.duplicateOf(s, input.clientMessageId);
     });
   }
 
@@ -230,25 +231,6 @@ class MongoMessageRepository implements MessageRepository {
       throw new AppError("DELETED", "This message was deleted");
     }
     return { message: toMessage(original), duplicate: true };
-  }
-
-  private async bumpConversation(
-    owner: string,
-    partner: string,
-    messageId: ObjectId,
-    unreadDelta: number,
-  ): Promise<void> {
-    await upsertRetrying(() =>
-      this.conversationsOf.updateOne(
-        { _id: pairId(owner, partner) },
-        {
-          $set: { ownerId: owner, partnerId: partner },
-          $max: { lastMessageId: messageId },
-          $inc: { unreadCount: unreadDelta },
-        },
-        { upsert: true },
-      )
-    );
   }
 
   get(messageId: string): Promise<ChatMessage | null> {

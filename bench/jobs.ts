@@ -1,0 +1,122 @@
+/**
+ * What the orchestrator (bench/main.ts) asks a load-generator process
+ * (bench/load_worker.ts) to do, and what it answers. Jobs travel as JSON in the
+ * worker's first argument; the worker writes one JSON object per stdout line
+ * (`ready`, then `result`) and reads `go` / `stop` lines on stdin.
+ */
+
+/** Which server a worker talks to: they differ only in how a client authenticates. */
+export type TargetKind = "parley" | "relay";
+
+interface JobBase {
+  url: string;
+  target: TargetKind;
+  /** HS256 secret the worker signs its tokens with (Parley's JWT_SECRET). */
+  secret: string;
+  /** Prefix of every user id of this job, so that jobs never share users. */
+  prefix: string;
+  /** Per-request/ack timeout in milliseconds. */
+  timeoutMs: number;
+}
+
+/** Pairs of clients talking to each other, each sending with a window of unacknowledged sends. */
+export interface BurstJob extends JobBase {
+  kind: "burst";
+  pairs: number;
+  messagesPerClient: number;
+  /** Sends in flight per client; 1 = the next message goes when the previous ack arrives. */
+  window: number;
+}
+
+/** Pairs of clients sending at a fixed total rate (open loop: sends never wait for acks). */
+export interface SteadyJob extends JobBase {
+  kind: "steady";
+  pairs: number;
+  /** Messages per second this worker sends, spread over its clients. */
+  rate: number;
+  durationMs: number;
+}
+
+/** Many clients connecting at once and staying idle until told to stop. */
+export interface ConnectJob extends JobBase {
+  kind: "connect";
+  clients: number;
+  /** Connections opened at once (the rest wait for a free slot). */
+  concurrency: number;
+}
+
+/** Sequential getChatHistory requests of one user. */
+export interface HistoryJob extends JobBase {
+  kind: "history";
+  userId: string;
+  peerId: string;
+  requests: number;
+  limit: number;
+  /** When given, each request pages from a random one of these ids (`before`). */
+  beforeIds?: string[];
+}
+
+/** Sequential `GET /api/chats/conversations` requests of one user. */
+export interface ConversationsJob extends JobBase {
+  kind: "conversations";
+  userId: string;
+  requests: number;
+  limit: number;
+}
+
+/** One sender sending `count` messages to a receiver (who may be offline). */
+export interface SendJob extends JobBase {
+  kind: "send";
+  senderId: string;
+  receiverId: string;
+  count: number;
+  window: number;
+}
+
+/** One receiver connecting and waiting for `count` messages. */
+export interface ReceiveJob extends JobBase {
+  kind: "receive";
+  userId: string;
+  count: number;
+}
+
+export type Job =
+  | BurstJob
+  | SteadyJob
+  | ConnectJob
+  | HistoryJob
+  | ConversationsJob
+  | SendJob
+  | ReceiveJob;
+
+/** What every job answers. Times are milliseconds; latencies are raw samples. */
+export interface JobResult {
+  /** Messages sent and acknowledged `{ok: true}`. */
+  acked: number;
+  /** Distinct messages received (or requests answered, connections made). */
+  received: number;
+  /** Messages or requests that failed: `{ok: false}`, timeouts, connect errors. */
+  errors: number;
+  /** Messages received more than once by one client. */
+  duplicates: number;
+  /** Acknowledged messages that never reached their receiver. */
+  lost: number;
+  /** performance.timeOrigin-based wall clock of the first send and the last receive. */
+  startedAt: number;
+  endedAt: number;
+  latencies: number[];
+  /** Error samples, for the report (at most a few). */
+  errorSamples: string[];
+}
+
+export type WorkerLine =
+  | { type: "ready" }
+  | { type: "result"; result: JobResult }
+  | { type: "fatal"; error: string };
+
+export type ControlLine = { type: "go" } | { type: "stop" };
+
+/** The wall clock in milliseconds with sub-millisecond resolution, comparable across processes. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -1,0 +1,208 @@
+/**
+ * Child processes of the bench: the server under test (Parley's own main.ts
+ * with production settings except RATE_LIMITS=off), the bare relay baseline,
+ * the store seeder and the load generators.
+ */
+import type { Job, JobResult, WorkerLine } from "./jobs.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const MAIN = `${ROOT}main.ts`;
+const RELAY = `${ROOT}bench/relay_server.ts`;
+const WORKER = `${ROOT}bench/load_worker.ts`;
+/** Output kept per child for error reports. */
+const OUTPUT_TAIL = 20_000;
+
+export interface ServerSpec {
+  kind: "parley" | "relay";
+  /** Parley only: the store. */
+  store?: { kind: "kv"; path: string } | { kind: "mongo"; uri: string; db: string };
+  secret: string;
+  /** Directory for `--cpu-prof` output of the server, when profiling. */
+  cpuProfDir?: string;
+  env?: Record<string, string>;
+}
+
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  /** Resident set size of the server process in KiB (VmRSS). */
+  rssKiB(): Promise<number>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Collects a stream into a bounded tail, so a child never blocks on a full pipe. */
+function drain(stream: ReadableStream<Uint8Array>, sink: { text: string }): Promise<void> {
+  return (async () => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      sink.text = (sink.text + chunk).slice(-OUTPUT_TAIL);
+    }
+  })().catch(() => {});
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+export async function readRssKiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const match = status.match(/^VmRSS:\s+(\d+)\s+kB$/m);
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]);
+}
+
+export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
+  const port = freePort();
+  const flags = spec.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${spec.cpuProfDir}`] : [];
+  const env: Record<string, string> = { PORT: String(port), HOST: "127.0.0.1" };
+  if (spec.kind === "parley") {
+    Object.assign(env, {
+      JWT_SECRET: spec.secret,
+      LOG_LEVEL: "warn",
+      RATE_LIMITS: "off",
+      MONGODB_URI: spec.store?.kind === "mongo" ? spec.store.uri : "",
+      ...(spec.store?.kind === "mongo" ? { MONGODB_DB: spec.store.db } : {}),
+      ...(spec.store?.kind === "kv" ? { KV_PATH: spec.store.path } : {}),
+    });
+  }
+  Object.assign(env, spec.env);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", ...flags, spec.kind === "parley" ? MAIN : RELAY],
+    cwd: ROOT,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = { text: "" };
+  const pumps = [drain(child.stdout, out), drain(child.stderr, out)];
+  const url = `http://127.0.0.1:${port}`;
+  const exited = child.status;
+  let dead = false;
+  void exited.then(() => dead = true);
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (dead) throw new Error(`${spec.kind} exited during start-up:\n${out.text}`);
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      await res.body?.cancel();
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`${spec.kind} did not start within 30 s:\n${out.text}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  return {
+    url,
+    pid: child.pid,
+    rssKiB: () => readRssKiB(child.pid),
+    output: () => out.text,
+    async stop() {
+      if (dead) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => !dead && child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(timer);
+      await Promise.all(pumps);
+    },
+  };
+}
+
+/** A load-generator process running one job. */
+export class Worker {
+  private readonly child: Deno.ChildProcess;
+  private readonly lines: WorkerLine[] = [];
+  private readonly waiters: (() => void)[] = [];
+  private readonly err = { text: "" };
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private exited = false;
+
+  constructor(readonly job: Job) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", WORKER, JSON.stringify(job)],
+      cwd: ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.writer = this.child.stdin.getWriter();
+    void drain(this.child.stderr, this.err);
+    void this.readLines();
+    void this.child.status.then(() => {
+      this.exited = true;
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private async readLines(): Promise<void> {
+    let buffer = "";
+    for await (const chunk of this.child.stdout.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let newline;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline).trim();
+        buffer = buffer.slice(newline + 1);
+        if (line.startsWith("{")) this.lines.push(JSON.parse(line) as WorkerLine);
+      }
+      this.wake();
+    }
+  }
+
+  /** Resolves with the next line of this type; throws if the worker fails or exits first. */
+  async next<T extends WorkerLine["type"]>(type: T): Promise<Extract<WorkerLine, { type: T }>> {
+    for (;;) {
+      const i = this.lines.findIndex((l) => l.type === type || l.type === "fatal");
+      if (i >= 0) {
+        const [line] = this.lines.splice(i, 1);
+        if (line!.type === "fatal") {
+          throw new Error(`load worker (${this.job.kind}) failed: ${line!.error}`);
+        }
+        return line as Extract<WorkerLine, { type: T }>;
+      }
+      if (this.exited) {
+        throw new Error(`load worker (${this.job.kind}) exited:\n${this.err.text}`);
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  async send(type: "go" | "stop"): Promise<void> {
+    await this.writer.write(new TextEncoder().encode(JSON.stringify({ type }) + "\n"));
+  }
+
+  async result(): Promise<JobResult> {
+    return (await this.next("result")).result;
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close().catch(() => {});
+    const timer = setTimeout(() => !this.exited && this.child.kill("SIGKILL"), 10_000);
+    await this.child.status;
+    clearTimeout(timer);
+  }
+}
+
+/** Starts workers, waits until all are ready, then lets them go at once. */
+export async function runWorkers(jobs: Job[]): Promise<JobResult[]> {
+  const workers = jobs.map((job) => new Worker(job));
+  try {
+    await Promise.all(workers.map((w) => w.next("ready")));
+    await Promise.all(workers.map((w) => w.send("go")));
+    return await Promise.all(workers.map((w) => w.result()));
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+  }
+}

@@ -1,0 +1,201 @@
+/** Medians of rounds, the comparison with the baseline, the targets, and the printed table. */
+import type { Measurement, ScenarioResult } from "./scenarios.ts";
+import { median, round } from "./stats.ts";
+
+export interface Row {
+  scenario: string;
+  variant: string;
+  target: string;
+  rounds: number;
+  /** Medians over rounds. */
+  throughput: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  /** Sums over rounds. */
+  errors: number;
+  lost: number;
+  duplicates: number;
+  extra: Record<string, number>;
+  /** Parley ÷ relay of the same scenario and variant (throughput, p99). */
+  vsBaseline?: { throughput: number; p99: number };
+  errorSamples: string[];
+}
+
+export interface TargetCheck {
+  name: string;
+  goal: string;
+  measured: string;
+  met: boolean;
+}
+
+function medianOf(rounds: Measurement[], pick: (m: Measurement) => number): number {
+  return median(rounds.map(pick));
+}
+
+export function toRows(results: ScenarioResult[]): Row[] {
+  const rows = results.map((r): Row => {
+    const extraKeys = new Set(r.rounds.flatMap((m) => Object.keys(m.extra)));
+    const extra: Record<string, number> = {};
+    for (const k of extraKeys) extra[k] = round(medianOf(r.rounds, (m) => m.extra[k] ?? NaN), 2);
+    return {
+      scenario: r.scenario,
+      variant: r.variant,
+      target: r.target,
+      rounds: r.rounds.length,
+      throughput: round(medianOf(r.rounds, (m) => m.throughput), 1),
+      p50: round(medianOf(r.rounds, (m) => m.p50), 2),
+      p95: round(medianOf(r.rounds, (m) => m.p95), 2),
+      p99: round(medianOf(r.rounds, (m) => m.p99), 2),
+      errors: r.rounds.reduce((n, m) => n + m.errors, 0),
+      lost: r.rounds.reduce((n, m) => n + m.lost, 0),
+      duplicates: r.rounds.reduce((n, m) => n + m.duplicates, 0),
+      extra,
+      errorSamples: r.rounds.flatMap((m) => m.errorSamples).slice(0, 3),
+    };
+  });
+  for (const row of rows) {
+    if (row.target !== "parley") continue;
+    const base = rows.find((b) =>
+      b.target === "relay" && b.scenario === row.scenario && b.variant === row.variant
+    );
+    if (base) {
+      row.vsBaseline = {
+        throughput: round(row.throughput / base.throughput, 3),
+        p99: round(row.p99 / base.p99, 3),
+      };
+    }
+  }
+  return rows;
+}
+
+const find = (rows: Row[], scenario: string, target: string) =>
+  rows.filter((r) => r.scenario === scenario && r.target === target);
+
+/** The issue's targets, judged on this run (meaningful on the KV store, full sizes). */
+export function checkTargets(rows: Row[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const p of find(rows, "burst", "parley")) {
+    const ratio = p.vsBaseline?.throughput ?? NaN;
+    checks.push({
+      name: "burst throughput",
+      goal: "≥ 0.6 × relay",
+      measured: `${p.throughput.toFixed(0)}/s = ${ratio.toFixed(2)} × relay`,
+      met: ratio >= 0.6,
+    });
+  }
+  for (const p of find(rows, "steady", "parley")) {
+    const base = find(rows, "steady", "relay").find((r) => r.variant === p.variant);
+    if (!base) continue;
+    const limit = Math.min(1.5 * base.p99, base.p99 + 5);
+    checks.push({
+      name: "steady p99",
+      goal: `≤ min(1.5 × relay p99, relay p99 + 5 ms) = ${limit.toFixed(1)} ms`,
+      measured: `${p.p99.toFixed(1)} ms (relay ${base.p99.toFixed(1)} ms, ${
+        (p.p99 / base.p99).toFixed(2)
+      } ×)`,
+      met: p.p99 <= limit,
+    });
+  }
+  for (
+    const [scenario, limit] of [["history", 5], ["history-before", 5], [
+      "conversations",
+      10,
+    ]] as const
+  ) {
+    const ps = find(rows, scenario, "parley");
+    if (ps.length === 0) continue;
+    const worst = Math.max(...ps.map((p) => p.p99));
+    const smallest = ps[0]!;
+    const largest = ps.at(-1)!;
+    checks.push({
+      name: `${scenario} p99`,
+      goal: `≤ ${limit} ms at every size, flat`,
+      measured: ps.map((p) => `${p.variant}: ${p.p99.toFixed(2)} ms`).join("; ") +
+        ` (largest ÷ smallest ${(largest.p99 / smallest.p99).toFixed(2)})`,
+      met: worst <= limit,
+    });
+  }
+  for (const p of find(rows, "connect", "parley")) {
+    const perConn = p.extra.rssPerConnectionKiB ?? NaN;
+    checks.push({
+      name: "RSS per idle connection",
+      goal: "≤ 30 KiB",
+      measured: `${perConn.toFixed(1)} KiB (relay ${
+        (find(rows, "connect", "relay")[0]?.extra.rssPerConnectionKiB ?? NaN).toFixed(1)
+      } KiB)`,
+      met: perConn <= 30,
+    });
+  }
+  return checks;
+}
+
+function fmt(n: number | undefined, digits = 1): string {
+  if (n === undefined || Number.isNaN(n)) return "–";
+  return n.toFixed(digits);
+}
+
+/** What the notes column shows for a row. */
+function notes(row: Row): string {
+  const parts: string[] = [];
+  if (row.vsBaseline) {
+    parts.push(`${fmt(row.vsBaseline.throughput, 2)}× tput, ${fmt(row.vsBaseline.p99, 2)}× p99`);
+  }
+  const e = row.extra;
+  if (e.timeToAllMs !== undefined) parts.push(`all in ${fmt(e.timeToAllMs / 1000, 2)} s`);
+  if (e.rssPerConnectionKiB !== undefined) {
+    parts.push(
+      `RSS ${fmt(e.rssPerConnectionKiB)} KiB/conn idle (${fmt(e.rssPerConnectionSoonKiB)} at 3 s)`,
+    );
+  }
+  if (e.sendPhaseMs !== undefined && row.target === "parley") {
+    parts.push(`stored in ${fmt(e.sendPhaseMs / 1000, 2)} s`);
+  }
+  return parts.join(", ");
+}
+
+/** A Markdown table: readable on a terminal and pasteable into BENCHMARKS.md. */
+export function formatTable(rows: Row[]): string {
+  const header = [
+    "Scenario",
+    "Case",
+    "Target",
+    "Throughput /s",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "Errors",
+    "Lost",
+    "Notes",
+  ];
+  const body = rows.map((r) => [
+    r.scenario,
+    r.variant,
+    r.target,
+    fmt(r.throughput, 0),
+    fmt(r.p50, 2),
+    fmt(r.p95, 2),
+    fmt(r.p99, 2),
+    String(r.errors),
+    String(r.lost),
+    notes(r),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) =>
+    `| ${
+      cells.map((c, i) => (i >= 3 && i <= 8 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(
+        " | ",
+      )
+    } |`;
+  const rule = `| ${
+    widths.map((w, i) => (i >= 3 && i <= 8 ? "-".repeat(w - 1) + ":" : "-".repeat(w))).join(" | ")
+  } |`;
+  return [line(header), rule, ...body.map(line)].join("\n");
+}
+
+export function formatTargets(checks: TargetCheck[]): string {
+  return checks.map((c) =>
+    `${c.met ? "MET   " : "MISSED"}  ${c.name}: ${c.measured}  [goal ${c.goal}]`
+  )
+    .join("\n");
+}

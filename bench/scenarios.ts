@@ -1,0 +1,494 @@
+/**
+ * The bench's scenarios. Each runs against the bare relay (the baseline) and
+ * Parley in the same run, rounds alternating between the two so that load
+ * from elsewhere on the machine hits both alike, and reports one Measurement
+ * per round.
+ */
+import type { Job, JobResult, TargetKind } from "./jobs.ts";
+import { runWorkers, type ServerProcess, startServer, Worker } from "./processes.ts";
+import type { SeedPlan, SeedReport } from "./seed.ts";
+import { summarize } from "./stats.ts";
+
+/** One round of one scenario against one target. */
+export interface Measurement {
+  /** Per second: messages delivered, requests answered or connections made. */
+  throughput: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  errors: number;
+  lost: number;
+  duplicates: number;
+  /** Scenario-specific figures (times in ms, sizes in KiB). */
+  extra: Record<string, number>;
+  errorSamples: string[];
+}
+
+export interface ScenarioResult {
+  scenario: string;
+  /** A sub-case, e.g. the size of the conversation. */
+  variant: string;
+  target: TargetKind;
+  rounds: Measurement[];
+}
+
+export type StoreChoice = { kind: "kv" } | { kind: "mongo"; uri: string };
+
+export interface BenchContext {
+  secret: string;
+  store: StoreChoice;
+  /** Fresh temp directory for KV files and profiles. */
+  tmpDir: string;
+  rounds: number;
+  workers: number;
+  /** Directory for the Parley server's `--cpu-prof` output, when profiling. */
+  cpuProfDir?: string;
+  log(line: string): void;
+  /** Mongo database names used, to drop at the end. */
+  mongoDbs: string[];
+}
+
+let storeSeq = 0;
+
+/** A fresh, empty store for one Parley server. */
+function freshStore(ctx: BenchContext): NonNullable<SeedPlan["store"]> {
+  storeSeq++;
+  if (ctx.store.kind === "kv") return { kind: "kv", path: `${ctx.tmpDir}/parley-${storeSeq}.kv` };
+  const db = `parley_bench_${Date.now()}_${storeSeq}`;
+  ctx.mongoDbs.push(db);
+  return { kind: "mongo", uri: ctx.store.uri, db };
+}
+
+async function start(
+  ctx: BenchContext,
+  target: TargetKind,
+  store?: SeedPlan["store"],
+): Promise<ServerProcess> {
+  return await startServer({
+    kind: target,
+    secret: ctx.secret,
+    store: target === "parley" ? store ?? freshStore(ctx) : undefined,
+    cpuProfDir: target === "parley" ? ctx.cpuProfDir : undefined,
+  });
+}
+
+async function withServer<T>(
+  ctx: BenchContext,
+  target: TargetKind,
+  fn: (server: ServerProcess) => Promise<T>,
+  store?: SeedPlan["store"],
+): Promise<T> {
+  const server = await start(ctx, target, store);
+  try {
+    return await fn(server);
+  } catch (err) {
+    const tail = server.output().slice(-3000);
+    throw new Error(
+      `${err instanceof Error ? err.message : err}\n--- ${target} output ---\n${tail}`,
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Merges the workers' answers of one round. */
+function measure(results: JobResult[], extra: Record<string, number> = {}): Measurement {
+  const startedAt = Math.min(...results.map((r) => r.startedAt));
+  const endedAt = Math.max(...results.map((r) => r.endedAt));
+  const received = results.reduce((n, r) => n + r.received, 0);
+  const lat = summarize(results.flatMap((r) => r.latencies));
+  const seconds = Math.max(endedAt - startedAt, 1) / 1000;
+  return {
+    throughput: received / seconds,
+    p50: lat.p50,
+    p95: lat.p95,
+    p99: lat.p99,
+    errors: results.reduce((n, r) => n + r.errors, 0),
+    lost: results.reduce((n, r) => n + r.lost, 0),
+    duplicates: results.reduce((n, r) => n + r.duplicates, 0),
+    extra: { received, acked: results.reduce((n, r) => n + r.acked, 0), ...extra },
+    errorSamples: results.flatMap((r) => r.errorSamples).slice(0, 5),
+  };
+}
+
+/** Splits `total` into `parts` near-equal whole numbers. */
+function split(total: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor((total + i) / parts));
+}
+
+const TARGETS: TargetKind[] = ["relay", "parley"];
+
+async function roundsOf(
+  ctx: BenchContext,
+  scenario: string,
+  variant: string,
+  run: (target: TargetKind, round: number) => Promise<Measurement>,
+): Promise<ScenarioResult[]> {
+  const results = TARGETS.map((target) => ({
+    scenario,
+    variant,
+    target,
+    rounds: [] as Measurement[],
+  }));
+  for (let round = 0; round < ctx.rounds; round++) {
+    for (const [i, target] of TARGETS.entries()) {
+      const m = await run(target, round);
+      results[i]!.rounds.push(m);
+      ctx.log(
+        `  ${scenario} ${variant} ${target} round ${round + 1}/${ctx.rounds}: ` +
+          `${m.throughput.toFixed(0)}/s p50 ${m.p50.toFixed(1)} p99 ${m.p99.toFixed(1)} ms, ` +
+          `errors ${m.errors}, lost ${m.lost}` +
+          (m.errorSamples.length ? ` (${m.errorSamples[0]})` : ""),
+      );
+    }
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------- burst
+
+export interface BurstOptions {
+  clients: number;
+  messages: number;
+  window: number;
+}
+
+export function burst(ctx: BenchContext, o: BurstOptions): Promise<ScenarioResult[]> {
+  const variant = `${o.clients} clients, ${o.messages} msgs`;
+  return roundsOf(
+    ctx,
+    "burst",
+    variant,
+    (target, round) =>
+      withServer(ctx, target, async (server) => {
+        const pairs = split(o.clients / 2, ctx.workers).filter((p) => p > 0);
+        const jobs: Job[] = pairs.map((p, w) => ({
+          kind: "burst",
+          url: server.url,
+          target,
+          secret: ctx.secret,
+          prefix: `b${round}w${w}u`,
+          timeoutMs: 30_000,
+          pairs: p,
+          messagesPerClient: Math.ceil(o.messages / o.clients),
+          window: o.window,
+        }));
+        return measure(await runWorkers(jobs));
+      }),
+  );
+}
+
+// ---------------------------------------------------------------- steady
+
+export interface SteadyOptions {
+  clients: number;
+  rate: number;
+  durationS: number;
+}
+
+export function steady(ctx: BenchContext, o: SteadyOptions): Promise<ScenarioResult[]> {
+  const variant = `${o.clients} clients, ${o.rate} msg/s, ${o.durationS} s`;
+  return roundsOf(
+    ctx,
+    "steady",
+    variant,
+    (target, round) =>
+      withServer(ctx, target, async (server) => {
+        const pairs = split(o.clients / 2, ctx.workers).filter((p) => p > 0);
+        const jobs: Job[] = pairs.map((p, w) => ({
+          kind: "steady",
+          url: server.url,
+          target,
+          secret: ctx.secret,
+          prefix: `s${round}w${w}u`,
+          timeoutMs: 30_000,
+          pairs: p,
+          rate: (o.rate * p * 2) / o.clients,
+          durationMs: o.durationS * 1000,
+        }));
+        return measure(await runWorkers(jobs));
+      }),
+  );
+}
+
+// ---------------------------------------------------------------- connect storm
+
+export interface ConnectOptions {
+  clients: number;
+  /** Quiet time before the baseline RSS reading and before the first reading after the storm. */
+  settleMs: number;
+  /**
+   * Idle time after the storm before the RSS that counts is read: V8 returns
+   * the storm's garbage to the OS only after some idle seconds (about 20 here).
+   */
+  idleMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** RSS after a quiet moment: the median of a few readings. */
+async function quietRss(server: ServerProcess, settleMs: number): Promise<number> {
+  await sleep(settleMs);
+  const readings: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    readings.push(await server.rssKiB());
+    await sleep(200);
+  }
+  return readings.sort((a, b) => a - b)[2]!;
+}
+
+async function connectJobs(
+  ctx: BenchContext,
+  server: ServerProcess,
+  target: TargetKind,
+  clients: number,
+  prefix: string,
+): Promise<Worker[]> {
+  const counts = split(clients, ctx.workers).filter((c) => c > 0);
+  const workers = counts.map((c, w) =>
+    new Worker({
+      kind: "connect",
+      url: server.url,
+      target,
+      secret: ctx.secret,
+      prefix: `${prefix}w${w}u`,
+      timeoutMs: 60_000,
+      clients: c,
+      concurrency: c, // all at once
+    })
+  );
+  await Promise.all(workers.map((w) => w.next("ready")));
+  return workers;
+}
+
+export function connectStorm(ctx: BenchContext, o: ConnectOptions): Promise<ScenarioResult[]> {
+  return roundsOf(
+    ctx,
+    "connect",
+    `${o.clients} clients`,
+    (target, round) =>
+      withServer(ctx, target, async (server) => {
+        // Warm-up: the first connections load code paths that idle connections do not cost.
+        const warm = await connectJobs(ctx, server, target, 50, `cw${round}`);
+        await Promise.all(warm.map((w) => w.send("go")));
+        await Promise.all(warm.map((w) => w.result()));
+        await Promise.all(warm.map((w) => w.send("stop")));
+        await Promise.all(warm.map((w) => w.close()));
+
+        const workers = await connectJobs(ctx, server, target, o.clients, `c${round}`);
+        const before = await quietRss(server, o.settleMs);
+        try {
+          await Promise.all(workers.map((w) => w.send("go")));
+          const results = await Promise.all(workers.map((w) => w.result()));
+          const startedAt = Math.min(...results.map((r) => r.startedAt));
+          const endedAt = Math.max(...results.map((r) => r.endedAt));
+          const soon = await quietRss(server, o.settleMs);
+          const idle = await quietRss(server, Math.max(0, o.idleMs - o.settleMs - 1000));
+          const connected = results.reduce((n, r) => n + r.received, 0);
+          return measure(results, {
+            timeToAllMs: endedAt - startedAt,
+            rssBeforeKiB: before,
+            rssSoonKiB: soon,
+            rssIdleKiB: idle,
+            rssPerConnectionSoonKiB: connected > 0 ? (soon - before) / connected : NaN,
+            rssPerConnectionKiB: connected > 0 ? (idle - before) / connected : NaN,
+          });
+        } finally {
+          await Promise.all(workers.map((w) => w.send("stop").catch(() => {})));
+          await Promise.all(workers.map((w) => w.close()));
+        }
+      }),
+  );
+}
+
+// ---------------------------------------------------------------- history
+
+export interface HistoryOptions {
+  /** Conversation sizes, e.g. [10_000, 100_000, 1_000_000]. */
+  sizes: number[];
+  /** Partner counts for `conversations`, e.g. [100, 1_000, 10_000]. */
+  partners: number[];
+  requests: number;
+}
+
+async function runSeed(plan: SeedPlan): Promise<SeedReport> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL("./seed.ts", import.meta.url).pathname,
+      JSON.stringify(plan),
+    ],
+    cwd: new URL("../", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { success, stdout, stderr } = await child.output();
+  const out = new TextDecoder().decode(stdout);
+  if (!success) throw new Error(`seeding failed:\n${new TextDecoder().decode(stderr)}\n${out}`);
+  return JSON.parse(out.trim().split("\n").at(-1)!) as SeedReport;
+}
+
+export async function history(ctx: BenchContext, o: HistoryOptions): Promise<{
+  results: ScenarioResult[];
+  seed: SeedReport;
+}> {
+  const store = freshStore(ctx);
+  const plan: SeedPlan = {
+    store,
+    conversations: o.sizes.map((n) => ({ from: "h_a", to: `h_b${n}`, count: n })),
+    partnerLists: o.partners.map((n) => ({
+      user: `c_u${n}`,
+      partners: n,
+      partnerPrefix: `c_p${n}_`,
+    })),
+    concurrency: 1000,
+    samples: 1000,
+  };
+  const total = o.sizes.reduce((a, b) => a + b, 0) + o.partners.reduce((a, b) => a + b, 0);
+  ctx.log(`  seeding ${total} messages through the repository API...`);
+  const seed = await runSeed(plan);
+  ctx.log(
+    `  seeded ${seed.messages} messages in ${(seed.elapsedMs / 1000).toFixed(1)} s ` +
+      `(${seed.perSecond.toFixed(0)}/s)`,
+  );
+
+  const results: ScenarioResult[] = [];
+  const job = (url: string, target: TargetKind) => ({
+    url,
+    target,
+    secret: ctx.secret,
+    prefix: "h",
+    timeoutMs: 30_000,
+  });
+  // History and conversations are read-only: one server per target serves every round.
+  for (const target of TARGETS) {
+    await withServer(ctx, target, async (server) => {
+      for (const size of o.sizes) {
+        for (const page of ["newest", "deep"] as const) {
+          const result: ScenarioResult = {
+            scenario: page === "newest" ? "history" : "history-before",
+            variant: `${size} msgs`,
+            target,
+            rounds: [],
+          };
+          for (let round = 0; round < ctx.rounds; round++) {
+            const beforeIds = page === "deep" ? seed.samples[`h_a|h_b${size}`] : undefined;
+            const [r] = await runWorkers([{
+              kind: "history",
+              ...job(server.url, target),
+              userId: "h_a",
+              peerId: `h_b${size}`,
+              requests: o.requests,
+              limit: 50,
+              beforeIds,
+            }]);
+            result.rounds.push(measure([r!]));
+          }
+          results.push(result);
+          logLast(ctx, result);
+        }
+      }
+      for (const n of o.partners) {
+        const result: ScenarioResult = {
+          scenario: "conversations",
+          variant: `${n} partners`,
+          target,
+          rounds: [],
+        };
+        for (let round = 0; round < ctx.rounds; round++) {
+          const [r] = await runWorkers([{
+            kind: "conversations",
+            ...job(server.url, target),
+            userId: `c_u${n}`,
+            requests: o.requests,
+            limit: 50,
+          }]);
+          result.rounds.push(measure([r!]));
+        }
+        results.push(result);
+        logLast(ctx, result);
+      }
+    }, target === "parley" ? store : undefined);
+  }
+  return { results, seed };
+}
+
+function logLast(ctx: BenchContext, r: ScenarioResult): void {
+  const m = r.rounds.at(-1)!;
+  ctx.log(
+    `  ${r.scenario} ${r.variant} ${r.target}: p50 ${m.p50.toFixed(2)} p99 ${
+      m.p99.toFixed(2)
+    } ms, ` +
+      `errors ${m.errors}` + (m.errorSamples.length ? ` (${m.errorSamples[0]})` : ""),
+  );
+}
+
+// ---------------------------------------------------------------- catch-up
+
+export interface CatchUpOptions {
+  messages: number;
+  /** Sends in flight while the receiver is away. */
+  window: number;
+}
+
+export function catchUp(ctx: BenchContext, o: CatchUpOptions): Promise<ScenarioResult[]> {
+  return roundsOf(
+    ctx,
+    "catch-up",
+    `${o.messages} msgs`,
+    (target, round) =>
+      withServer(ctx, target, async (server) => {
+        const base = {
+          url: server.url,
+          target,
+          secret: ctx.secret,
+          timeoutMs: 60_000,
+        };
+        const receiverId = `k${round}_receiver`;
+        const send = new Worker({
+          kind: "send",
+          ...base,
+          prefix: `k${round}_`,
+          senderId: `k${round}_sender`,
+          receiverId,
+          count: o.messages,
+          window: o.window,
+        });
+        const receive = new Worker({
+          kind: "receive",
+          ...base,
+          prefix: `k${round}_`,
+          userId: receiverId,
+          count: o.messages,
+        });
+        try {
+          await Promise.all([send.next("ready"), receive.next("ready")]);
+          let sent: JobResult;
+          if (target === "parley") {
+            // The receiver is offline while every message is stored, then comes back.
+            await send.send("go");
+            sent = await send.result();
+            await receive.send("go");
+          } else {
+            // The relay keeps nothing: its baseline is the same messages relayed live.
+            await receive.send("go");
+            await send.send("go");
+            sent = await send.result();
+          }
+          const got = await receive.result();
+          const m = measure([got], {
+            timeToAllMs: got.endedAt - got.startedAt,
+            sendPhaseMs: sent.endedAt - sent.startedAt,
+            acked: sent.acked,
+          });
+          m.errors += sent.errors;
+          m.errorSamples.push(...sent.errorSamples);
+          m.lost = Math.max(0, sent.acked - got.received);
+          return m;
+        } finally {
+          await Promise.all([send.close(), receive.close()]);
+        }
+      }),
+  );
+}

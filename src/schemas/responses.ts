@@ -1,0 +1,91 @@
+/**
+ * Zod schemas of what the REST API answers. They are never used to check
+ * responses at run time: the OpenAPI document is generated from them, and
+ * tests/openapi_test.ts checks at compile time that each matches the type the
+ * server really sends (src/protocol/types.ts), so neither can drift alone.
+ */
+import { z } from "zod";
+import { ERROR_CODES, type ErrorCode } from "../errors.ts";
+import { FileAttachment } from "./inputs.ts";
+
+/** Times are `Date.prototype.toISOString()` output: ISO-8601, UTC. */
+const Timestamp = z.iso.datetime();
+
+export const ChatMessage = z.object({
+  _id: z.string().meta({
+    description: "A ULID (Deno KV) or an ObjectId (MongoDB); both sort by arrival.",
+  }),
+  senderId: z.string(),
+  receiverId: z.string(),
+  text: z.string().nullable(),
+  file: FileAttachment.nullable(),
+  clientMessageId: z.string().nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  deliveredAt: Timestamp.nullable().meta({
+    description: "First acknowledgement of `receiveMessage` by any of the receiver's devices.",
+  }),
+  readAt: Timestamp.nullable(),
+}).meta({ id: "ChatMessage", description: "A stored message." });
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+export const UserSummary = z.object({
+  _id: z.string(),
+  username: z.string().nullable(),
+  isOnline: z.boolean(),
+  lastSeen: Timestamp.nullable(),
+}).meta({ id: "UserSummary" });
+export type UserSummary = z.infer<typeof UserSummary>;
+
+export const ConversationRow = z.object({
+  user: UserSummary,
+  lastMessage: ChatMessage.nullable(),
+  unreadCount: z.number().int().min(0),
+}).meta({ id: "ConversationRow", description: "One row per conversation partner." });
+export type ConversationRow = z.infer<typeof ConversationRow>;
+
+export const DeletedMessage = z.object({ deleted: z.literal(true), messageId: z.string() })
+  .meta({ id: "DeletedMessage" });
+
+export const Health = z.object({ status: z.literal("ok") }).meta({ id: "Health" });
+export const Ready = z.object({ status: z.literal("ready") }).meta({ id: "Ready" });
+/** `/readyz` when the store does not answer (not the `{error, code}` shape: probes read `status`). */
+export const NotReady = z.object({
+  status: z.literal("unavailable"),
+  code: z.literal("STORE_UNAVAILABLE"),
+}).meta({ id: "NotReady" });
+
+export const DevToken = z.object({ token: z.string().meta({ description: "A JWT." }) })
+  .meta({ id: "DevToken" });
+
+const codes = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
+
+/** Every error a client sees: `{error, code}`, plus `retryAfterMs` with RATE_LIMITED. */
+export const ErrorBody = z.object({
+  error: z.string().meta({ description: "For people; may change. Programs read `code`." }),
+  code: z.enum(codes),
+  retryAfterMs: z.number().int().positive().optional(),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+const errorsByCode = new Map<ErrorCode, z.ZodType>();
+
+/**
+ * The error body of one code, e.g. `errorWithCode("NOT_FOUND")`: a component of
+ * the document named after the code (`NotFoundError`). RATE_LIMITED carries
+ * `retryAfterMs`.
+ */
+export function errorWithCode(code: ErrorCode): z.ZodType<ErrorBody> {
+  let schema = errorsByCode.get(code);
+  if (!schema) {
+    // VALIDATION_ERROR → ValidationError, NOT_FOUND → NotFoundError
+    const name = code.replace(/_ERROR$/, "").toLowerCase()
+      .replace(/(^|_)([a-z])/g, (_match, _sep, letter: string) => letter.toUpperCase());
+    const body = z.object({ error: z.string(), code: z.literal(code) });
+    schema =
+      (code === "RATE_LIMITED" ? body.extend({ retryAfterMs: z.number().int().positive() }) : body)
+        .meta({ id: `${name}Error` });
+    errorsByCode.set(code, schema);
+  }
+  return schema as z.ZodType<ErrorBody>;
+}

@@ -1,0 +1,176 @@
+/**
+ * Batched sends for MongoDB: messages that arrive while a batch is being
+ * written share the next `insertMany` (unordered, so a repeated client id
+ * fails alone) and then one unordered `bulkWrite` of conversation-row updates,
+ * merged per row. A caller's promise settles only after both, exactly as the
+ * one-message path did (message durable with the client's write concern,
+ * then its two conversation rows).
+ *
+ * Batches run one at a time, so this process never updates one conversation
+ * row concurrently with itself: FerretDB, which applies `$inc`/`$max` as a
+ * read-modify-write, then loses no update either.
+ */
+import {
+  type AnyBulkWriteOperation,
+  type Collection,
+  MongoBulkWriteError,
+  MongoServerError,
+  type ObjectId,
+  type WriteError,
+} from "mongodb";
+import { DUPLICATE_KEY, storeCall } from "./store_errors.ts";
+
+/** The fields of a message document a batch needs; the rest is stored as given. */
+export interface BatchedMessage {
+  _id: ObjectId;
+  senderId: string;
+  receiverId?: string;
+}
+
+/** The fields of a conversation row a batch writes. */
+export interface BatchedConversation {
+  _id: string;
+  ownerId: string;
+  partnerId: string;
+  lastMessageId: ObjectId;
+  unreadCount: number;
+}
+
+export type InsertOutcome = "inserted" | "duplicate";
+
+export interface InsertBatchOptions {
+  /** Row id of the conversation of `owner` with `partner`. */
+  rowId(owner: string, partner: string): string;
+  /** Messages per batch. Default 500. */
+  maxBatch?: number;
+}
+
+interface Pending<D> {
+  doc: D;
+  resolve(outcome: InsertOutcome): void;
+  reject(reason: unknown): void;
+}
+
+interface RowUpdate {
+  owner: string;
+  partner: string;
+  lastMessageId: ObjectId;
+  unreadDelta: number;
+}
+
+export class InsertBatch<D extends BatchedMessage> {
+  private readonly queue: Pending<D>[] = [];
+  private running: Promise<void> | undefined;
+  private readonly maxBatch: number;
+
+  constructor(
+    private readonly messages: Collection<D>,
+    private readonly conversations: Collection<BatchedConversation>,
+    private readonly options: InsertBatchOptions,
+  ) {
+    this.maxBatch = options.maxBatch ?? 500;
+  }
+
+  /** Stores `doc`; "duplicate" when the unique client-id index refused it. */
+  submit(doc: D): Promise<InsertOutcome> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ doc, resolve, reject });
+      if (!this.running) this.running = this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      // Let the sends of the current tick join the first batch.
+      await Promise.resolve();
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        try {
+          await storeCall(() => this.write(batch));
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async write(batch: Pending<D>[]): Promise<void> {
+    const failed = new Map<number, unknown>();
+    const duplicates = new Set<number>();
+    try {
+      // deno-lint-ignore no-explicit-any -- the driver's OptionalId<D> cannot be named generically
+      await this.messages.insertMany(batch.map((p) => p.doc) as any[], { ordered: false });
+    } catch (err) {
+      const writeErrors = perDocumentErrors(err);
+      for (const e of writeErrors) {
+        if (e.code === DUPLICATE_KEY) duplicates.add(e.index);
+        else failed.set(e.index, new MongoServerError(e.errInfo ?? { message: e.errmsg }));
+      }
+    }
+
+    const stored = batch.filter((_, i) => !duplicates.has(i) && !failed.has(i));
+    await this.updateRows(stored.map((p) => p.doc));
+    batch.forEach((p, i) => {
+      if (failed.has(i)) p.reject(failed.get(i));
+      else p.resolve(duplicates.has(i) ? "duplicate" : "inserted");
+    });
+  }
+
+  /** One upsert per conversation row touched: newest message id, summed unread delta. */
+  private async updateRows(docs: D[]): Promise<void> {
+    const rows = new Map<string, RowUpdate>();
+    const bump = (owner: string, partner: string, id: ObjectId, unreadDelta: number) => {
+      const key = this.options.rowId(owner, partner);
+      const row = rows.get(key);
+      if (!row) {
+        rows.set(key, { owner, partner, lastMessageId: id, unreadDelta });
+        return;
+      }
+      if (id.toHexString() > row.lastMessageId.toHexString()) row.lastMessageId = id;
+      row.unreadDelta += unreadDelta;
+    };
+    for (const doc of docs) {
+      bump(doc.senderId, doc.receiverId!, doc._id, 0);
+      bump(doc.receiverId!, doc.senderId, doc._id, 1);
+    }
+    if (rows.size === 0) return;
+    const ops: AnyBulkWriteOperation<BatchedConversation>[] = [...rows].map(([_id, row]) => ({
+      updateOne: {
+        filter: { _id },
+        update: {
+          $set: { ownerId: row.owner, partnerId: row.partner },
+          $max: { lastMessageId: row.lastMessageId },
+          $inc: { unreadCount: row.unreadDelta },
+        },
+        upsert: true,
+      },
+    }));
+    try {
+      await this.conversations.bulkWrite(ops, { ordered: false });
+    } catch (err) {
+      // A row created concurrently by another process: the retry finds and updates it
+      // (MongoDB 4.2+ retries such upserts itself; FerretDB does not).
+      const writeErrors = perDocumentErrors(err);
+      if (writeErrors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
+      await this.conversations.bulkWrite(writeErrors.map((e) => ops[e.index]!), { ordered: false });
+    }
+  }
+}
+
+/**
+ * The per-document errors of a bulk write that was carried out; anything else
+ * is rethrown, unwrapped: when the server cannot be reached the driver wraps
+ * the selection error in a bulk error with no document errors, and storeCall
+ * must see the selection error to answer STORE_UNAVAILABLE.
+ */
+function perDocumentErrors(err: unknown): WriteError[] {
+  if (!(err instanceof MongoBulkWriteError)) throw err;
+  const list = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+  const writeErrors = list.filter((e): e is WriteError => e !== undefined);
+  if (err.writeConcernError || writeErrors.length === 0) {
+    throw err.errorResponse instanceof Error ? err.errorResponse : err;
+  }
+  return writeErrors;
+}

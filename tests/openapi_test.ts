@@ -1,0 +1,185 @@
+/**
+ * /openapi.json and /docs: the document is OpenAPI 3.1, lists exactly the
+ * routes the app serves, and the Swagger UI page needs nothing but this server.
+ * (scripts/schemathesis.sh checks the server's answers against the document.)
+ */
+import type { TokenVerifier } from "../src/auth/tokens.ts";
+import type { ChatService } from "../src/chat/chat_service.ts";
+import { createHttpApp, type HttpAppDeps } from "../src/http/app.ts";
+import { unlimited } from "../src/limits/rate_limiter.ts";
+import { createLogger } from "../src/log.ts";
+import { createMetrics } from "../src/metrics/metrics.ts";
+import type * as protocol from "../src/protocol/types.ts";
+import type * as responses from "../src/schemas/responses.ts";
+import { assert, assertEquals } from "./helpers/assert.ts";
+import { startTestServer } from "./helpers/server.ts";
+
+// The response schemas the document is generated from must describe what the
+// server sends: each of these fails to compile when the two drift apart.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemasMatchTheProtocol: [
+  Same<responses.ChatMessage, protocol.ChatMessage>,
+  Same<responses.ConversationRow, protocol.ConversationRow>,
+  Same<responses.UserSummary, protocol.UserSummary>,
+  Same<responses.ErrorBody, Omit<protocol.ErrorPayload, "event">>,
+] = [true, true, true, true];
+
+interface Operation {
+  security?: Record<string, string[]>[];
+  responses: Record<string, { headers?: Record<string, unknown> }>;
+}
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+}
+
+/** Served by the app but not part of the REST API: the test page, metrics, these docs. */
+function isApiRoute(path: string): boolean {
+  const notApi = ["/", "/test-websocket.html", "/app.js", "/style.css", "/favicon.ico"];
+  return !notApi.includes(path) && path !== "/metrics" && path !== "/openapi.json" &&
+    path !== "/docs" && !path.startsWith("/docs/");
+}
+
+/** The app in-process, every optional router mounted (dev mode, uploads, Web Push). */
+function appWith(overrides: Partial<HttpAppDeps> = {}) {
+  // Services whose methods these tests never reach (and which is no promise).
+  const unused = new Proxy({}, {
+    get: (_, key) =>
+      key === "then" ? undefined : () => Promise.reject(new Error("not used by these tests")),
+  });
+  return createHttpApp({
+    chat: unused as ChatService,
+    verifier: unused as TokenVerifier,
+    devIssuer: { issue: (userId) => Promise.resolve(`token-of-${userId}`) },
+    corsOrigins: [],
+    ready: () => Promise.resolve(),
+    limiter: unlimited,
+    maxBodyBytes: 65_536,
+    metrics: createMetrics(),
+    trustProxy: false,
+    log: createLogger("silent"),
+    uploads: unused,
+    push: { webPush: unused },
+    ...overrides,
+  } as HttpAppDeps);
+}
+
+async function documentOf(app: Awaited<ReturnType<typeof appWith>>): Promise<OpenApiDocument> {
+  const res = await app.request("/openapi.json");
+  assertEquals(res.status, 200);
+  assert(res.headers.get("content-type")?.startsWith("application/json"));
+  return await res.json();
+}
+
+/** `GET /api/chats/history/{userId}` for every operation of the document. */
+function operationsOf(document: OpenApiDocument): string[] {
+  return Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`)
+  ).sort();
+}
+
+Deno.test("GET /openapi.json is an OpenAPI 3.1 document of every route the app serves", async () => {
+  assertEquals(schemasMatchTheProtocol, [true, true, true, true]);
+  const app = await appWith();
+  const document = await documentOf(app);
+  assertEquals(document.openapi, "3.1.0");
+
+  const served = app.routes
+    .filter((route) => route.method !== "ALL" && isApiRoute(route.path))
+    .map((route) => `${route.method} ${route.path.replace(/:([^/]+)/g, "{$1}")}`);
+  assertEquals(operationsOf(document), [...new Set(served)].sort());
+
+  // The README's routes, by name, so that an empty document cannot pass.
+  for (
+    const operation of [
+      "GET /api/chats/my-chats",
+      "GET /api/chats/conversations",
+      "GET /api/chats/history/{userId}",
+      "DELETE /api/chats/{messageId}",
+      "GET /healthz",
+      "GET /readyz",
+      "POST /api/dev/token",
+    ]
+  ) assert(operationsOf(document).includes(operation), `${operation} is documented`);
+});
+
+Deno.test("GET /openapi.json: chat routes need the Bearer token and document their errors", async () => {
+  const document = await documentOf(await appWith());
+  assertEquals(document.components.securitySchemes.bearerAuth?.scheme, "bearer");
+  for (const [path, methods] of Object.entries(document.paths)) {
+    if (!path.startsWith("/api/chats/")) continue;
+    for (const [method, operation] of Object.entries(methods)) {
+      const where = `${method} ${path}`;
+      assertEquals(operation.security, [{ bearerAuth: [] }], where);
+      for (const status of ["200", "400", "401", "403", "429", "500", "503"]) {
+        assert(operation.responses[status], `${where} documents ${status}`);
+      }
+      assert(operation.responses["429"]?.headers?.["Retry-After"], `${where}: Retry-After`);
+    }
+  }
+  const remove = document.paths["/api/chats/{messageId}"]?.delete;
+  assert(remove?.responses["404"] && remove.responses["413"]);
+});
+
+Deno.test("GET /openapi.json lists POST /api/dev/token only in dev mode", async () => {
+  const document = await documentOf(await appWith({ devIssuer: undefined }));
+  assert(!operationsOf(document).includes("POST /api/dev/token"));
+  assert(operationsOf(document).includes("GET /api/chats/my-chats"));
+});
+
+Deno.test("POST /api/dev/token answers a body that is not JSON with a VALIDATION_ERROR", async () => {
+  const app = await appWith();
+  for (
+    const init of [
+      { body: '{"userId":"dana"}', headers: { "content-type": "text/plain" } },
+      { body: "{not json", headers: { "content-type": "application/json" } },
+      { body: '{"userId":"  "}', headers: { "content-type": "application/json" } },
+    ]
+  ) {
+    const res = await app.request("/api/dev/token", { method: "POST", ...init });
+    assertEquals(res.status, 400, init.body);
+    const body = await res.json();
+    assertEquals(body.code, "VALIDATION_ERROR");
+    assertEquals(typeof body.error, "string");
+  }
+  const ok = await app.request("/api/dev/token", {
+    method: "POST",
+    body: '{"userId":"dana"}',
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
+  assertEquals(await ok.json(), { token: "token-of-dana" });
+});
+
+Deno.test("GET /docs serves Swagger UI from this server, with no inline script, under the CSP", async () => {
+  const server = await startTestServer();
+  try {
+    const res = await fetch(`${server.url}/docs`);
+    assertEquals(res.status, 200);
+    assert(res.headers.get("content-type")?.startsWith("text/html"));
+    const csp = res.headers.get("content-security-policy") ?? "";
+    assert(csp.includes("script-src 'self'") && csp.includes("style-src 'self'"), csp);
+    const html = await res.text();
+    assert(!/https?:\/\//.test(html), "nothing from another host");
+    assert(!/<script(?![^>]*\bsrc=)[^>]*>/.test(html), "no inline script");
+    assert(!/\sstyle=|<style/.test(html), "no inline style");
+
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
+    assertEquals(assets.sort(), [
+      "/docs/init.js",
+      "/docs/swagger-ui-bundle.js",
+      "/docs/swagger-ui.css",
+    ]);
+    for (const asset of assets) {
+      const file = await fetch(`${server.url}${asset}`);
+      assertEquals(file.status, 200, asset);
+      const type = file.headers.get("content-type") ?? "";
+      assert(type.startsWith(asset.endsWith(".css") ? "text/css" : "text/javascript"), type);
+      const text = await file.text();
+      if (asset.endsWith("init.js")) assert(text.includes('"/openapi.json"'), text);
+      if (asset.endsWith("bundle.js")) assert(text.includes("SwaggerUIBundle"));
+    }
+  } finally {
+    await server.close();
+  }
+});

@@ -1,0 +1,389 @@
+/**
+ * Push notifications against real receivers on loopback: a webhook receiver
+ * that checks the HMAC, and a Web Push endpoint that checks the VAPID JWT and
+ * decrypts the payload (tests/helpers/push_receivers.ts).
+ */
+import { ConfigError, loadConfig } from "../src/config.ts";
+import { createLogger } from "../src/log.ts";
+import { RetryQueue } from "../src/push/retry_queue.ts";
+import { userRoom } from "../src/realtime/io.ts";
+import { verifySignature } from "../src/push/webhook_sender.ts";
+import { generateVapidKeys } from "../src/push/web_push_sender.ts";
+import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
+import { settle, waitFor } from "./helpers/events.ts";
+import {
+  type BrowserKeys,
+  browserKeys,
+  type PushRequest,
+  type Receiver,
+  startPushService,
+  startWebhookReceiver,
+  type WebhookRequest,
+} from "./helpers/push_receivers.ts";
+import { type ChatClient, startTestServer, type TestServer } from "./helpers/server.ts";
+
+const WEBHOOK_SECRET = "webhook-secret-that-is-32-characters-or-more";
+const VAPID = { ...generateVapidKeys(), subject: "mailto:ops@example.com" };
+const VAPID_ENV = {
+  VAPID_PUBLIC_KEY: VAPID.publicKey,
+  VAPID_PRIVATE_KEY: VAPID.privateKey,
+  VAPID_SUBJECT: VAPID.subject,
+  PUSH_ALLOW_INSECURE_ENDPOINTS: "true",
+};
+/** Fast retries: 20 ms, 40 ms, 80 ms … */
+const FAST_RETRIES = { PUSH_RETRY_BASE_MS: "20", PUSH_MAX_ATTEMPTS: "4" };
+
+async function send(client: ChatClient, receiverId: string, text: string) {
+  const ack = await client.timeout(3000).emitWithAck("sendMessage", { receiverId, text });
+  assert(ack.ok, JSON.stringify(ack));
+  return ack.message;
+}
+
+function parsed(request: WebhookRequest) {
+  return JSON.parse(request.body);
+}
+
+Deno.test("webhook: a message to a user with no socket is POSTed once, signed; none for a connected user", async () => {
+  const hooks = await startWebhookReceiver(WEBHOOK_SECRET);
+  const server = await startTestServer({
+    PUSH_WEBHOOK_URL: hooks.url,
+    PUSH_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  });
+  try {
+    const alice = await server.connect("alice");
+    const message = await send(alice, "bob", "are you there?");
+    await waitFor(() => hooks.requests.length === 1, "the webhook call");
+    const [call] = hooks.requests as [WebhookRequest];
+    assert(call.signatureValid, "HMAC signature checked by the receiver");
+    assert(
+      await verifySignature(WEBHOOK_SECRET, call.headers.get("x-parley-signature"), call.body),
+    );
+    assert(
+      !await verifySignature("another-secret", call.headers.get("x-parley-signature"), call.body),
+    );
+    assertEquals(call.headers.get("content-type"), "application/json");
+    assertEquals(call.headers.get("x-parley-event"), "message");
+    assertEquals(call.headers.get("x-parley-attempt"), "1");
+    assertMatch(call.headers.get("x-parley-delivery") ?? "", /^[0-9a-f-]{36}$/);
+    assertEquals(parsed(call), {
+      event: "message",
+      message,
+      receiver: { _id: "bob", username: null, email: null },
+    });
+
+    // Bob connects: messages to him go to his socket only.
+    const bob = await server.connect("bob");
+    await send(alice, "bob", "there you are");
+    await settle(bob, 200);
+    assertEquals(hooks.requests.length, 1);
+
+    // Bob leaves again: notified again.
+    bob.close();
+    await waitFor(
+      () => !server.parley.io.sockets.adapter.rooms.has(userRoom("bob")),
+      "bob's socket to be gone from the server",
+    );
+    await send(alice, "bob", "gone again?");
+    await waitFor(() => hooks.requests.length === 2, "a second webhook call");
+  } finally {
+    await server.close();
+    await hooks.close();
+  }
+});
+
+Deno.test("webhook: failures are retried with backoff under one delivery id, and never hold up the send", async (t) => {
+  const hooks = await startWebhookReceiver(WEBHOOK_SECRET);
+  const server = await startTestServer({
+    PUSH_WEBHOOK_URL: hooks.url,
+    PUSH_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    ...FAST_RETRIES,
+  });
+  try {
+    const alice = await server.connect("alice");
+
+    await t.step(
+      "a slow, failing receiver: the ack comes at once, the call succeeds on the third try",
+      async () => {
+        hooks.delays.push(1500);
+        hooks.respondWith.push(503, 500);
+        const started = performance.now();
+        await send(alice, "bob", "hello");
+        const ackMs = performance.now() - started;
+        assert(ackMs < 500, `the send waited ${Math.round(ackMs)} ms for the webhook`);
+        await waitFor(() => hooks.requests.length === 3, "three attempts", 5000);
+        const ids = new Set(hooks.requests.map((r) => r.headers.get("x-parley-delivery")));
+        assertEquals(ids.size, 1);
+        assertEquals(hooks.requests.map((r) => r.headers.get("x-parley-attempt")), ["1", "2", "3"]);
+        assert(hooks.requests.every((r) => r.signatureValid));
+        // Each retry is signed anew (a fresh timestamp), over the same body.
+        assertEquals(new Set(hooks.requests.map((r) => r.body)).size, 1);
+      },
+    );
+
+    await t.step("a refusal (4xx other than 408/425/429) is not retried", async () => {
+      hooks.requests.length = 0;
+      hooks.respondWith.push(400);
+      await send(alice, "bob", "again");
+      await waitFor(() => hooks.requests.length === 1, "one attempt");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assertEquals(hooks.requests.length, 1);
+    });
+
+    await t.step("it gives up after PUSH_MAX_ATTEMPTS", async () => {
+      hooks.requests.length = 0;
+      hooks.respondWith.push(503, 503, 503, 503, 503);
+      await send(alice, "bob", "and again");
+      await waitFor(() => hooks.requests.length === 4, "four attempts", 5000);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assertEquals(hooks.requests.length, 4);
+      hooks.respondWith.length = 0;
+    });
+  } finally {
+    await server.close();
+    await hooks.close();
+  }
+});
+
+interface PushSetup {
+  server: TestServer;
+  push: Receiver<PushRequest>;
+  keys: Map<string, BrowserKeys>;
+  subscribe(userId: string, name: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+async function startPushSetup(env: Record<string, string> = {}): Promise<PushSetup> {
+  const keys = new Map<string, BrowserKeys>();
+  const push = await startPushService(VAPID, (name) => keys.get(name));
+  const server = await startTestServer({ ...VAPID_ENV, ...FAST_RETRIES, ...env });
+  return {
+    server,
+    push,
+    keys,
+    subscribe(userId, name) {
+      const browser = browserKeys();
+      keys.set(name, browser);
+      return server.api(userId, "/api/push/subscriptions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          endpoint: `${push.url}/push/${name}`,
+          expirationTime: null,
+          keys: browser.json,
+        }),
+      });
+    },
+    async close() {
+      await server.close();
+      await push.close();
+    },
+  };
+}
+
+Deno.test("Web Push: an offline user's browser gets a VAPID-signed, encrypted notification without the text", async () => {
+  const setup = await startPushSetup();
+  try {
+    const subscribed = await setup.subscribe("bob", "bob-laptop");
+    assertEquals(subscribed.status, 201);
+    assertEquals((await subscribed.json()).endpoint, `${setup.push.url}/push/bob-laptop`);
+    const alice = await setup.server.connect("alice");
+    const message = await send(alice, "bob", "secret plans");
+    await waitFor(() => setup.push.requests.length === 1, "the push request");
+    const [request] = setup.push.requests as [PushRequest];
+    assertEquals(request.path, "/push/bob-laptop");
+    assertEquals(request.vapidProblem, null);
+    assertEquals(request.headers.get("content-encoding"), "aes128gcm");
+    assertEquals(request.headers.get("urgency"), "high");
+    assertEquals(request.payload, {
+      type: "message",
+      messageId: message._id,
+      senderId: "alice",
+      senderName: null,
+      createdAt: message.createdAt,
+      attachment: null,
+    });
+  } finally {
+    await setup.close();
+  }
+});
+
+Deno.test("Web Push: PUSH_INCLUDE_TEXT=true puts the text in; every subscription of the user is notified", async () => {
+  const setup = await startPushSetup({ PUSH_INCLUDE_TEXT: "true" });
+  try {
+    assertEquals((await setup.subscribe("bob", "bob-phone")).status, 201);
+    assertEquals((await setup.subscribe("bob", "bob-laptop")).status, 201);
+    assertEquals((await setup.subscribe("carol", "carol-phone")).status, 201);
+    const alice = await setup.server.connect("alice");
+    await send(alice, "bob", "lunch at 12?");
+    await waitFor(() => setup.push.requests.length === 2, "two push requests");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assertEquals(
+      setup.push.requests.map((r) => r.path).sort(),
+      ["/push/bob-laptop", "/push/bob-phone"],
+    );
+    for (const request of setup.push.requests) {
+      assertEquals(request.vapidProblem, null);
+      assertEquals(request.payload?.text, "lunch at 12?");
+    }
+  } finally {
+    await setup.close();
+  }
+});
+
+Deno.test("Web Push: a subscription the push service calls gone (410, 404) is deleted; 5xx is retried", async () => {
+  const setup = await startPushSetup();
+  try {
+    assertEquals((await setup.subscribe("bob", "bob-old")).status, 201);
+    const alice = await setup.server.connect("alice");
+    setup.push.respondWith.push(410);
+    await send(alice, "bob", "one");
+    await waitFor(() => setup.push.requests.length === 1, "the first push");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await send(alice, "bob", "two");
+    await settle(alice, 200);
+    assertEquals(setup.push.requests.length, 1, "the 410 subscription was removed");
+
+    assertEquals((await setup.subscribe("bob", "bob-new")).status, 201);
+    setup.push.respondWith.push(503, 404);
+    await send(alice, "bob", "three");
+    await waitFor(() => setup.push.requests.length === 3, "a retry after the 503");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await send(alice, "bob", "four");
+    await settle(alice, 200);
+    assertEquals(setup.push.requests.length, 3, "the 404 subscription was removed");
+  } finally {
+    await setup.close();
+  }
+});
+
+Deno.test("POST/DELETE /api/push/subscriptions validate input and need a token", async (t) => {
+  const setup = await startPushSetup({ PUSH_ALLOW_INSECURE_ENDPOINTS: "false" });
+  const { server } = setup;
+  const post = (userId: string, body: unknown, method = "POST") =>
+    server.api(userId, "/api/push/subscriptions", {
+      method,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const keys = browserKeys().json;
+  try {
+    await t.step("the VAPID public key is public", async () => {
+      const res = await fetch(`${server.url}/api/push/vapid-public-key`);
+      assertEquals(await res.json(), { publicKey: VAPID.publicKey });
+    });
+
+    await t.step("no token: 401", async () => {
+      const res = await fetch(`${server.url}/api/push/subscriptions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ endpoint: "https://push.example.com/x", keys }),
+      });
+      assertEquals([res.status, (await res.json()).code], [401, "UNAUTHORIZED"]);
+    });
+
+    await t.step("bad input: 400 VALIDATION_ERROR", async () => {
+      const bad = [
+        "not json",
+        { endpoint: "https://push.example.com/x" },
+        { endpoint: "ftp://push.example.com/x", keys },
+        { endpoint: "https://push.example.com/x", keys: { ...keys, p256dh: "AAAA" } },
+        { endpoint: "https://push.example.com/x", keys: { ...keys, auth: "not base64!" } },
+        // http endpoints only with PUSH_ALLOW_INSECURE_ENDPOINTS=true
+        { endpoint: "http://push.example.com/x", keys },
+      ];
+      for (const body of bad) {
+        const res = await post("bob", body);
+        const answer = await res.json();
+        assertEquals([res.status, answer.code], [400, "VALIDATION_ERROR"], JSON.stringify(body));
+      }
+    });
+
+    await t.step("subscribe, then unsubscribe once", async () => {
+      const endpoint = "https://push.example.com/bob";
+      assertEquals((await post("bob", { endpoint, keys })).status, 201);
+      const others = await post("carol", { endpoint }, "DELETE");
+      assertEquals(await others.json(), { deleted: false });
+      const mine = await post("bob", { endpoint }, "DELETE");
+      assertEquals(await mine.json(), { deleted: true });
+      const again = await post("bob", { endpoint }, "DELETE");
+      assertEquals(await again.json(), { deleted: false });
+    });
+  } finally {
+    await setup.close();
+  }
+});
+
+Deno.test("/api/push exists only when VAPID keys are set", async () => {
+  const server = await startTestServer();
+  try {
+    const res = await server.api("bob", "/api/push/subscriptions", { method: "POST", body: "{}" });
+    assertEquals([res.status, (await res.json()).code], [404, "NOT_FOUND"]);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("loadConfig() reads the push settings and refuses half of them", () => {
+  const none = loadConfig({});
+  assertEquals(none.push.webhook, undefined);
+  assertEquals(none.push.webPush, undefined);
+  assertEquals(none.push.includeText, false);
+  const both = loadConfig({
+    PUSH_WEBHOOK_URL: "https://app.example.com/hooks/parley",
+    PUSH_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    VAPID_PUBLIC_KEY: VAPID.publicKey,
+    VAPID_PRIVATE_KEY: VAPID.privateKey,
+    VAPID_SUBJECT: VAPID.subject,
+    PUSH_INCLUDE_TEXT: "true",
+  });
+  assertEquals(both.push.webhook, {
+    url: "https://app.example.com/hooks/parley",
+    secret: WEBHOOK_SECRET,
+  });
+  assertEquals(both.push.webPush, VAPID);
+  assertEquals(both.push.includeText, true);
+
+  const refused = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      assert(err instanceof ConfigError);
+      return err.message;
+    }
+    throw new Error(`accepted ${JSON.stringify(env)}`);
+  };
+  assertMatch(
+    refused({ PUSH_WEBHOOK_URL: "https://a.example/h" }),
+    /PUSH_WEBHOOK_SECRET: required/,
+  );
+  assertMatch(refused({ VAPID_PUBLIC_KEY: VAPID.publicKey }), /Web Push needs all three/);
+  const hidden = refused({ VAPID_PRIVATE_KEY: "short", VAPID_PUBLIC_KEY: VAPID.publicKey });
+  assertMatch(hidden, /VAPID_PRIVATE_KEY: .*\(hidden\)/);
+  assert(!hidden.includes("short"));
+  assertMatch(refused({ VAPID_SUBJECT: "ops@example.com" }), /VAPID_SUBJECT/);
+});
+
+Deno.test("RetryQueue drops waiting retries on close and aborts attempts still running after the grace", async () => {
+  const queue = new RetryQueue({ maxAttempts: 5, baseDelayMs: 60_000 }, createLogger("silent"));
+  let attempts = 0;
+  queue.add({
+    label: {},
+    attempt: () => Promise.resolve({ status: "retry", reason: (++attempts, "x") }),
+  });
+  let aborted = false;
+  queue.add({
+    label: {},
+    attempt: (signal) =>
+      new Promise((resolve) =>
+        signal.addEventListener("abort", () => {
+          aborted = true;
+          resolve({ status: "done" });
+        })
+      ),
+  });
+  await waitFor(() => attempts === 1 && queue.size === 2, "one attempt and a waiting retry");
+  await queue.close(50);
+  assert(aborted);
+  assertEquals(queue.size, 0);
+  assertEquals(queue.add({ label: {}, attempt: () => Promise.resolve({ status: "done" }) }), false);
+});
