@@ -166,10 +166,10 @@ Deno.test("offline catch-up: a returning user gets every undelivered message onc
     const token = await server.token("bob");
     let got: ChatMessage[] = [];
     const bob = await connectClient(server.url, { token }, { setup: (c) => got = acking(c) });
-    await waitFor(() => got.length >= 250, "250 messages caught up", 15_000);
+    await waitFor(() => got.length >= 250, "250 messages caught up", 40_000);
     await settle(bob, 200);
     assertEquals(got.map((m) => m._id), sentIds, "each once, oldest first");
-    await waitFor(() => receipts.items.length === 250, "250 delivery receipts", 15_000);
+    await waitFor(() => receipts.items.length === 250, "250 delivery receipts", 40_000);
     await disconnectAll([bob]);
 
     // Everything was acknowledged: the next connect brings nothing.
