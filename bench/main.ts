@@ -42,6 +42,7 @@ const USAGE = `usage: deno run -A bench/main.ts [options]
   --rounds N         rounds per scenario and target; medians are reported (default 3)
   --workers N        load-generator processes (default 2)
   --only a,b         run only these scenarios (${SCENARIOS.join(", ")})
+  --kv-dir DIR       where Parley's KV files go (default: a new temp dir, removed after)
   --json FILE        also write the results as JSON
   --profile DIR      run the Parley server with --cpu-prof, profiles into DIR`;
 
@@ -62,6 +63,7 @@ interface Options {
   only: ScenarioName[];
   json?: string;
   profile?: string;
+  kvDir?: string;
 }
 
 function fail(message: string): never {
@@ -104,6 +106,7 @@ export function parseOptions(args: string[]): Options {
         only: { type: "string" },
         json: { type: "string" },
         profile: { type: "string" },
+        "kv-dir": { type: "string" },
         help: { type: "boolean", default: false },
       },
     });
@@ -144,6 +147,7 @@ export function parseOptions(args: string[]): Options {
     only,
     json: v.json,
     profile: v.profile,
+    kvDir: v["kv-dir"],
   };
 }
 
@@ -179,7 +183,8 @@ async function main(): Promise<number> {
     if (!uri) fail("--store mongo needs MONGODB_URI (scripts/mongo-test-server.sh start)");
     store = { kind: "mongo", uri };
   }
-  const tmpDir = await Deno.makeTempDir({ prefix: "parley-bench-" });
+  if (o.kvDir) await Deno.mkdir(o.kvDir, { recursive: true });
+  const tmpDir = await Deno.makeTempDir({ prefix: "parley-bench-", dir: o.kvDir });
   const ctx: BenchContext = {
     secret: `bench-${crypto.randomUUID()}-${crypto.randomUUID()}`,
     store,

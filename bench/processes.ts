@@ -27,6 +27,8 @@ export interface ServerProcess {
   pid: number;
   /** Resident set size of the server process in KiB (VmRSS). */
   rssKiB(): Promise<number>;
+  /** CPU time used so far, in seconds: the JS (main) thread and all other threads. */
+  cpuSeconds(): Promise<CpuSeconds>;
   output(): string;
   stop(): Promise<void>;
 }
@@ -45,6 +47,29 @@ function freePort(): number {
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
+}
+
+export interface CpuSeconds {
+  main: number;
+  other: number;
+}
+
+/** Linux clock ticks per second (`getconf CLK_TCK`), 100 on every common kernel. */
+const CLOCK_TICKS = 100;
+
+/** utime + stime of each thread of `pid`, from /proc; the main thread's id is the pid. */
+export async function readCpuSeconds(pid: number): Promise<CpuSeconds> {
+  const cpu = { main: 0, other: 0 };
+  for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
+    const stat = await Deno.readTextFile(`/proc/${pid}/task/${task.name}/stat`).catch(() => "");
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    if (!Number.isFinite(seconds)) continue;
+    if (task.name === String(pid)) cpu.main += seconds;
+    else cpu.other += seconds;
+  }
+  return cpu;
 }
 
 export async function readRssKiB(pid: number): Promise<number> {
@@ -105,6 +130,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
     url,
     pid: child.pid,
     rssKiB: () => readRssKiB(child.pid),
+    cpuSeconds: () => readCpuSeconds(child.pid),
     output: () => out.text,
     async stop() {
       if (dead) return;

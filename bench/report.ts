@@ -27,6 +27,8 @@ export interface TargetCheck {
   goal: string;
   measured: string;
   met: boolean;
+  /** Shown for comparison only: not one of the issue's targets. */
+  informational?: boolean;
 }
 
 function medianOf(rounds: Measurement[], pick: (m: Measurement) => number): number {
@@ -97,12 +99,10 @@ export function checkTargets(rows: Row[]): TargetCheck[] {
       met: p.p99 <= limit,
     });
   }
-  for (
-    const [scenario, limit] of [["history", 5], ["history-before", 5], [
-      "conversations",
-      10,
-    ]] as const
-  ) {
+  // history-before (random deep pages, mostly read from SQLite) is no target of the
+  // issue (getChatHistory of the newest 50): it shows the uncached read path.
+  const reads = [["history", 5], ["history-before", 5], ["conversations", 10]] as const;
+  for (const [scenario, limit] of reads) {
     const ps = find(rows, scenario, "parley");
     if (ps.length === 0) continue;
     const worst = Math.max(...ps.map((p) => p.p99));
@@ -114,6 +114,7 @@ export function checkTargets(rows: Row[]): TargetCheck[] {
       measured: ps.map((p) => `${p.variant}: ${p.p99.toFixed(2)} ms`).join("; ") +
         ` (largest ÷ smallest ${(largest.p99 / smallest.p99).toFixed(2)})`,
       met: worst <= limit,
+      informational: scenario === "history-before",
     });
   }
   for (const p of find(rows, "connect", "parley")) {
@@ -143,6 +144,9 @@ function notes(row: Row): string {
   }
   const e = row.extra;
   if (e.timeToAllMs !== undefined) parts.push(`all in ${fmt(e.timeToAllMs / 1000, 2)} s`);
+  if (e.cpuMainPct !== undefined) {
+    parts.push(`server CPU ${fmt(e.cpuMainPct, 0)}% JS + ${fmt(e.cpuOtherPct, 0)}% other`);
+  }
   if (e.rssPerConnectionKiB !== undefined) {
     parts.push(
       `RSS ${fmt(e.rssPerConnectionKiB)} KiB/conn idle (${fmt(e.rssPerConnectionSoonKiB)} at 3 s)`,
@@ -194,8 +198,7 @@ export function formatTable(rows: Row[]): string {
 }
 
 export function formatTargets(checks: TargetCheck[]): string {
-  return checks.map((c) =>
-    `${c.met ? "MET   " : "MISSED"}  ${c.name}: ${c.measured}  [goal ${c.goal}]`
-  )
+  const verdict = (c: TargetCheck) => c.informational ? "(info)" : c.met ? "MET   " : "MISSED";
+  return checks.map((c) => `${verdict(c)}  ${c.name}: ${c.measured}  [goal ${c.goal}]`)
     .join("\n");
 }

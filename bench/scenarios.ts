@@ -5,7 +5,13 @@
  * per round.
  */
 import type { Job, JobResult, TargetKind } from "./jobs.ts";
-import { runWorkers, type ServerProcess, startServer, Worker } from "./processes.ts";
+import {
+  type CpuSeconds,
+  runWorkers,
+  type ServerProcess,
+  startServer,
+  Worker,
+} from "./processes.ts";
 import type { SeedPlan, SeedReport } from "./seed.ts";
 import { summarize } from "./stats.ts";
 
@@ -111,6 +117,30 @@ function measure(results: JobResult[], extra: Record<string, number> = {}): Meas
   };
 }
 
+/**
+ * Runs the jobs (all ready, then all go at once) and adds the server's CPU use
+ * from "go" to the last answer, in % of one core: the JS thread, and the other
+ * threads together (Deno KV's SQLite writer, GC helpers, I/O).
+ */
+async function runMeasured(server: ServerProcess, jobs: Job[]): Promise<Measurement> {
+  const workers = jobs.map((job) => new Worker(job));
+  try {
+    await Promise.all(workers.map((w) => w.next("ready")));
+    const before: CpuSeconds = await server.cpuSeconds();
+    const t0 = performance.now();
+    await Promise.all(workers.map((w) => w.send("go")));
+    const results = await Promise.all(workers.map((w) => w.result()));
+    const after = await server.cpuSeconds();
+    const seconds = (performance.now() - t0) / 1000;
+    return measure(results, {
+      cpuMainPct: (100 * (after.main - before.main)) / seconds,
+      cpuOtherPct: (100 * (after.other - before.other)) / seconds,
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+  }
+}
+
 /** Splits `total` into `parts` near-equal whole numbers. */
 function split(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor((total + i) / parts));
@@ -173,7 +203,7 @@ export function burst(ctx: BenchContext, o: BurstOptions): Promise<ScenarioResul
           messagesPerClient: Math.ceil(o.messages / o.clients),
           window: o.window,
         }));
-        return measure(await runWorkers(jobs));
+        return await runMeasured(server, jobs);
       }),
   );
 }
@@ -206,7 +236,7 @@ export function steady(ctx: BenchContext, o: SteadyOptions): Promise<ScenarioRes
           rate: (o.rate * p * 2) / o.clients,
           durationMs: o.durationS * 1000,
         }));
-        return measure(await runWorkers(jobs));
+        return await runMeasured(server, jobs);
       }),
   );
 }

@@ -130,3 +130,43 @@ Deno.test("GroupCommit.idle() waits for queued writes", async () => {
     assertEquals((await kv.get(["late"])).value, 1);
   });
 });
+
+Deno.test("GroupCommit.readMany() answers committed values; a read that overlaps a commit is not cached", async () => {
+  await withKv(async (kv) => {
+    const writes = new GroupCommit(kv);
+    await kv.set(["k"], 1); // committed before the queue knew it: not cached
+    const reading = writes.readMany<number>([["k"], ["missing"]]);
+    const writing = writes.submit({ run: (tx) => tx.set(["k"], 2) });
+    const [values] = await Promise.all([reading, writing]);
+    assert(values[0] === 1 || values[0] === 2);
+    assertEquals(values[1], null);
+    assertEquals(await writes.readMany<number>([["k"], ["missing"]]), [2, null]);
+    assertEquals((await kv.get(["k"])).value, 2);
+  });
+});
+
+Deno.test("GroupCommit prepares the next batch while one commits, and again if that commit fails", async () => {
+  await withKv(async (kv) => {
+    const writes = new GroupCommit(kv);
+    let second: Promise<unknown> | undefined;
+    const first = await Promise.allSettled([
+      writes.submit({ run: (tx) => tx.set(["a"], 1) }),
+      writes.submit({
+        run: (tx) => {
+          tx.set(["flag"], 1);
+          tx.set(["big"], new Uint8Array(70_000)); // refused at commit time
+          // Queued while this batch commits: prepared on top of its writes.
+          second ??= writes.submit({
+            prefetch: [["flag"]],
+            run: async (tx2) => tx2.set(["saw"], await tx2.get(["flag"]) ?? "nothing"),
+          });
+        },
+      }),
+    ]);
+    await second;
+    assertEquals(first.map((r) => r.status), ["fulfilled", "rejected"]);
+    assertEquals((await kv.get(["a"])).value, 1);
+    assertEquals((await kv.get(["flag"])).value, null);
+    assertEquals((await kv.get(["saw"])).value, "nothing", "never saw a write that did not land");
+  });
+});

@@ -21,7 +21,7 @@ import type { Notifier } from "../chat/notifier.ts";
 import { announcePresence, type Presence, type PresenceOptions } from "../chat/presence.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { ChatStore } from "../store/repository.ts";
-import type { RedisLink } from "./redis_link.ts";
+import { type RedisLink, withTimeout } from "./redis_link.ts";
 import {
   NODE_HEARTBEAT,
   NODE_RESYNC,
@@ -67,6 +67,8 @@ export class ClusterPresence implements Presence {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private heartbeat?: ReturnType<typeof setInterval>;
+  /** The beat running now: a beat that comes due meanwhile is skipped. */
+  private beating?: Promise<void>;
   private registered = false;
   /** Something failed to reach Redis: rewrite this node's share once it answers again. */
   private dirty = false;
@@ -86,12 +88,13 @@ export class ClusterPresence implements Presence {
   /** Registers this node and starts its heartbeat and the sweeper. */
   start(): void {
     const every = this.beatMs;
-    this.heartbeat = setInterval(() => this.track(this.beat()), every);
-    this.track(this.beat());
+    this.heartbeat = setInterval(() => this.beatOnce(), every);
+    this.beatOnce();
     this.redis.onRestored(() => {
       this.sweepPausedUntil = Date.now() + this.options.nodeTtlMs;
       this.dirty = true;
-      this.track(this.beat());
+      void this.beating?.then(() => this.beatOnce());
+      this.beatOnce();
     });
   }
 
@@ -187,6 +190,13 @@ export class ClusterPresence implements Presence {
 
   private userKey(userId: string): string {
     return `${this.options.prefix}:user:${userId}`;
+  }
+
+  private beatOnce(): void {
+    if (this.beating) return;
+    const beat = this.beat().finally(() => this.beating = undefined);
+    this.beating = beat;
+    this.track(beat);
   }
 
   /** One heartbeat, then a resync if one is due, then a sweep for dead nodes. */
@@ -316,7 +326,7 @@ export class ClusterPresence implements Presence {
   /** A Redis call; `undefined` when Redis cannot be reached (then a resync is due). */
   private async call<T>(work: () => Promise<T>): Promise<T | undefined> {
     try {
-      return await work();
+      return await withTimeout(work());
     } catch (err) {
       if (!this.dirty && !this.closed) {
         this.deps.log.warn("cluster presence paused: redis unreachable", errorFields(err));

@@ -26,6 +26,8 @@ export const ADAPTER_BLOCK_MS = 2000;
 const COMMAND_TIMEOUT_MS = 1000;
 /** How long start-up waits for Redis before it gives up. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long shutdown waits for queued commands (a closing client waits for Redis forever). */
+const CLOSE_TIMEOUT_MS = 1000;
 
 export interface RedisLink {
   /** Publishing connection for the Socket.IO adapter (wrapped: see `forAdapter`). */
@@ -39,6 +41,19 @@ export interface RedisLink {
   /** Runs after an outage, once every connection is ready again. */
   onRestored(listener: () => void): void;
   close(): Promise<void>;
+}
+
+/**
+ * Settles with `work`, or rejects after `ms`. node-redis times a command out only while
+ * it waits to be written; one already written waits for its reply as long as the
+ * connection looks open, and callers on a request path must not.
+ */
+export function withTimeout<T>(work: Promise<T>, ms = COMMAND_TIMEOUT_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Reconnect quickly at first, then every 2 s, forever (never give up: the node stays up). */
@@ -71,7 +86,7 @@ export async function connectRedis(url: string, log: Logger): Promise<RedisLink>
       if (closing) return;
       if (lostAt === undefined) {
         lostAt = Date.now();
-        log.error("redis connection lost", { redis: host, connection: name, ...errorFields(err) });
+        log.error("redis unreachable", { redis: host, connection: name, ...errorFields(err) });
       }
       down.add(client);
     });
@@ -144,17 +159,24 @@ export async function connectRedis(url: string, log: Logger): Promise<RedisLink>
       return down.size === 0 && commands.isReady;
     },
     async ping() {
-      await commands.ping();
+      await withTimeout(commands.ping());
     },
     onRestored(listener) {
       restoredListeners.push(listener);
     },
     async close() {
       closing = true;
-      // The adapter's own connections are closed by io.close(); these are ours.
-      await Promise.allSettled([adapterClient.close(), commands.close()]);
+      // The adapter's reading connections are closed by io.close(); these two are ours.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([adapterClient.close(), commands.close()]),
+        new Promise((resolve) => timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)),
+      ]);
+      clearTimeout(timer);
       for (const client of connections) {
-        if (client.isOpen) client.destroy();
+        try {
+          if (client.isOpen) client.destroy();
+        } catch { /* already closed */ }
       }
     },
   };

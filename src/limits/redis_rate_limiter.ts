@@ -9,7 +9,7 @@
  */
 import type { RateBucket, RateLimitName } from "../config.ts";
 import { errorFields, type Logger } from "../log.ts";
-import type { RedisClient } from "../cluster/redis_link.ts";
+import { type RedisClient, withTimeout } from "../cluster/redis_link.ts";
 import { NOW, Script } from "../cluster/scripts.ts";
 import type { RateDecision, RateLimiter } from "./rate_limiter.ts";
 
@@ -56,10 +56,12 @@ export class RedisRateLimiter implements RateLimiter {
     let wait: number;
     try {
       wait = Number(
-        await TAKE_TOKEN.run(this.client, [`${this.prefix}:rate:${name}:${key}`], [
-          String(perSecond),
-          String(burst),
-        ]),
+        await withTimeout(
+          TAKE_TOKEN.run(this.client, [`${this.prefix}:rate:${name}:${key}`], [
+            String(perSecond),
+            String(burst),
+          ]),
+        ),
       );
     } catch (err) {
       return this.fallBack(name, key, err);

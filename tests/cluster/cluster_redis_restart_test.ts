@@ -32,8 +32,16 @@ Deno.test({
             ack();
           }),
       });
-      const alice = await cluster.connect(a, "alice");
+      // Partners first, so that bob hears alice come online before the outage.
+      assert(
+        (await bob.timeout(5000).emitWithAck("sendMessage", {
+          receiverId: "alice",
+          text: "hi alice",
+        })).ok,
+      );
       const bobSaw = collect(bob, "userOnline");
+      const alice = await cluster.connect(a, "alice");
+      await waitFor(() => bobSaw.items.some((p) => p.userId === "alice"), "alice online");
       const send = async (text: string) => {
         const ack = await alice.timeout(8000).emitWithAck("sendMessage", {
           receiverId: "bob",

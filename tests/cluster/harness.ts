@@ -216,7 +216,8 @@ export class TestCluster {
       async () => {
         const answers = await Promise.all(
           this.nodes.filter((n) => n.alive).map(async (n) => {
-            const res = await fetch(`${n.url}/readyz`).catch(() => undefined);
+            const res = await fetch(`${n.url}/readyz`, { signal: AbortSignal.timeout(3000) })
+              .catch(() => undefined);
             await res?.body?.cancel();
             return res?.status;
           }),

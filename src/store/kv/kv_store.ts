@@ -24,6 +24,9 @@
  * writes run one after another against the committed state plus the earlier
  * writes of their batch: concurrent sends with one client id, or to one
  * conversation, see each other exactly as if they had been committed one by one.
+ * Being the only writer, the queue also knows the current value of what it
+ * wrote or read; recent messages, conversation rows and users are served from
+ * that memory (GroupCommit.readMany), the rest from the store.
  */
 import { dirname } from "node:path";
 import { monotonicFactory } from "ulid";
@@ -54,9 +57,10 @@ interface ClientIdRecord {
   deleted: boolean;
 }
 
-/** Deno KV's getMany reads at most 10 keys per call. */
-const GET_MANY_LIMIT = 10;
-/** Keys that writes read back (messages on delivery, conversation rows, users): kept in memory. */
+/**
+ * Values read again soon after they are written (a message on delivery and in
+ * history, conversation rows, users): the most recent are kept in memory.
+ */
 const CACHED_PREFIXES = new Set(["msg", "conv", "users"]);
 
 export interface KvStoreOptions {
@@ -83,15 +87,6 @@ export async function openKvStore(path: string, options: KvStoreOptions = {}): P
   };
 }
 
-async function getAll<T>(kv: Deno.Kv, keys: Deno.KvKey[]): Promise<Deno.KvEntryMaybe<T>[]> {
-  const chunks: Deno.KvKey[][] = [];
-  for (let i = 0; i < keys.length; i += GET_MANY_LIMIT) {
-    chunks.push(keys.slice(i, i + GET_MANY_LIMIT));
-  }
-  const results = await Promise.all(chunks.map((chunk) => kv.getMany<T[]>(chunk)));
-  return results.flat() as Deno.KvEntryMaybe<T>[];
-}
-
 class KvUserRepository implements UserRepository {
   constructor(private readonly kv: Deno.Kv, private readonly writes: GroupCommit) {}
 
@@ -108,13 +103,14 @@ class KvUserRepository implements UserRepository {
   }
 
   async get(userId: string): Promise<User | null> {
-    return (await this.kv.get<User>(["users", userId])).value;
+    const [user] = await this.writes.readMany<User>([["users", userId]]);
+    return user ?? null;
   }
 
   async getMany(userIds: readonly string[]): Promise<Map<string, User>> {
-    const entries = await getAll<User>(this.kv, userIds.map((id) => ["users", id]));
+    const found = await this.writes.readMany<User>(userIds.map((id) => ["users", id]));
     const users = new Map<string, User>();
-    for (const entry of entries) if (entry.value) users.set(entry.value._id, entry.value);
+    for (const user of found) if (user) users.set(user._id, user);
     return users;
   }
 
@@ -204,7 +200,8 @@ class KvMessageRepository implements MessageRepository {
   }
 
   async get(messageId: string): Promise<ChatMessage | null> {
-    return (await this.kv.get<ChatMessage>(["msg", messageId])).value;
+    const [message] = await this.writes.readMany<ChatMessage>([["msg", messageId]]);
+    return message ?? null;
   }
 
   async history(userA: string, userB: string, query: HistoryQuery): Promise<ChatMessage[]> {
@@ -249,11 +246,7 @@ class KvMessageRepository implements MessageRepository {
       const next = head.older.shift();
       if (next !== undefined) heads.push({ ...head, id: next });
     }
-    const entries = await getAll<ChatMessage>(
-      this.kv,
-      ids.slice(query.skip).map((id) => ["msg", id]),
-    );
-    return entries.flatMap((e) => (e.value ? [e.value] : []));
+    return await this.messagesById(ids.slice(query.skip));
   }
 
   /** Newest first: ids are the last key part, messages are looked up by id. */
@@ -261,9 +254,13 @@ class KvMessageRepository implements MessageRepository {
     const ids: string[] = [];
     const iter = this.kv.list(selector, { reverse: true, limit: query.skip + query.limit });
     for await (const entry of iter) ids.push(String(entry.key.at(-1)));
-    const keys = ids.slice(query.skip).map((id) => ["msg", id]);
-    const entries = await getAll<ChatMessage>(this.kv, keys);
-    return entries.flatMap((e) => (e.value ? [e.value] : []));
+    return await this.messagesById(ids.slice(query.skip));
+  }
+
+  /** The messages of these ids that exist, in the same order (recent ones from memory). */
+  private async messagesById(ids: string[]): Promise<ChatMessage[]> {
+    const found = await this.writes.readMany<ChatMessage>(ids.map((id) => ["msg", id]));
+    return found.filter((m): m is ChatMessage => m !== null);
   }
 
   markRead(messageId: string, readAt: string): Promise<ChatMessage | null> {
@@ -354,8 +351,7 @@ class KvMessageRepository implements MessageRepository {
     for await (const entry of this.kv.list(selector, { limit: query.limit })) {
       ids.push(String(entry.key.at(-1)));
     }
-    const entries = await getAll<ChatMessage>(this.kv, ids.map((id) => ["msg", id]));
-    return entries.flatMap((e) => (e.value ? [e.value] : []));
+    return await this.messagesById(ids);
   }
 
   async conversations(userId: string, query: PageQuery): Promise<ConversationSummary[]> {
@@ -370,13 +366,13 @@ class KvMessageRepository implements MessageRepository {
     const page = rows.slice(query.skip).map((row) => row.partner);
     // The recency key holds the last message id (written with the row): both reads at once.
     const [states, lasts] = await Promise.all([
-      getAll<ConversationState>(this.kv, page.map((partner) => ["conv", userId, partner])),
-      getAll<ChatMessage>(this.kv, rows.slice(query.skip).map((row) => ["msg", row.lastId])),
+      this.writes.readMany<ConversationState>(page.map((partner) => ["conv", userId, partner])),
+      this.writes.readMany<ChatMessage>(rows.slice(query.skip).map((row) => ["msg", row.lastId])),
     ]);
     return page.map((partnerId, i) => ({
       partnerId,
-      lastMessage: lasts[i]?.value ?? null,
-      unreadCount: states[i]?.value?.unreadCount ?? 0,
+      lastMessage: lasts[i] ?? null,
+      unreadCount: states[i]?.unreadCount ?? 0,
     }));
   }
 
