@@ -52,7 +52,7 @@ const EnvSchema = z.object({
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, "must be a plain database name")
     .default("parley"),
   KV_PATH: z.string().min(1).default("./data/parley.kv"),
-  // A cluster of nodes (docs/cluster.md): Socket.IO's Redis Streams adapter, presence, rate limits.
+  // A cluster of nodes (README, "Running a cluster"): Socket.IO's Redis Streams adapter, presence, rate limits.
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
   CLUSTER_NODE_TTL_MS: z.coerce.number().int().min(300).max(300_000).default(15_000),
   CORS_ORIGINS: z.string().default(""),

@@ -88,7 +88,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     { ackTimeoutMs: config.delivery.ackTimeoutMs, catchUpPageSize: CATCH_UP_PAGE_SIZE },
     log,
   );
-  // With REDIS_URL this process is one node of a cluster (docs/cluster.md).
+  // With REDIS_URL this process is one node of a cluster (README, "Running a cluster").
   const cluster = config.cluster
     ? await joinCluster(io, messageDelivery, config.cluster, log)
     : undefined;

@@ -1,5 +1,5 @@
 /**
- * One node of a Parley cluster (`REDIS_URL` set; docs/cluster.md): Socket.IO's Redis
+ * One node of a Parley cluster (`REDIS_URL` set; README, "Running a cluster"): Socket.IO's Redis
  * Streams adapter makes rooms span the nodes, `receiveMessage` is relayed to the other
  * nodes, and presence and rate limits live in Redis.
  *

@@ -58,7 +58,7 @@ Deno.test({
       await t.step("Redis down: readyz 503, sends still stored and confirmed", async () => {
         await cluster.redis.kill();
         await cluster.waitReady(503);
-        const health = await fetch(`${a}/healthz`);
+        const health = await fetch(`${a}/healthz`, { signal: AbortSignal.timeout(10_000) });
         await health.body?.cancel();
         assertEquals(health.status, 200);
         const during = await send("during");

@@ -200,7 +200,7 @@ export class TestCluster {
   async api(url: string, userId: string, path: string, init: RequestInit = {}) {
     const headers = new Headers(init.headers);
     headers.set("authorization", `Bearer ${await signToken(userId)}`);
-    return fetch(`${url}${path}`, { ...init, headers });
+    return fetch(`${url}${path}`, { signal: AbortSignal.timeout(10_000), ...init, headers });
   }
 
   /** kill -9 one node. */
@@ -305,7 +305,8 @@ export class TestProxy {
     try {
       await waitFor(
         async () => {
-          const res = await fetch(`${proxy.url}/healthz`).catch(() => undefined);
+          const res = await fetch(`${proxy.url}/healthz`, { signal: AbortSignal.timeout(3000) })
+            .catch(() => undefined);
           await res?.body?.cancel();
           return res?.status === 200;
         },
@@ -322,7 +323,7 @@ export class TestProxy {
 
   /** The node (port) nginx sends this machine's requests to. */
   async target(): Promise<number> {
-    const res = await fetch(`${this.url}/healthz`);
+    const res = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(10_000) });
     await res.body?.cancel();
     const addr = res.headers.get("x-parley-node") ?? "";
     return Number(addr.split(",").at(-1)!.trim().split(":").at(-1));

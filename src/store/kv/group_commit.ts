@@ -28,6 +28,13 @@
 export interface KvTx {
   /** The value as this batch sees it, null when absent. Treat it as immutable. */
   get<T>(key: Deno.KvKey): Promise<T | null>;
+  /**
+   * Like `get`, for keys that are nearly always absent (a new message's client
+   * id): a key the batch knows nothing about is taken as absent without a
+   * read, and the commit checks that it is. If it is not, nothing of the batch
+   * lands and its writes run again with real reads.
+   */
+  getExpectingAbsent<T>(key: Deno.KvKey): Promise<T | null>;
   set(key: Deno.KvKey, value: unknown): void;
   delete(key: Deno.KvKey): void;
 }
@@ -54,6 +61,8 @@ export interface GroupCommitOptions {
    * estimated from above (two bytes per JSON character). Default 800,000.
    */
   maxBytes?: number;
+  /** Checks per commit (Deno KV allows 100). Default 100. */
+  maxChecks?: number;
   /** Operations considered for one batch. Default 500. */
   maxOperations?: number;
   /** Committed values kept in memory to spare reads. Default 10,000. */
@@ -76,6 +85,8 @@ interface Queued {
   reject(reason: unknown): void;
   /** Set after a failed shared commit: retried in a batch of its own. */
   isolated?: boolean;
+  /** Set after a commit's check failed: runs again reading what it expected absent. */
+  verify?: boolean;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
@@ -84,18 +95,25 @@ type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 interface Prepared {
   taken: { op: Queued; outcome: Outcome }[];
   writes: Written[];
+  /** Keys the batch took as absent without reading them: the commit checks them. */
+  checks: Deno.KvKey[];
   /** The writes by key, for reads of the batch prepared while this one commits. */
   overlay: ReadonlyMap<string, Written>;
 }
 
 /** A prepared batch being committed. */
 interface Committing extends Prepared {
-  /** Resolves with the error when the commit failed, undefined when it landed. */
+  /**
+   * Resolves with the error when the commit failed, CHECK_FAILED when a key
+   * taken as absent was there, undefined when it landed.
+   */
   failure: Promise<unknown>;
 }
 
 /** Deno KV's getMany reads at most 10 keys per call. */
 const GET_MANY_LIMIT = 10;
+/** A commit refused because a key taken as absent exists: not an error, run again. */
+const CHECK_FAILED = Symbol("check failed");
 const ABSENT = Symbol("absent");
 type Cached = unknown | typeof ABSENT;
 
@@ -125,6 +143,7 @@ export class GroupCommit {
       maxMutations: 1_000,
       maxKeyBytes: 80_000,
       maxBytes: 800_000,
+      maxChecks: 100,
       maxOperations: 500,
       cacheEntries: 10_000,
       cacheable: () => true,
@@ -253,6 +272,7 @@ export class GroupCommit {
     for (let i = 0; i < candidates.length; i++) {
       const op = candidates[i]!;
       const mark = tx.mark();
+      tx.verifying = op.verify === true;
       try {
         const value = await op.write.run(tx);
         if (taken.length > 0 && this.overBudget(tx)) {
@@ -267,19 +287,20 @@ export class GroupCommit {
         taken.push({ op, outcome: { ok: false, err } });
       }
     }
-    return { taken, writes: tx.writes(), overlay: tx.overlayView() };
+    return { taken, writes: tx.writes(), checks: tx.checkedKeys(), overlay: tx.overlayView() };
   }
 
   private commit(batch: Prepared): Committing {
     if (batch.writes.length === 0) return { ...batch, failure: Promise.resolve(undefined) };
     const atomic = this.kv.atomic();
+    for (const key of batch.checks) atomic.check({ key, versionstamp: null });
     for (const w of batch.writes) {
       if (w.value === ABSENT) atomic.delete(w.key);
       else atomic.set(w.key, w.value);
     }
     this.epoch++;
     const failure = atomic.commit().then(
-      (res) => res.ok ? undefined : new Error("Deno KV commit failed"),
+      (res) => res.ok ? undefined : CHECK_FAILED,
       (err: unknown) => err ?? new Error("Deno KV commit failed"),
     );
     return { ...batch, failure };
@@ -309,6 +330,12 @@ export class GroupCommit {
   private recover(failed: Prepared, err: unknown, next: Prepared | undefined): void {
     this.epoch++;
     const again = next ? next.taken.map(({ op }) => op) : [];
+    if (err === CHECK_FAILED) {
+      // A key taken as absent exists (e.g. a resent client id): read it this time.
+      for (const { op } of failed.taken) op.verify = true;
+      this.queue.unshift(...failed.taken.map(({ op }) => op), ...again);
+      return;
+    }
     if (failed.taken.length === 1) {
       failed.taken[0]!.op.reject(err);
     } else {
@@ -319,9 +346,10 @@ export class GroupCommit {
   }
 
   private overBudget(tx: BatchTx): boolean {
-    const { mutations, keyBytes, bytes } = tx.totals();
+    const { mutations, checks, keyBytes, bytes } = tx.totals();
     const o = this.options;
-    return mutations > o.maxMutations || keyBytes > o.maxKeyBytes || bytes > o.maxBytes;
+    return mutations > o.maxMutations || checks > o.maxChecks || keyBytes > o.maxKeyBytes ||
+      bytes > o.maxBytes;
   }
 
   /** Committed values become the cache's, newest last; the oldest are evicted. */
