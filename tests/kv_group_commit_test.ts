@@ -170,3 +170,45 @@ Deno.test("GroupCommit prepares the next batch while one commits, and again if t
     assertEquals((await kv.get(["saw"])).value, "nothing", "never saw a write that did not land");
   });
 });
+
+Deno.test("GroupCommit: a key expected absent is checked at commit, and read when it is there", async () => {
+  await withKv(async (kv) => {
+    const writes = new GroupCommit(kv);
+    await kv.set(["client", "resent"], "original"); // e.g. written before a restart
+    let runs = 0;
+    const expect = (name: string) =>
+      writes.submit({
+        run: async (tx) => {
+          if (name === "resent") runs++;
+          const seen = await tx.getExpectingAbsent<string>(["client", name]);
+          tx.set(["client", name], seen ?? `new ${name}`);
+          return seen;
+        },
+      });
+    assertEquals(await Promise.all([expect("a"), expect("resent"), expect("b")]), [
+      null,
+      "original",
+      null,
+    ]);
+    assertEquals(runs, 2, "taken as absent, then read after the commit's check failed");
+    assertEquals((await kv.get(["client", "a"])).value, "new a");
+    assertEquals((await kv.get(["client", "resent"])).value, "original");
+  });
+});
+
+Deno.test("GroupCommit keeps within Deno KV's 100 checks per commit", async () => {
+  await withKv(async (kv) => {
+    const writes = new GroupCommit(kv);
+    await Promise.all(
+      Array.from({ length: 250 }, (_, i) =>
+        writes.submit({
+          run: async (tx) => {
+            await tx.getExpectingAbsent(["fresh", i]);
+            tx.set(["fresh", i], i);
+          },
+        })),
+    );
+    assert(writes.stats.commits >= 3 && writes.stats.commits <= 5, `${writes.stats.commits}`);
+    assertEquals((await kv.get(["fresh", 249])).value, 249);
+  });
+});

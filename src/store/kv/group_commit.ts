@@ -379,10 +379,14 @@ class BatchTx implements KvTx {
   private readonly overlay = new Map<string, Written>();
   /** What this batch read from the store, cacheable or not. */
   private readonly reads = new Map<string, Cached>();
-  /** Undo log: the overlay entry each write replaced, to roll an operation back. */
-  private readonly undo: [string, Written | undefined][] = [];
+  /** Keys taken as absent without a read: checked by the commit. */
+  private readonly checks = new Map<string, Deno.KvKey>();
+  /** Undo log, to roll an operation back: each write with the entry it replaced, each check. */
+  private readonly undo: ({ id: string; previous: Written | undefined } | { check: string })[] = [];
   private keyBytes = 0;
   private bytes = 0;
+  /** The running operation reads what it would otherwise take as absent. */
+  verifying = false;
 
   constructor(
     private readonly kv: Deno.Kv,
@@ -422,6 +426,21 @@ class BatchTx implements KvTx {
     return entry.value;
   }
 
+  async getExpectingAbsent<T>(key: Deno.KvKey): Promise<T | null> {
+    const id = keyId(key);
+    const known = this.overlay.get(id) ?? this.below?.get(id);
+    if (known) return known.value === ABSENT ? null : known.value as T;
+    if (this.verifying || this.reads.has(id) || this.cache.has(id)) return await this.get<T>(key);
+    if (!this.checks.has(id)) {
+      this.checks.set(id, key);
+      this.undo.push({ check: id });
+      const size = keyBytes(key);
+      this.keyBytes += size;
+      this.bytes += size;
+    }
+    return null;
+  }
+
   set(key: Deno.KvKey, value: unknown): void {
     this.write(key, deepFreeze(value));
   }
@@ -440,7 +459,7 @@ class BatchTx implements KvTx {
       keyBytes: previous?.keyBytes ?? keyBytes(key),
       valueBytes: value === ABSENT ? 0 : valueBytes(value),
     };
-    this.undo.push([id, previous]);
+    this.undo.push({ id, previous });
     this.overlay.set(id, entry);
     this.keyBytes += entry.keyBytes - (previous?.keyBytes ?? 0);
     this.bytes += entry.keyBytes + entry.valueBytes -
@@ -453,7 +472,15 @@ class BatchTx implements KvTx {
 
   rollback(mark: number): void {
     while (this.undo.length > mark) {
-      const [id, previous] = this.undo.pop()!;
+      const step = this.undo.pop()!;
+      if ("check" in step) {
+        const size = keyBytes(this.checks.get(step.check)!);
+        this.keyBytes -= size;
+        this.bytes -= size;
+        this.checks.delete(step.check);
+        continue;
+      }
+      const { id, previous } = step;
       const current = this.overlay.get(id)!;
       this.keyBytes -= current.keyBytes - (previous?.keyBytes ?? 0);
       this.bytes -= current.keyBytes + current.valueBytes -
@@ -463,8 +490,17 @@ class BatchTx implements KvTx {
     }
   }
 
-  totals(): { mutations: number; keyBytes: number; bytes: number } {
-    return { mutations: this.overlay.size, keyBytes: this.keyBytes, bytes: this.bytes };
+  totals(): { mutations: number; checks: number; keyBytes: number; bytes: number } {
+    return {
+      mutations: this.overlay.size,
+      checks: this.checks.size,
+      keyBytes: this.keyBytes,
+      bytes: this.bytes,
+    };
+  }
+
+  checkedKeys(): Deno.KvKey[] {
+    return [...this.checks.values()];
   }
 
   writes(): Written[] {

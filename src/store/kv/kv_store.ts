@@ -170,11 +170,12 @@ class KvMessageRepository implements MessageRepository {
     const theirsKey = ["conv", r, s];
 
     return this.writes.submit<InsertResult>({
-      prefetch: clientKey ? [clientKey, mineKey, theirsKey] : [mineKey, theirsKey],
+      prefetch: [mineKey, theirsKey],
       run: async (tx) => {
         if (clientKey) {
           // Sees a send of the same id earlier in this batch too: exactly one is stored.
-          const seen = await tx.get<ClientIdRecord>(clientKey);
+          // A new id is not read but checked at commit: a resend makes the batch run again.
+          const seen = await tx.getExpectingAbsent<ClientIdRecord>(clientKey);
           if (seen) return await this.duplicateOf(tx, seen);
         }
         const mine = await tx.get<ConversationState>(mineKey);
