@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import { errorFields } from "../log.ts";
 import type { Identity } from "../auth/tokens.ts";
 import type { ChatStore } from "../store/repository.ts";
+import { LocalSockets } from "./local_sockets.ts";
 import type { Notifier } from "./notifier.ts";
 
 export interface PresenceOptions {
@@ -51,8 +52,7 @@ export async function announcePresence(
 }
 
 export class PresenceService implements Presence {
-  private readonly sockets = new Map<string, number>();
-  private readonly pendingOffline = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly local: LocalSockets;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
@@ -60,49 +60,34 @@ export class PresenceService implements Presence {
     private readonly notify: Notifier,
     private readonly options: PresenceOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.local = new LocalSockets(options.graceMs);
+  }
 
   /** Records a new socket of the user; resolves once the user is stored online. */
   async connected(identity: Identity): Promise<void> {
     const { userId } = identity;
-    const count = (this.sockets.get(userId) ?? 0) + 1;
-    this.sockets.set(userId, count);
-    const pending = this.pendingOffline.get(userId);
-    if (pending !== undefined) {
-      clearTimeout(pending);
-      this.pendingOffline.delete(userId);
-    }
+    const { count, resumed } = this.local.add(userId);
     await this.store.users.upsertProfile(userId, {
       username: identity.username,
       email: identity.email,
     });
     // Still online after a grace-period reconnect: nothing changed for anyone else.
-    if (count > 1 || pending !== undefined) return;
+    if (count > 1 || resumed) return;
     await this.announce(userId, true);
   }
 
   disconnected(userId: string): void {
-    const count = (this.sockets.get(userId) ?? 1) - 1;
-    if (count > 0) {
-      this.sockets.set(userId, count);
-      return;
-    }
-    this.sockets.delete(userId);
-    const timer = setTimeout(() => {
-      this.pendingOffline.delete(userId);
-      if (this.sockets.has(userId)) return;
-      this.track(this.announce(userId, false));
-    }, this.options.graceMs);
-    this.pendingOffline.set(userId, timer);
+    this.local.remove(userId, () => this.track(this.announce(userId, false)));
   }
 
   /** Users with a socket on this process, or inside their grace period. */
   onlineCount(): number {
-    return this.sockets.size + this.pendingOffline.size;
+    return this.local.onlineCount;
   }
 
   isOnline(userId: string): boolean {
-    return this.sockets.has(userId) || this.pendingOffline.has(userId);
+    return this.local.isOnline(userId);
   }
 
   /**
@@ -110,11 +95,7 @@ export class PresenceService implements Presence {
    * of after the grace period, and every store write started is awaited.
    */
   async close(): Promise<void> {
-    for (const [userId, timer] of this.pendingOffline) {
-      clearTimeout(timer);
-      this.track(this.announce(userId, false));
-    }
-    this.pendingOffline.clear();
+    for (const userId of this.local.endGracePeriods()) this.track(this.announce(userId, false));
     await Promise.allSettled([...this.inFlight]);
   }
 

@@ -16,6 +16,7 @@
  * its data) it rewrites its share from what it knows and settles what changed meanwhile,
  * using the store's `isOnline` to tell what others were last told.
  */
+import { LocalSockets } from "../chat/local_sockets.ts";
 import type { Identity } from "../auth/tokens.ts";
 import type { Notifier } from "../chat/notifier.ts";
 import { announcePresence, type Presence, type PresenceOptions } from "../chat/presence.ts";
@@ -58,8 +59,7 @@ function asStrings(value: unknown): string[] {
 
 export class ClusterPresence implements Presence {
   /** Sockets of each user on this node. */
-  private readonly sockets = new Map<string, number>();
-  private readonly pendingOffline = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly local: LocalSockets;
   /** Users whose offline check could not reach Redis; checked again after a resync. */
   private readonly unsettled = new Set<string>();
   /** Redis calls and announcements of one user run in order, one at a time. */
@@ -83,7 +83,9 @@ export class ClusterPresence implements Presence {
     private readonly redis: RedisLink,
     private readonly deps: PresenceDeps,
     private readonly options: ClusterPresenceOptions,
-  ) {}
+  ) {
+    this.local = new LocalSockets(options.graceMs);
+  }
 
   /** Registers this node and starts its heartbeat and the sweeper. */
   start(): void {
@@ -100,13 +102,7 @@ export class ClusterPresence implements Presence {
 
   async connected(identity: Identity): Promise<void> {
     const { userId } = identity;
-    const count = (this.sockets.get(userId) ?? 0) + 1;
-    this.sockets.set(userId, count);
-    const pending = this.pendingOffline.get(userId);
-    if (pending !== undefined) {
-      clearTimeout(pending);
-      this.pendingOffline.delete(userId);
-    }
+    const { count } = this.local.add(userId);
     this.unsettled.delete(userId);
     await this.deps.store.users.upsertProfile(userId, {
       username: identity.username,
@@ -114,7 +110,7 @@ export class ClusterPresence implements Presence {
     });
     if (count > 1) return;
     await this.serial(userId, async () => {
-      if (!this.sockets.has(userId)) return;
+      if (!this.local.has(userId)) return;
       const first = await this.call(
         () =>
           PRESENCE_CONNECT.run(this.redis.commands, [this.userKey(userId), this.usersKey], [
@@ -127,28 +123,21 @@ export class ClusterPresence implements Presence {
   }
 
   disconnected(userId: string): void {
-    const count = (this.sockets.get(userId) ?? 1) - 1;
-    if (count > 0) {
-      this.sockets.set(userId, count);
-      return;
-    }
-    this.sockets.delete(userId);
+    const last = this.local.remove(
+      userId,
+      () => this.track(this.settle(userId, { force: false, own: true })),
+    );
+    if (!last) return;
     this.track(this.serial(userId, async () => {
-      if (this.sockets.has(userId)) return;
+      if (this.local.has(userId)) return;
       await this.call(() =>
         PRESENCE_DISCONNECT.run(this.redis.commands, [this.userKey(userId)], [this.options.nodeId])
       );
     }));
-    const timer = setTimeout(() => {
-      this.pendingOffline.delete(userId);
-      if (this.sockets.has(userId)) return;
-      this.track(this.settle(userId, { force: false, own: true }));
-    }, this.options.graceMs);
-    this.pendingOffline.set(userId, timer);
   }
 
   onlineCount(): number {
-    return this.sockets.size + this.pendingOffline.size;
+    return this.local.onlineCount;
   }
 
   /**
@@ -159,11 +148,9 @@ export class ClusterPresence implements Presence {
     this.closed = true;
     clearInterval(this.heartbeat);
     for (const timer of this.timers) clearTimeout(timer);
-    for (const [userId, timer] of this.pendingOffline) {
-      clearTimeout(timer);
+    for (const userId of this.local.endGracePeriods()) {
       this.track(this.settle(userId, { force: true, own: true }));
     }
-    this.pendingOffline.clear();
     await Promise.allSettled([...this.inFlight]);
     const { commands } = this.redis;
     await Promise.allSettled([
@@ -253,8 +240,8 @@ export class ClusterPresence implements Presence {
     return this.resyncing ??= (async () => {
       this.dirty = false;
       const args = [this.options.nodeId, this.options.prefix];
-      for (const userId of this.sockets.keys()) args.push(userId, "1");
-      for (const userId of this.pendingOffline.keys()) args.push(userId, "0");
+      for (const userId of this.local.connectedUsers()) args.push(userId, "1");
+      for (const userId of this.local.waitingUsers()) args.push(userId, "0");
       const reply = await this.call(() =>
         NODE_RESYNC.run(this.redis.commands, [this.usersKey], args)
       );
@@ -262,12 +249,12 @@ export class ClusterPresence implements Presence {
       const [marked, gone] = Array.isArray(reply) ? reply.map(asStrings) : [];
       this.deps.log.info("cluster presence resynced", {
         node: this.options.nodeId,
-        users: this.sockets.size,
+        users: [...this.local.connectedUsers()].length,
       });
       // Marked online in Redis now: announce where the store says others last heard "offline".
       for (const userId of marked ?? []) {
         this.track(this.serial(userId, async () => {
-          if (!this.sockets.has(userId)) return;
+          if (!this.local.has(userId)) return;
           const user = await this.deps.store.users.get(userId).catch(() => null);
           if (!user?.isOnline) await this.announce(userId, true);
         }));
@@ -279,7 +266,7 @@ export class ClusterPresence implements Presence {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
         for (const userId of check) {
-          if (this.sockets.has(userId) || this.pendingOffline.has(userId)) continue;
+          if (this.local.isOnline(userId)) continue;
           this.track(this.settle(userId, { force: true, own: true, askStore: true }));
         }
       }, this.beatMs);
@@ -297,7 +284,7 @@ export class ClusterPresence implements Presence {
     how: { force: boolean; own: boolean; askStore?: boolean },
   ): Promise<void> {
     return this.serial(userId, async () => {
-      if (this.sockets.has(userId)) return;
+      if (this.local.has(userId)) return;
       const result = await this.call(() =>
         PRESENCE_EXPIRE.run(this.redis.commands, [this.userKey(userId), this.usersKey], [
           this.options.nodeId,
