@@ -3,7 +3,12 @@
  * mongo_store_test.ts). A backend passes when it behaves identically here.
  */
 import { AppError } from "../src/errors.ts";
-import type { ChatStore, NewMessage } from "../src/store/repository.ts";
+import type {
+  ChatStore,
+  ConversationSummary,
+  InsertResult,
+  NewMessage,
+} from "../src/store/repository.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 
 export type OpenStore = () => Promise<ChatStore>;
@@ -323,6 +328,56 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       (await store.messages.undelivered("b", { limit: 200 })).map((m) => m._id),
       later.map((r) => r.message._id).sort(),
     );
+  });
+
+  test("batching: reads and deletes racing with new sends keep unread counts and summaries exact", async (store) => {
+    const at = new Date().toISOString();
+    // Fresh users each round: every round is one independent race.
+    for (let round = 0; round < 2; round++) {
+      const [a, b, c] = [`a${round}`, `b${round}`, `c${round}`];
+      const seeded = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => store.messages.insert(draft(a, b, `s${i}`))),
+      );
+      const ids = seeded.map((r) => r.message._id).sort();
+      const lone = (await store.messages.insert(draft(c, b, "lone"))).message;
+      // Each message is read or deleted at most once. Deleted: 15 unread ones, the newest one
+      // (its rows fall back while new sends move them forward) and c's only message (its rows
+      // are removed while c sends again).
+      const reads = ids.slice(0, 30);
+      const deletes = [...ids.slice(30, 45), ids.at(-1)!, lone._id];
+      const sends: Promise<InsertResult>[] = [];
+      const others: Promise<unknown>[] = [];
+      for (let i = 0; i < 60; i++) {
+        sends.push(
+          store.messages.insert(i % 4 === 0 ? draft(b, a, `r${i}`) : draft(a, b, `n${i}`)),
+        );
+        if (i < reads.length) others.push(store.messages.markRead(reads[i]!, at));
+        if (i % 3 === 0 && i / 3 < deletes.length) {
+          others.push(store.messages.delete(deletes[i / 3]!));
+        }
+        if (i === 40) sends.push(store.messages.insert(draft(c, b, "again")));
+      }
+      const [sent, applied] = await Promise.all([Promise.all(sends), Promise.all(others)]);
+      assert(applied.every((r) => r !== null && r !== false), "every read and delete applied");
+
+      const newest = (results: InsertResult[]) =>
+        results.map((r) => r.message).sort((x, y) => x._id < y._id ? -1 : 1).at(-1)?.text;
+      const rowsOfB = await store.messages.conversations(b, page());
+      const summary = (r: ConversationSummary) => [r.lastMessage?.text, r.unreadCount];
+      assertEquals(
+        Object.fromEntries(rowsOfB.map((r) => [r.partnerId, summary(r)])),
+        {
+          // 60 seeded + 45 new - 30 read - 16 deleted
+          [a]: [newest(sent.filter((r) => r.message.senderId !== c)), 59],
+          [c]: ["again", 1],
+        },
+        `round ${round}`,
+      );
+      assertEquals(
+        (await store.messages.conversations(a, page())).map((r) => [r.partnerId, r.unreadCount]),
+        [[b, 15]],
+      );
+    }
   });
 
   test("batching: a write that fails does not fail the writes sent with it", async (store) => {

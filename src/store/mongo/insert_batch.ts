@@ -6,9 +6,11 @@
  * one-message path did (message durable with the client's write concern,
  * then its two conversation rows).
  *
- * Batches run one at a time, so this process never updates one conversation
- * row concurrently with itself: FerretDB, which applies `$inc`/`$max` as a
- * read-modify-write, then loses no update either.
+ * Each batch is one job of the repository's row-write queue (serial_queue.ts),
+ * which also runs the conversation-row writes of reads and deletes: this
+ * process then never updates one conversation row concurrently with itself,
+ * and FerretDB, which applies `$inc`/`$max` as a read-modify-write, loses no
+ * update.
  */
 import {
   type AnyBulkWriteOperation,
@@ -18,6 +20,7 @@ import {
   type ObjectId,
   type WriteError,
 } from "mongodb";
+import type { SerialQueue } from "./serial_queue.ts";
 import { DUPLICATE_KEY, storeCall } from "./store_errors.ts";
 
 /** The fields of a message document a batch needs; the rest is stored as given. */
@@ -41,6 +44,8 @@ export type InsertOutcome = "inserted" | "duplicate";
 export interface InsertBatchOptions {
   /** Row id of the conversation of `owner` with `partner`. */
   rowId(owner: string, partner: string): string;
+  /** The queue every conversation-row write of the repository goes through. */
+  rowWrites: SerialQueue;
   /** Messages per batch. Default 500. */
   maxBatch?: number;
 }
@@ -84,15 +89,22 @@ export class InsertBatch<D extends BatchedMessage> {
       // Let the sends of the current tick join the first batch.
       await Promise.resolve();
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.maxBatch);
-        try {
-          await storeCall(() => this.write(batch));
-        } catch (err) {
-          for (const p of batch) p.reject(err);
-        }
+        await this.options.rowWrites.run(() => this.writeNext());
       }
     } finally {
       this.running = undefined;
+    }
+  }
+
+  /** Settles every send of the next batch; never throws. */
+  private async writeNext(): Promise<void> {
+    // Taken when the queue's turn comes, not before: sends that arrived while
+    // other row writes ran join this batch.
+    const batch = this.queue.splice(0, this.maxBatch);
+    try {
+      await storeCall(() => this.write(batch));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
     }
   }
 

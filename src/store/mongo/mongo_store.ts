@@ -31,6 +31,7 @@ import type {
 import { ensureIndexes } from "./indexes.ts";
 import { InsertBatch } from "./insert_batch.ts";
 import { LIVE, queries } from "./queries.ts";
+import { SerialQueue } from "./serial_queue.ts";
 import { storeCall, upsertRetrying } from "./store_errors.ts";
 
 export interface MessageDoc {
@@ -186,13 +187,22 @@ class MongoMessageRepository implements MessageRepository {
   private readonly messages: Collection<MessageDoc>;
   private readonly conversationsOf: Collection<ConversationDoc>;
 
-  /** Sends share insertMany + bulkWrite batches (insert_batch.ts). */
+  /**
+   * Every write to `conversations` runs here, one at a time: FerretDB loses
+   * concurrent updates of one row (serial_queue.ts).
+   */
+  private readonly rowWrites = new SerialQueue();
+
+  /** Sends share insertMany + bulkWrite batches (insert_batch.ts), each a row-write job. */
   private readonly inserts: InsertBatch<MessageDoc>;
 
   constructor(db: Db) {
     this.messages = db.collection<MessageDoc>("messages");
     this.conversationsOf = db.collection<ConversationDoc>("conversations");
-    this.inserts = new InsertBatch(this.messages, this.conversationsOf, { rowId: pairId });
+    this.inserts = new InsertBatch(this.messages, this.conversationsOf, {
+      rowId: pairId,
+      rowWrites: this.rowWrites,
+    });
   }
 
   insert(input: NewMessage): Promise<InsertResult> {
@@ -278,9 +288,11 @@ class MongoMessageRepository implements MessageRepository {
         await this.messages.updateOne({ _id, deliveredAt: null }, { $set: { deliveredAt: at } });
         doc.deliveredAt = (await this.messages.findOne({ _id }))?.deliveredAt ?? at;
       }
-      await this.conversationsOf.updateOne(
-        { _id: pairId(doc.receiverId!, doc.senderId), unreadCount: { $gt: 0 } },
-        { $inc: { unreadCount: -1 } },
+      await this.rowWrites.run(() =>
+        this.conversationsOf.updateOne(
+          { _id: pairId(doc.receiverId!, doc.senderId), unreadCount: { $gt: 0 } },
+          { $inc: { unreadCount: -1 } },
+        )
       );
       return toMessage(doc);
     });
@@ -327,11 +339,14 @@ class MongoMessageRepository implements MessageRepository {
         });
       const count = "deletedCount" in removed ? removed.deletedCount : removed.modifiedCount;
       if (count === 0) return false;
-      await this.afterDelete(toMessage(doc), _id);
+      // One row-write job, newest-message lookup included: no batch can land
+      // between the lookup and the rows it sets (or removes).
+      await this.rowWrites.run(() => this.afterDelete(toMessage(doc), _id));
       return true;
     });
   }
 
+  /** The conversation rows after a delete; runs as a row-write job. */
   private async afterDelete(message: ChatMessage, _id: ObjectId): Promise<void> {
     const { senderId: s, receiverId: r } = message;
     if (!message.readAt) {
