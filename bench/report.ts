@@ -147,6 +147,9 @@ function notes(row: Row): string {
   if (e.cpuMainPct !== undefined) {
     parts.push(`server CPU ${fmt(e.cpuMainPct, 0)}% JS + ${fmt(e.cpuOtherPct, 0)}% other`);
   }
+  if (e.serverAckP50Ms !== undefined) {
+    parts.push(`server send→ack p50 ≤ ${fmt(e.serverAckP50Ms)}, p99 ≤ ${fmt(e.serverAckP99Ms)} ms`);
+  }
   if (e.rssPerConnectionKiB !== undefined) {
     parts.push(
       `RSS ${fmt(e.rssPerConnectionKiB)} KiB/conn idle (${fmt(e.rssPerConnectionSoonKiB)} at 3 s)`,

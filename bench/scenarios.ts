@@ -13,6 +13,7 @@ import {
   Worker,
 } from "./processes.ts";
 import type { SeedPlan, SeedReport } from "./seed.ts";
+import { type Buckets, quantileBoundMs, readSendBuckets } from "./server_metrics.ts";
 import { summarize } from "./stats.ts";
 
 /** One round of one scenario against one target. */
@@ -120,21 +121,37 @@ function measure(results: JobResult[], extra: Record<string, number> = {}): Meas
 /**
  * Runs the jobs (all ready, then all go at once) and adds the server's CPU use
  * from "go" to the last answer, in % of one core: the JS thread, and the other
- * threads together (Deno KV's SQLite writer, GC helpers, I/O).
+ * threads together (Deno KV's SQLite writer, GC helpers, I/O). For Parley, also
+ * its own sendMessage → ack time over the same span (server_metrics.ts).
  */
-async function runMeasured(server: ServerProcess, jobs: Job[]): Promise<Measurement> {
+async function runMeasured(
+  server: ServerProcess,
+  target: TargetKind,
+  jobs: Job[],
+): Promise<Measurement> {
   const workers = jobs.map((job) => new Worker(job));
+  const sendBuckets = (): Promise<Buckets | undefined> =>
+    target === "parley" ? readSendBuckets(server.url) : Promise.resolve(undefined);
   try {
     await Promise.all(workers.map((w) => w.next("ready")));
+    const bucketsBefore = await sendBuckets();
     const before: CpuSeconds = await server.cpuSeconds();
     const t0 = performance.now();
     await Promise.all(workers.map((w) => w.send("go")));
     const results = await Promise.all(workers.map((w) => w.result()));
     const after = await server.cpuSeconds();
     const seconds = (performance.now() - t0) / 1000;
+    const bucketsAfter = await sendBuckets();
+    const serverAck: Record<string, number> = bucketsBefore && bucketsAfter
+      ? {
+        serverAckP50Ms: quantileBoundMs(bucketsBefore, bucketsAfter, 0.5),
+        serverAckP99Ms: quantileBoundMs(bucketsBefore, bucketsAfter, 0.99),
+      }
+      : {};
     return measure(results, {
       cpuMainPct: (100 * (after.main - before.main)) / seconds,
       cpuOtherPct: (100 * (after.other - before.other)) / seconds,
+      ...serverAck,
     });
   } finally {
     await Promise.all(workers.map((w) => w.close()));
@@ -203,7 +220,7 @@ export function burst(ctx: BenchContext, o: BurstOptions): Promise<ScenarioResul
           messagesPerClient: Math.ceil(o.messages / o.clients),
           window: o.window,
         }));
-        return await runMeasured(server, jobs);
+        return await runMeasured(server, target, jobs);
       }),
   );
 }
@@ -236,7 +253,7 @@ export function steady(ctx: BenchContext, o: SteadyOptions): Promise<ScenarioRes
           rate: (o.rate * p * 2) / o.clients,
           durationMs: o.durationS * 1000,
         }));
-        return await runMeasured(server, jobs);
+        return await runMeasured(server, target, jobs);
       }),
   );
 }
