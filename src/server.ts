@@ -60,6 +60,8 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     withStoreMetrics(await openStore(config.store), metrics),
     config.encryptionKeys,
   );
+  // A cluster node leaves this to the nodes' sweep of dead nodes (src/cluster/).
+  if (!config.cluster) await settleStalePresence(store, log);
   const secret = config.auth.secret
     ? new TextEncoder().encode(config.auth.secret)
     : config.auth.devMode
@@ -189,4 +191,21 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
         await database.close();
       })(),
   };
+}
+
+/**
+ * One node is the only writer of presence: every user stored online now was
+ * left so by a previous process that died without marking them offline (kill
+ * -9, a crash, power loss). They are set offline before this process accepts
+ * any connection; their clients reconnect and go online again.
+ *
+ * Their `lastSeen` becomes this start time. They were connected until the old
+ * process died, which is after the `lastSeen` stored (the time they came
+ * online, possibly hours earlier) and before now; with the usual supervisor
+ * restart, within seconds of now. The stored time is kept only if it is later.
+ */
+async function settleStalePresence(store: ChatStore, log: Logger): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const users = await store.users.markAllOffline(startedAt);
+  if (users > 0) log.info("users left online by the previous process set offline", { users });
 }

@@ -19,6 +19,7 @@ const SHAPES: Record<string, QueryShape> = {
   conversations: queries.conversations("a"),
   lastMessages: queries.lastMessages([new ObjectId()]),
   usersById: queries.usersById(["a"]),
+  onlineUsers: queries.onlineUsers(),
 };
 
 /** Stages of a MongoDB explain plan, depth first. */

@@ -242,6 +242,32 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
     assertEquals(await store.users.get("nobody"), null);
   });
 
+  test("users: markAllOffline sets every online user offline, lastSeen never moved back", async (store) => {
+    const [t0, t1, t2, t3] = [
+      "2024-01-01T10:00:00.000Z",
+      "2024-01-01T11:00:00.000Z",
+      "2024-01-01T12:00:00.000Z",
+      "2024-01-01T13:00:00.000Z",
+    ];
+    await store.users.setPresence("on-early", true, t1);
+    await store.users.setPresence("on-late", true, t3);
+    await store.users.setPresence("off", false, t0);
+    await store.users.upsertProfile("never", { username: "Nev" });
+    const before = await store.users.getMany(["off", "never"]);
+
+    assertEquals(await store.users.markAllOffline(t2), 2);
+    const after = await store.users.getMany(["on-early", "on-late", "off", "never"]);
+    const state = (id: string) => [after.get(id)?.isOnline, after.get(id)?.lastSeen];
+    assertEquals(state("on-early"), [false, t2], "lastSeen moves up to the given time");
+    assertEquals(state("on-late"), [false, t3], "a later lastSeen is kept");
+    assertEquals(after.get("off"), before.get("off"), "an offline user is left as it was");
+    assertEquals(after.get("never"), before.get("never"));
+    assertEquals(await store.users.markAllOffline(t3), 0, "nobody is online any more");
+
+    await store.users.setPresence("on-early", true, t3);
+    assertEquals((await store.users.get("on-early"))?.isOnline, true, "online again afterwards");
+  });
+
   test("listForUser merges every conversation newest first, on any page, after deletes", async (store) => {
     const partners = ["b", "c", "d", "e", "f"];
     const mine: string[] = [];

@@ -56,6 +56,13 @@ export interface UserRepository {
   /** Creates the user on first sight; fills profile fields that are given. */
   upsertProfile(userId: string, profile: UserProfile): Promise<User>;
   setPresence(userId: string, isOnline: boolean, lastSeen: string): Promise<void>;
+  /**
+   * Sets every user stored online offline, with `lastSeen` moved up to `lastSeen`
+   * (never back in time); resolves with how many users changed. For the start-up
+   * of a single node, before it accepts connections: whoever is stored online
+   * then was left so by a process that died without marking them offline.
+   */
+  markAllOffline(lastSeen: string): Promise<number>;
   get(userId: string): Promise<User | null>;
   getMany(userIds: readonly string[]): Promise<Map<string, User>>;
 }

@@ -102,6 +102,38 @@ class KvUserRepository implements UserRepository {
     await this.update(userId, (user) => ({ ...user, isOnline, lastSeen }));
   }
 
+  /**
+   * Scans every user once (start-up only: no index of online users is kept).
+   * The listing runs outside the write queue, which a key-range listing must:
+   * it would not see a batch's writes. Each user found online is then changed
+   * by a write of its own that reads the user again, so only users still
+   * online change, and the queue splits those writes into commits within
+   * Deno KV's limits however many there are.
+   */
+  async markAllOffline(lastSeen: string): Promise<number> {
+    const online: Deno.KvKey[] = [];
+    for await (const entry of this.kv.list<User>({ prefix: ["users"] })) {
+      if (entry.value.isOnline) online.push(entry.key);
+    }
+    const changed = await Promise.all(online.map((key) =>
+      this.writes.submit({
+        prefetch: [key],
+        run: async (tx) => {
+          const user = await tx.get<User>(key);
+          if (!user?.isOnline) return false;
+          tx.set(key, {
+            ...user,
+            isOnline: false,
+            lastSeen: latest(user.lastSeen, lastSeen),
+            updatedAt: new Date().toISOString(),
+          });
+          return true;
+        },
+      })
+    ));
+    return changed.filter(Boolean).length;
+  }
+
   async get(userId: string): Promise<User | null> {
     const [user] = await this.writes.readMany<User>([["users", userId]]);
     return user ?? null;
@@ -127,6 +159,11 @@ class KvUserRepository implements UserRepository {
       },
     });
   }
+}
+
+/** The later of two ISO times; `at` when there is no `current`. */
+function latest(current: string | null, at: string): string {
+  return current !== null && Date.parse(current) > Date.parse(at) ? current : at;
 }
 
 function newUser(userId: string, now: string): User {

@@ -20,6 +20,8 @@ const INDEXES: { collection: string; key: IndexSpecification; name: string }[] =
     key: { ownerId: 1, lastMessageId: -1 },
     name: "recent_conversations",
   },
+  // start-up of a single node: the users left online by a process that died (few of all users)
+  { collection: "users", key: { isOnline: 1 }, name: "online_users" },
 ];
 
 /**

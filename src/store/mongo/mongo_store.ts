@@ -168,6 +168,17 @@ class MongoUserRepository implements UserRepository {
     });
   }
 
+  markAllOffline(lastSeen: string): Promise<number> {
+    return storeCall(async () => {
+      const result = await this.users.updateMany(queries.onlineUsers().filter, {
+        $set: { isOnline: false, updatedAt: new Date() },
+        // Never back in time; a null or missing lastSeen takes the date.
+        $max: { lastSeen: new Date(lastSeen) },
+      });
+      return result.modifiedCount;
+    });
+  }
+
   get(userId: string): Promise<User | null> {
     return storeCall(async () => {
       const doc = await this.users.findOne({ _id: userId });

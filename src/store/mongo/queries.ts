@@ -49,6 +49,11 @@ export const queries = {
     collection: "messages",
     filter: { _id: { $in: ids } },
   }),
+  /** Users stored online (start-up of a single node sets them offline). */
+  onlineUsers: (): QueryShape => ({
+    collection: "users",
+    filter: { isOnline: true },
+  }),
   usersById: (ids: string[]): QueryShape => ({
     collection: "users",
     filter: { _id: { $in: ids } },
