@@ -406,6 +406,39 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
     }
   });
 
+  test("a read and a delete of the same unread message at once take it off the count once", async (store) => {
+    const at = new Date().toISOString();
+    // Unread messages nobody touches keep the count above zero, where no clamp hides a
+    // double decrement.
+    for (let i = 0; i < 30; i++) await store.messages.insert(draft("a", "b", `kept ${i}`));
+    const raced: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      // With a client id a delete leaves a tombstone, without one it removes the message.
+      const cid = i % 4 < 2 ? `raced-${i}` : null;
+      raced.push((await store.messages.insert(draft("a", "b", `raced ${i}`, cid))).message._id);
+    }
+    for (let round = 0; round < 2; round++) {
+      // Half the pairs start with the read, half with the delete; each round its own messages.
+      const ids = raced.slice(round * 20, round * 20 + 20);
+      const results = await Promise.all(ids.flatMap((id, i) => {
+        const read = () => store.messages.markRead(id, at);
+        const remove = () => store.messages.delete(id);
+        return i % 2 === 0 ? [read(), remove()] : [remove(), read()];
+      }));
+      assert(results.filter((r) => typeof r === "boolean").every((r) => r), "every delete applied");
+      for (const id of ids) assertEquals(await store.messages.get(id), null);
+      const rows = await store.messages.conversations("b", page());
+      const unread = 30 + raced.length - ids.length * (round + 1);
+      assertEquals(
+        rows.map((r) => [r.partnerId, r.unreadCount]),
+        [["a", unread]],
+        `round ${round}`,
+      );
+    }
+    const rowsOfA = await store.messages.conversations("a", page());
+    assertEquals(rowsOfA.map((r) => [r.partnerId, r.unreadCount]), [["b", 0]]);
+  });
+
   test("batching: a write that fails does not fail the writes sent with it", async (store) => {
     const gone = (await store.messages.insert(draft("a", "b", "gone", "cid-gone"))).message;
     assert(await store.messages.delete(gone._id));

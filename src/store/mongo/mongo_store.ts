@@ -31,7 +31,7 @@ import type {
 import { ensureIndexes } from "./indexes.ts";
 import { InsertBatch } from "./insert_batch.ts";
 import { LIVE, queries } from "./queries.ts";
-import { SerialQueue } from "./serial_queue.ts";
+import { KeyedSerialQueue, SerialQueue } from "./serial_queue.ts";
 import { storeCall, upsertRetrying } from "./store_errors.ts";
 
 export interface MessageDoc {
@@ -204,6 +204,13 @@ class MongoMessageRepository implements MessageRepository {
    */
   private readonly rowWrites = new SerialQueue();
 
+  /**
+   * Every change of one message (read, delivery, delete) runs here, one at a
+   * time per message: FerretDB's findAndModify is not atomic (serial_queue.ts).
+   * Row writes come after, outside it.
+   */
+  private readonly messageWrites = new KeyedSerialQueue();
+
   /** Sends share insertMany + bulkWrite batches (insert_batch.ts), each a row-write job. */
   private readonly inserts: InsertBatch<MessageDoc>;
 
@@ -288,17 +295,25 @@ class MongoMessageRepository implements MessageRepository {
       const _id = toObjectId(messageId);
       if (!_id) return null;
       const at = new Date(readAt);
-      const doc = await this.messages.findOneAndUpdate(
-        { _id, readAt: null, ...LIVE },
-        { $set: { readAt: at, updatedAt: at } },
-        { returnDocument: "after" },
-      );
+      // Only the call that finds the message live and unread changes it, so only
+      // that one takes it off the unread count (a delete decrements only if it
+      // removed the message unread: the two never both count it).
+      const doc = await this.messageWrites.run(_id.toHexString(), async () => {
+        const read = await this.messages.findOneAndUpdate(
+          { _id, readAt: null, ...LIVE },
+          { $set: { readAt: at, updatedAt: at } },
+          { returnDocument: "after" },
+        );
+        if (read && !read.deliveredAt) {
+          // Read implies delivered; a delivery receipt from another process may have won.
+          await this.messages.updateOne({ _id, deliveredAt: null, ...LIVE }, {
+            $set: { deliveredAt: at },
+          });
+          read.deliveredAt = (await this.messages.findOne({ _id }))?.deliveredAt ?? at;
+        }
+        return read;
+      });
       if (!doc) return null;
-      if (!doc.deliveredAt) {
-        // Read implies delivered; a concurrent delivery receipt may have won.
-        await this.messages.updateOne({ _id, deliveredAt: null }, { $set: { deliveredAt: at } });
-        doc.deliveredAt = (await this.messages.findOne({ _id }))?.deliveredAt ?? at;
-      }
       await this.rowWrites.run(() =>
         this.conversationsOf.updateOne(
           { _id: pairId(doc.receiverId!, doc.senderId), unreadCount: { $gt: 0 } },
@@ -314,10 +329,14 @@ class MongoMessageRepository implements MessageRepository {
       const _id = toObjectId(messageId);
       if (!_id) return null;
       const at = new Date(deliveredAt);
-      const doc = await this.messages.findOneAndUpdate(
-        { _id, deliveredAt: null, ...LIVE },
-        { $set: { deliveredAt: at, updatedAt: at } },
-        { returnDocument: "after" },
+      const doc = await this.messageWrites.run(
+        _id.toHexString(),
+        () =>
+          this.messages.findOneAndUpdate(
+            { _id, deliveredAt: null, ...LIVE },
+            { $set: { deliveredAt: at, updatedAt: at } },
+            { returnDocument: "after" },
+          ),
       );
       return doc ? toMessage(doc) : null;
     });
@@ -339,20 +358,25 @@ class MongoMessageRepository implements MessageRepository {
     return storeCall(async () => {
       const _id = toObjectId(messageId);
       if (!_id) return false;
-      const doc = await this.messages.findOne(queries.messageById(_id).filter);
-      if (!doc) return false;
-      const removed = doc.clientMessageId === undefined
-        ? await this.messages.deleteOne({ _id, ...LIVE })
-        : await this.messages.replaceOne({ _id, ...LIVE }, {
-          senderId: doc.senderId,
-          clientMessageId: doc.clientMessageId,
-          deletedAt: new Date(),
-        });
-      const count = "deletedCount" in removed ? removed.deletedCount : removed.modifiedCount;
-      if (count === 0) return false;
+      const removed = await this.messageWrites.run(_id.toHexString(), async () => {
+        // Sender and client id never change: this read only picks delete or tombstone.
+        const found = await this.messages.findOne(queries.messageById(_id).filter);
+        if (!found) return null;
+        // The message as it was when removed, not as read above: a markRead that
+        // lands in between (from another process) has already taken it off the
+        // unread count, and then this must not.
+        return found.clientMessageId === undefined
+          ? await this.messages.findOneAndDelete({ _id, ...LIVE })
+          : await this.messages.findOneAndReplace({ _id, ...LIVE }, {
+            senderId: found.senderId,
+            clientMessageId: found.clientMessageId,
+            deletedAt: new Date(),
+          }, { returnDocument: "before" });
+      });
+      if (!removed) return false;
       // One row-write job, newest-message lookup included: no batch can land
       // between the lookup and the rows it sets (or removes).
-      await this.rowWrites.run(() => this.afterDelete(toMessage(doc), _id));
+      await this.rowWrites.run(() => this.afterDelete(toMessage(removed), _id));
       return true;
     });
   }

@@ -19,3 +19,29 @@ export class SerialQueue {
     return result;
   }
 }
+
+/**
+ * One {@linkcode SerialQueue} per key, made on demand and dropped once idle:
+ * jobs of one key run one at a time, jobs of different keys concurrently.
+ *
+ * The MongoDB repository runs every change of one message here (read, delivery
+ * receipt, delete): FerretDB runs `findAndModify` as a query followed by a
+ * write, so two of them on one document in flight at once could both see it
+ * unchanged (both count a read, or a receipt brings back a deleted message).
+ * MongoDB changes one document atomically; there this only queues the rare
+ * concurrent writes of one message behind each other.
+ */
+export class KeyedSerialQueue {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  /** Runs `job` once every job queued before it under `key` has settled; settles as `job` does. */
+  run<T>(key: string, job: () => Promise<T>): Promise<T> {
+    const result = (this.tails.get(key) ?? Promise.resolve()).then(job);
+    const tail = result.then(() => {}, () => {});
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}
