@@ -242,6 +242,27 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
     assertEquals(await store.users.get("nobody"), null);
   });
 
+  test("users: profile and presence updates of one user at once both land", async (store) => {
+    // A second tab's profile update while the first tab's "online" is being stored.
+    for (let round = 0; round < 3; round++) {
+      const ids = Array.from({ length: 50 }, (_, i) => `race${round}-${i}`);
+      await Promise.all(ids.map((id) => store.users.upsertProfile(id, { username: id })));
+      const seen = new Date().toISOString();
+      await Promise.all(ids.flatMap((id) => [
+        store.users.setPresence(id, true, seen),
+        store.users.upsertProfile(id, { username: `name ${id}` }),
+      ]));
+      const users = await store.users.getMany(ids);
+      for (const id of ids) {
+        assertEquals(
+          [users.get(id)?.isOnline, users.get(id)?.username],
+          [true, `name ${id}`],
+          `${id}, round ${round}`,
+        );
+      }
+    }
+  });
+
   test("users: markAllOffline sets every online user offline, lastSeen never moved back", async (store) => {
     const [t0, t1, t2, t3] = [
       "2024-01-01T10:00:00.000Z",

@@ -130,6 +130,9 @@ function toUser(doc: UserDoc): User {
 }
 
 class MongoUserRepository implements UserRepository {
+  /** Every change of one user (profile, presence) runs one at a time: see KeyedSerialQueue. */
+  private readonly userWrites = new KeyedSerialQueue();
+
   constructor(private readonly users: Collection<UserDoc>) {}
 
   upsertProfile(userId: string, profile: UserProfile): Promise<User> {
@@ -141,12 +144,16 @@ class MongoUserRepository implements UserRepository {
       const defaults: Partial<UserDoc> = { isOnline: false, lastSeen: null, createdAt: now };
       if (!("username" in given)) defaults.username = null;
       if (!("email" in given)) defaults.email = null;
-      const doc = await upsertRetrying(() =>
-        this.users.findOneAndUpdate(
-          { _id: userId },
-          { $set: { ...given, updatedAt: now }, $setOnInsert: defaults },
-          { upsert: true, returnDocument: "after" },
-        )
+      const doc = await this.userWrites.run(
+        userId,
+        () =>
+          upsertRetrying(() =>
+            this.users.findOneAndUpdate(
+              { _id: userId },
+              { $set: { ...given, updatedAt: now }, $setOnInsert: defaults },
+              { upsert: true, returnDocument: "after" },
+            )
+          ),
       );
       return toUser(doc!);
     });
@@ -155,16 +162,17 @@ class MongoUserRepository implements UserRepository {
   setPresence(userId: string, isOnline: boolean, lastSeen: string): Promise<void> {
     return storeCall(async () => {
       const now = new Date();
-      await upsertRetrying(() =>
-        this.users.updateOne(
-          { _id: userId },
-          {
-            $set: { isOnline, lastSeen: new Date(lastSeen), updatedAt: now },
-            $setOnInsert: { username: null, email: null, createdAt: now },
-          },
-          { upsert: true },
-        )
-      );
+      await this.userWrites.run(userId, () =>
+        upsertRetrying(() =>
+          this.users.updateOne(
+            { _id: userId },
+            {
+              $set: { isOnline, lastSeen: new Date(lastSeen), updatedAt: now },
+              $setOnInsert: { username: null, email: null, createdAt: now },
+            },
+            { upsert: true },
+          )
+        ));
     });
   }
 

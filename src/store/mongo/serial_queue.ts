@@ -24,12 +24,14 @@ export class SerialQueue {
  * One {@linkcode SerialQueue} per key, made on demand and dropped once idle:
  * jobs of one key run one at a time, jobs of different keys concurrently.
  *
- * The MongoDB repository runs every change of one message here (read, delivery
- * receipt, delete): FerretDB runs `findAndModify` as a query followed by a
- * write, so two of them on one document in flight at once could both see it
- * unchanged (both count a read, or a receipt brings back a deleted message).
- * MongoDB changes one document atomically; there this only queues the rare
- * concurrent writes of one message behind each other.
+ * The MongoDB repository runs every change of one message (read, delivery
+ * receipt, delete) and of one user (profile, presence) through one of these:
+ * FerretDB runs `findAndModify` as a query followed by a write of the whole
+ * document, so two changes of one document in flight at once could both see
+ * it unchanged (both count a read, a receipt brings back a deleted message, a
+ * profile update brings back an old `isOnline`). MongoDB changes one document
+ * atomically; there this only queues the rare concurrent writes of one
+ * document behind each other.
  */
 export class KeyedSerialQueue {
   private readonly tails = new Map<string, Promise<void>>();
