@@ -148,7 +148,10 @@ function notes(row: Row): string {
     parts.push(`server CPU ${fmt(e.cpuMainPct, 0)}% JS + ${fmt(e.cpuOtherPct, 0)}% other`);
   }
   if (e.serverAckP50Ms !== undefined) {
-    parts.push(`server send→ack p50 ≤ ${fmt(e.serverAckP50Ms)}, p99 ≤ ${fmt(e.serverAckP99Ms)} ms`);
+    // A histogram bound: "≤ 5 ms", or past the largest finite bucket.
+    const bound = (ms: number | undefined) =>
+      ms === Infinity ? "above every bucket" : `≤ ${fmt(ms)} ms`;
+    parts.push(`server send→ack p50 ${bound(e.serverAckP50Ms)}, p99 ${bound(e.serverAckP99Ms)}`);
   }
   if (e.rssPerConnectionKiB !== undefined) {
     parts.push(
