@@ -78,6 +78,7 @@ const EnvSchema = z.object({
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).transform((url) => new URL(url).origin).optional(),
   UPLOAD_DIR: z.string().min(1).default("./data/uploads"),
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).max(2 ** 31).default(10 * 1024 * 1024),
+  UPLOAD_QUOTA_BYTES: z.coerce.number().int().min(1).max(2 ** 50).default(1024 ** 3),
   UPLOAD_RETENTION_MS: z.coerce.number().int().min(100).max(30 * 86_400_000).default(86_400_000),
   PUSH_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   PUSH_WEBHOOK_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
@@ -154,6 +155,8 @@ export interface UploadConfig {
   /** Local directory for upload bytes with Deno KV (MongoDB keeps them in GridFS). */
   readonly dir: string;
   readonly maxBytes: number;
+  /** Most bytes one user's stored uploads (sent or not) may take together. */
+  readonly quotaBytes: number;
   /** An upload never sent in a message is removed after this long. */
   readonly retentionMs: number;
 }
@@ -259,6 +262,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     uploads: Object.freeze({
       dir: e.UPLOAD_DIR,
       maxBytes: e.UPLOAD_MAX_BYTES,
+      quotaBytes: e.UPLOAD_QUOTA_BYTES,
       retentionMs: e.UPLOAD_RETENTION_MS,
     }),
     push: Object.freeze({

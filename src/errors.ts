@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   DELETED: 410,
   /** The request body is larger than the configured limit. */
   PAYLOAD_TOO_LARGE: 413,
+  /** An upload that would take its uploader's stored files past their quota (UPLOAD_QUOTA_BYTES). */
+  QUOTA_EXCEEDED: 413,
   /** An upload whose bytes are not of an allowed type (the declared type is not trusted). */
   UNSUPPORTED_TYPE: 415,
   /** A download's Range lies outside the file. */

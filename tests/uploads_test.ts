@@ -8,6 +8,7 @@ import { loadConfig } from "../src/config.ts";
 import { detectType } from "../src/uploads/content_type.ts";
 import { contentDisposition } from "../src/http/uploads_routes.ts";
 import { parseRange } from "../src/uploads/range.ts";
+import { KvUploadStore } from "../src/uploads/kv_upload_store.ts";
 import { fileName } from "../src/uploads/upload_service.ts";
 import type { UploadRecord } from "../src/uploads/upload_store.ts";
 import type { FileAttachment } from "../src/protocol/types.ts";
@@ -16,6 +17,7 @@ import { waitFor } from "./helpers/events.ts";
 import { chunked, ELF, PDF, PNG, text } from "./helpers/files.ts";
 import {
   type ChatClient,
+  delay,
   MONGODB_URI,
   startTestServer,
   TEST_STORE,
@@ -418,6 +420,163 @@ Deno.test("uploads never sent are removed after UPLOAD_RETENTION_MS; sent ones s
   }
 });
 
+Deno.test("POST /api/uploads refuses a file that would take its uploader past UPLOAD_QUOTA_BYTES, keeping nothing", async (t) => {
+  const { server, stored, close } = await startUploadServer({ UPLOAD_QUOTA_BYTES: "100000" });
+  try {
+    await uploaded(server, "alice", text(60_000), "first.txt");
+    const kept = await stored();
+
+    await t.step("past the quota: 413 QUOTA_EXCEEDED, with or without Content-Length", async () => {
+      const declared = await upload(server, "alice", text(50_000));
+      assertEquals([declared.status, declared.body.code], [413, "QUOTA_EXCEEDED"]);
+      // More than the server sniffs before storing (64 KiB): cut while it streams in.
+      const streamed = await upload(server, "alice", chunked(text(90_000)));
+      assertEquals([streamed.status, streamed.body.code], [413, "QUOTA_EXCEEDED"]);
+      const form = new FormData();
+      form.append("file", new Blob([text(50_000)]), "big.txt");
+      const multipart = await upload(server, "alice", form);
+      assertEquals([multipart.status, multipart.body.code], [413, "QUOTA_EXCEEDED"]);
+      assertEquals(await stored(), kept);
+    });
+
+    await t.step("up to the quota exactly: stored; one byte more: 413", async () => {
+      await uploaded(server, "alice", text(40_000), "rest.txt");
+      const more = await upload(server, "alice", "a");
+      assertEquals([more.status, more.body.code], [413, "QUOTA_EXCEEDED"]);
+    });
+
+    await t.step("each user has a quota of their own", async () => {
+      await uploaded(server, "bob", text(100_000), "bobs.txt");
+    });
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("an upload's bytes count against the quota until it is removed with its last message or unsent", async (t) => {
+  await t.step(
+    "sent, it counts; once the message carrying it is deleted, it does not",
+    async () => {
+      const { server, close } = await startUploadServer({ UPLOAD_QUOTA_BYTES: "100000" });
+      try {
+        const alice = await server.connect("alice");
+        await server.connect("bob");
+        const message = await sent(alice, "bob", await uploaded(server, "alice", text(60_000)));
+        const refused = await upload(server, "alice", text(60_000));
+        assertEquals([refused.status, refused.body.code], [413, "QUOTA_EXCEEDED"]);
+        const deleted = await server.api("alice", `/api/chats/${message._id}`, {
+          method: "DELETE",
+        });
+        assertEquals(deleted.status, 200);
+        await deleted.body?.cancel();
+        await uploaded(server, "alice", text(60_000));
+      } finally {
+        await close();
+      }
+    },
+  );
+
+  await t.step("never sent, it counts until UPLOAD_RETENTION_MS removes it", async () => {
+    const { server, close } = await startUploadServer({
+      UPLOAD_QUOTA_BYTES: "100000",
+      UPLOAD_RETENTION_MS: "1000",
+    });
+    try {
+      const unsent = await uploaded(server, "alice", text(60_000));
+      const refused = await upload(server, "alice", text(60_000));
+      assertEquals([refused.status, refused.body.code], [413, "QUOTA_EXCEEDED"]);
+      await waitFor(async () => {
+        const res = await server.api("alice", pathOf(unsent));
+        await res.body?.cancel();
+        return res.status === 404;
+      }, "the unsent upload to be removed");
+      await uploaded(server, "alice", text(60_000));
+    } finally {
+      await close();
+    }
+  });
+});
+
+Deno.test("concurrent uploads of one user that together exceed the quota: exactly those that fit are kept", async () => {
+  const { server, stored, close } = await startUploadServer({ UPLOAD_QUOTA_BYTES: "350000" });
+  try {
+    // Each body sends more than the server sniffs (64 KiB) and then waits until
+    // every upload is under way, so that each starts with the whole quota free
+    // and only the check where it is committed can keep the total within it.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => open = resolve);
+    let waiting = 0;
+    const gated = () => {
+      let step = 0;
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (step === 0) controller.enqueue(text(70_000));
+          else if (step === 1) {
+            waiting++;
+            await gate;
+            controller.enqueue(text(30_000));
+          } else controller.close();
+          step++;
+        },
+      });
+    };
+    const results = Promise.all(
+      Array.from({ length: 5 }, () => upload(server, "alice", gated())),
+    );
+    await waitFor(() => waiting === 5, "every upload to be under way");
+    await delay(100); // for the server to read each head and start storing
+    open();
+    const outcomes = (await results).map((res) => `${res.status} ${res.body.code ?? ""}`.trim());
+    assertEquals(outcomes.toSorted(), [
+      "201",
+      "201",
+      "201",
+      "413 QUOTA_EXCEEDED",
+      "413 QUOTA_EXCEEDED",
+    ]);
+    // A file each (KV); a file document and its one chunk each (GridFS).
+    assertEquals(await stored(), 3 * (TEST_STORE === "kv" ? 1 : 2));
+    // 300,000 bytes used: what is left fits, and not a byte more.
+    await uploaded(server, "alice", text(50_000));
+    const more = await upload(server, "alice", "a");
+    assertEquals([more.status, more.body.code], [413, "QUOTA_EXCEEDED"]);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("KvUploadStore.countUsageOnce() counts the uploads of a store from before quotas", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const record = (_id: string, ownerId: string, size: number): UploadRecord => ({
+      _id,
+      ownerId,
+      name: "a.txt",
+      mime: "text/plain",
+      kind: "document",
+      size,
+      createdAt: new Date().toISOString(),
+      sent: true,
+    });
+    await kv.set(["upload", "A"], record("A", "alice", 100));
+    await kv.set(["upload", "B"], record("B", "alice", 50));
+    await kv.set(["upload", "C"], record("C", "bob", 7));
+    const store = new KvUploadStore(kv, "/nonexistent");
+    await store.countUsageOnce();
+    assertEquals(await Promise.all(["alice", "bob", "carol"].map((u) => store.usage(u))), [
+      150,
+      7,
+      0,
+    ]);
+    // Once only: from then on the upload commits keep the counters.
+    await kv.set(["upload", "D"], record("D", "alice", 1));
+    await store.countUsageOnce();
+    assertEquals(await store.usage("alice"), 150);
+  } finally {
+    kv.close();
+  }
+});
+
 Deno.test("parseRange() reads one byte range and refuses ranges outside the file", () => {
   assertEquals(parseRange(undefined, 100), undefined);
   assertEquals(parseRange("bytes=0-0", 100), { start: 0, end: 0 });
@@ -522,18 +681,27 @@ Deno.test("loadConfig() reads the upload settings", () => {
   assertEquals(config.uploads, {
     dir: "./data/uploads",
     maxBytes: 10 * 1024 * 1024,
+    quotaBytes: 1024 ** 3,
     retentionMs: 86_400_000,
   });
   assertEquals(config.publicUrl, undefined);
   const custom = loadConfig({
     UPLOAD_DIR: "/srv/files",
     UPLOAD_MAX_BYTES: "2048",
+    UPLOAD_QUOTA_BYTES: "1000000",
     UPLOAD_RETENTION_MS: "60000",
     PUBLIC_URL: "https://chat.example.com/some/path",
   });
-  assertEquals(custom.uploads, { dir: "/srv/files", maxBytes: 2048, retentionMs: 60_000 });
+  assertEquals(custom.uploads, {
+    dir: "/srv/files",
+    maxBytes: 2048,
+    quotaBytes: 1_000_000,
+    retentionMs: 60_000,
+  });
   assertEquals(custom.publicUrl, "https://chat.example.com");
-  for (const env of [{ UPLOAD_MAX_BYTES: "0" }, { PUBLIC_URL: "ftp://x" }]) {
+  for (
+    const env of [{ UPLOAD_MAX_BYTES: "0" }, { UPLOAD_QUOTA_BYTES: "0" }, { PUBLIC_URL: "ftp://x" }]
+  ) {
     let failed = false;
     try {
       loadConfig(env);

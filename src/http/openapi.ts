@@ -5,7 +5,7 @@
  */
 import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { Env } from "hono";
-import type { z } from "zod";
+import { z } from "zod";
 import { AppError, ERROR_CODES, type ErrorCode } from "../errors.ts";
 import { describeIssue } from "../schemas/inputs.ts";
 import { errorWithCode } from "../schemas/responses.ts";
@@ -40,15 +40,28 @@ export function jsonResponse(schema: z.ZodType, description: string): ResponseCo
 
 /**
  * Error responses keyed by HTTP status, from `{CODE: "when it happens"}`:
- * `errorResponses({ NOT_FOUND: "No such message." })`. A 429 documents `Retry-After`.
+ * `errorResponses({ NOT_FOUND: "No such message." })`. Codes that share a
+ * status (413: PAYLOAD_TOO_LARGE, QUOTA_EXCEEDED) make one response whose body
+ * is one of theirs. A 429 documents `Retry-After`.
  */
 export function errorResponses(
   cases: Partial<Record<ErrorCode, string>>,
 ): Record<number, ResponseConfig> {
-  const responses: Record<number, ResponseConfig> = {};
+  const byStatus = new Map<number, [ErrorCode, string][]>();
   for (const [code, description] of Object.entries(cases) as [ErrorCode, string][]) {
-    const response = jsonResponse(errorWithCode(code), description);
-    if (code === "RATE_LIMITED") {
+    byStatus.set(ERROR_CODES[code], [...byStatus.get(ERROR_CODES[code]) ?? [], [
+      code,
+      description,
+    ]]);
+  }
+  const responses: Record<number, ResponseConfig> = {};
+  for (const [status, shared] of byStatus) {
+    const schemas = shared.map(([code]) => errorWithCode(code));
+    const response = shared.length === 1 ? jsonResponse(schemas[0]!, shared[0]![1]) : jsonResponse(
+      z.union(schemas),
+      shared.map(([code, description]) => `\`${code}\`: ${description}`).join(" "),
+    );
+    if (status === ERROR_CODES.RATE_LIMITED) {
       response.headers = {
         "Retry-After": {
           description: "Seconds to wait before retrying (`retryAfterMs`, rounded up).",
@@ -57,7 +70,7 @@ export function errorResponses(
         },
       };
     }
-    responses[ERROR_CODES[code]] = response;
+    responses[status] = response;
   }
   return responses;
 }

@@ -62,6 +62,8 @@ const uploadFile: RouteConfig = {
         "or a malformed `name`.",
       ...AUTHENTICATED_ERRORS,
       PAYLOAD_TOO_LARGE: "A file over UPLOAD_MAX_BYTES.",
+      QUOTA_EXCEEDED: "A file that would take the caller's stored uploads (sent or not) past " +
+        "UPLOAD_QUOTA_BYTES.",
       UNSUPPORTED_TYPE: "Bytes of a type not accepted (images, video, audio, PDF, Office and " +
         "text files are).",
     }),

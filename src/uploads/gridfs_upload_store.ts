@@ -7,24 +7,48 @@
  *                    metadata: { ownerId, name, mime, kind, createdAt, sent,
  *                                refs: [{ messageId, receiverId }] } }
  *   uploads.chunks { files_id, n, data }   (GridFS)
- * Index `{ "metadata.sent": 1, uploadDate: 1 }` serves the retention sweep.
+ *   upload_quota_locks { _id: ownerId, holder: upload id, expiresAt }
+ * Index `{ "metadata.sent": 1, uploadDate: 1 }` serves the retention sweep,
+ * `{ "metadata.ownerId": 1, length: 1 }` a user's usage (the sum of `length`
+ * over their file documents: the quota counts what is really stored, with
+ * nothing to keep in step). Checking that sum and writing the file document
+ * happen under the owner's quota lock, so that concurrent uploads, on any
+ * node, fit the quota together.
  */
 import { once } from "node:events";
-import { type Collection, type Db, GridFSBucket } from "mongodb";
-import { storeCall } from "../store/mongo/store_errors.ts";
+import { setTimeout as delay } from "node:timers/promises";
+import { type Collection, type Db, GridFSBucket, MongoServerError } from "mongodb";
+import { AppError } from "../errors.ts";
+import { KeyedSerialQueue } from "../store/mongo/serial_queue.ts";
+import { DUPLICATE_KEY, storeCall } from "../store/mongo/store_errors.ts";
 import {
   byteLimit,
   type ByteRange,
   type NewUpload,
+  quotaExceeded,
+  type UploadLimits,
   type UploadRecord,
   type UploadReference,
   type UploadStore,
 } from "./upload_store.ts";
 
 const BUCKET = "uploads";
+/**
+ * A quota lock is held for a usage sum and a file document's write; one left
+ * by a process that died frees itself after this long.
+ */
+const LOCK_TTL_MS = 10_000;
+/** Wait between two tries of a lock another node holds. */
+const LOCK_RETRY_MS = 20;
 
 interface UploadMetadata extends Omit<UploadRecord, "_id" | "size"> {
   refs: UploadReference[];
+}
+
+interface QuotaLock {
+  _id: string;
+  holder: string;
+  expiresAt: Date;
 }
 
 interface UploadFileDoc {
@@ -40,11 +64,15 @@ export class GridFsUploadStore implements UploadStore {
   private readonly bucket: GridFSBucket;
   private readonly files: Collection<UploadFileDoc>;
   private readonly chunks: Collection<{ files_id: string }>;
+  private readonly locks: Collection<QuotaLock>;
+  /** This process's uploads of one owner wait for the quota lock here rather than polling it. */
+  private readonly lockQueue = new KeyedSerialQueue();
 
   private constructor(db: Db) {
     this.bucket = new GridFSBucket(db, { bucketName: BUCKET });
     this.files = db.collection<UploadFileDoc>(`${BUCKET}.files`);
     this.chunks = db.collection<{ files_id: string }>(`${BUCKET}.chunks`);
+    this.locks = db.collection<QuotaLock>("upload_quota_locks");
   }
 
   static async open(db: Db): Promise<GridFsUploadStore> {
@@ -52,13 +80,16 @@ export class GridFsUploadStore implements UploadStore {
     await storeCall(() =>
       store.files.createIndex({ "metadata.sent": 1, uploadDate: 1 }, { name: "unsent_by_age" })
     );
+    await storeCall(() =>
+      store.files.createIndex({ "metadata.ownerId": 1, length: 1 }, { name: "usage_by_owner" })
+    );
     return store;
   }
 
   async create(
     upload: NewUpload,
     body: ReadableStream<Uint8Array>,
-    maxBytes: number,
+    limits: UploadLimits,
   ): Promise<UploadRecord> {
     const createdAt = new Date();
     const { _id, ...fields } = upload;
@@ -71,19 +102,35 @@ export class GridFsUploadStore implements UploadStore {
     const stream = this.bucket.openUploadStreamWithId(_id as never, upload.name, { metadata });
     const failed = once(stream, "error").then(([err]) => Promise.reject(err));
     failed.catch(() => {}); // observed below; never an unhandled rejection
-    const limit = byteLimit(maxBytes);
+    const limit = byteLimit(limits, limits.quotaBytes - await this.usage(upload.ownerId));
     try {
       for await (const chunk of body.pipeThrough(limit)) {
         if (!stream.write(chunk)) await Promise.race([once(stream, "drain"), failed]);
       }
-      stream.end();
-      await storeCall(() => Promise.race([once(stream, "finish"), failed]));
+      // `end()` writes the last chunk and the file document, from which on it counts.
+      await this.withQuotaLock(upload.ownerId, _id, async () => {
+        if (await this.usage(upload.ownerId) + limit.size() > limits.quotaBytes) {
+          throw quotaExceeded(limits.quotaBytes);
+        }
+        stream.end();
+        await storeCall(() => Promise.race([once(stream, "finish"), failed]));
+      });
     } catch (err) {
       // Removes the chunks written so far; the file document was never written.
       await stream.abort().catch(() => {});
       throw err;
     }
     return { ...upload, size: limit.size(), createdAt: metadata.createdAt, sent: false };
+  }
+
+  async usage(ownerId: string): Promise<number> {
+    const [total] = await storeCall(() =>
+      this.files.aggregate<{ bytes: number }>([
+        { $match: { "metadata.ownerId": ownerId } },
+        { $group: { _id: null, bytes: { $sum: "$length" } } },
+      ]).toArray()
+    );
+    return total?.bytes ?? 0;
   }
 
   async get(id: string): Promise<UploadRecord | null> {
@@ -157,6 +204,45 @@ export class GridFsUploadStore implements UploadStore {
         .toArray()
     );
     return docs.map((doc) => doc._id);
+  }
+
+  /**
+   * Runs `work` holding the owner's quota lock: a document whose `_id` is the
+   * owner, so that of two inserts one fails with a duplicate key (an insert is
+   * atomic on FerretDB too, where a conditional update is a read then a write).
+   * Who finds it taken tries again shortly; an expired one is removed first
+   * (after a node died holding it, two nodes removing it at once could both go
+   * ahead once on FerretDB: accepted for that rare case).
+   */
+  private withQuotaLock<T>(ownerId: string, holder: string, work: () => Promise<T>): Promise<T> {
+    return this.lockQueue.run(ownerId, async () => {
+      const giveUpAt = Date.now() + 2 * LOCK_TTL_MS;
+      for (;;) {
+        const now = Date.now();
+        try {
+          await storeCall(() =>
+            this.locks.insertOne({ _id: ownerId, holder, expiresAt: new Date(now + LOCK_TTL_MS) })
+          );
+          break;
+        } catch (err) {
+          if (!(err instanceof MongoServerError && err.code === DUPLICATE_KEY)) throw err;
+        }
+        await storeCall(() =>
+          this.locks.deleteOne({ _id: ownerId, expiresAt: { $lt: new Date(now) } })
+        );
+        if (Date.now() > giveUpAt) {
+          throw new AppError("STORE_UNAVAILABLE", "Another upload of yours is being stored; retry");
+        }
+        await delay(LOCK_RETRY_MS);
+      }
+      try {
+        return await work();
+      } finally {
+        // Only our own: one that expired meanwhile may be someone else's now. A
+        // failure here leaves it to expire.
+        await storeCall(() => this.locks.deleteOne({ _id: ownerId, holder })).catch(() => {});
+      }
+    });
   }
 }
 

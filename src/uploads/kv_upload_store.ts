@@ -6,18 +6,24 @@
  *   ["upload", id]                          → UploadRecord
  *   ["upload_unsent", createdAtMs, id]      → true   retention sweep, oldest first
  *   ["upload_ref", id, messageId]           → receiverId
+ *   ["upload_usage", ownerId]               → bytes of the owner's records (the quota)
+ *   ["upload_usage_counted"]                → true once the counters above exist
  * Files: `<dir>/tmp/<id>` while arriving, then `<dir>/<last 2 chars of id>/<id>`.
  *
  * A file is written and synced to `tmp/`, then the record is committed, then
  * the file is renamed into place: a crash leaves at most a file in `tmp/`
  * (removed at the next start once an hour old) or a record whose bytes are
- * missing (answered 404, swept with the unsent ones).
+ * missing (answered 404, swept with the unsent ones). The owner's usage
+ * counter changes in the same commit as the record, so it cannot drift, and
+ * checking it there makes concurrent uploads of one owner fit the quota together.
  */
 import { dirname, join } from "node:path";
 import {
   byteLimit,
   type ByteRange,
   type NewUpload,
+  quotaExceeded,
+  type UploadLimits,
   type UploadRecord,
   type UploadReference,
   type UploadStore,
@@ -49,14 +55,30 @@ export class KvUploadStore implements UploadStore {
     }
   }
 
+  /**
+   * Counts the bytes of each owner's records into their usage counters, once:
+   * a store from before quotas has records but no counters. Runs at start-up,
+   * before any upload (one process owns the KV file); a crash midway only
+   * means counting again.
+   */
+  async countUsageOnce(): Promise<void> {
+    if ((await this.kv.get(["upload_usage_counted"])).value) return;
+    const usage = new Map<string, number>();
+    for await (const entry of this.kv.list<UploadRecord>({ prefix: ["upload"] })) {
+      usage.set(entry.value.ownerId, (usage.get(entry.value.ownerId) ?? 0) + entry.value.size);
+    }
+    for (const [ownerId, bytes] of usage) await this.kv.set(usageKey(ownerId), bytes);
+    await this.kv.set(["upload_usage_counted"], true);
+  }
+
   async create(
     upload: NewUpload,
     body: ReadableStream<Uint8Array>,
-    maxBytes: number,
+    limits: UploadLimits,
   ): Promise<UploadRecord> {
     await Deno.mkdir(this.tempDir, { recursive: true });
     const temp = join(this.tempDir, upload._id);
-    const limit = byteLimit(maxBytes);
+    const limit = byteLimit(limits, limits.quotaBytes - await this.usage(upload.ownerId));
     const file = await Deno.open(temp, { write: true, createNew: true });
     try {
       // Plain writes, not `file.writable`: that one buffers until it is closed,
@@ -81,12 +103,7 @@ export class KvUploadStore implements UploadStore {
     const final = this.pathOf(upload._id);
     try {
       await Deno.mkdir(dirname(final), { recursive: true });
-      const committed = await this.kv.atomic()
-        .check({ key: ["upload", record._id], versionstamp: null })
-        .set(["upload", record._id], record)
-        .set(unsentKey(record), true)
-        .commit();
-      if (!committed.ok) throw new Error(`upload id ${record._id} already exists`);
+      await this.commitWithinQuota(record, limits.quotaBytes);
     } catch (err) {
       await removeQuietly(temp);
       throw err;
@@ -94,11 +111,38 @@ export class KvUploadStore implements UploadStore {
     try {
       await Deno.rename(temp, final);
     } catch (err) {
-      await this.kv.atomic().delete(["upload", record._id]).delete(unsentKey(record)).commit();
-      await removeQuietly(temp);
+      // No message carries it yet: this removes the record and gives its bytes back.
+      await this.deleteIfUnreferenced(record._id);
       throw err;
     }
     return record;
+  }
+
+  async usage(ownerId: string): Promise<number> {
+    return (await this.kv.get<number>(usageKey(ownerId))).value ?? 0;
+  }
+
+  /** Commits the record and adds its size to the owner's usage, if that stays within the quota. */
+  private async commitWithinQuota(record: UploadRecord, quotaBytes: number): Promise<void> {
+    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+      const [usage, existing] = await this.kv.getMany<[number, UploadRecord]>([
+        usageKey(record.ownerId),
+        ["upload", record._id],
+      ]);
+      if (existing.value) throw new Error(`upload id ${record._id} already exists`);
+      const used = usage.value ?? 0;
+      if (used + record.size > quotaBytes) throw quotaExceeded(quotaBytes);
+      // Checking the counter's versionstamp: a concurrent upload of the same
+      // owner that commits first makes this one read the new total and retry.
+      const committed = await this.kv.atomic()
+        .check(usage, existing)
+        .set(existing.key, record)
+        .set(unsentKey(record), true)
+        .set(usage.key, used + record.size)
+        .commit();
+      if (committed.ok) return;
+    }
+    throw new Error("Deno KV commit kept conflicting");
   }
 
   async get(id: string): Promise<UploadRecord | null> {
@@ -180,10 +224,12 @@ export class KvUploadStore implements UploadStore {
       if (!entry.value) return false;
       const refs = this.kv.list({ prefix: ["upload_ref", id] }, { limit: 1 });
       for await (const _ of refs) return false;
+      const usage = await this.kv.get<number>(usageKey(entry.value.ownerId));
       const committed = await this.kv.atomic()
-        .check(entry)
+        .check(entry, usage)
         .delete(entry.key)
         .delete(unsentKey(entry.value))
+        .set(usage.key, (usage.value ?? 0) - entry.value.size)
         .commit();
       if (!committed.ok) continue;
       await removeQuietly(this.pathOf(id));
@@ -206,6 +252,10 @@ export class KvUploadStore implements UploadStore {
   private pathOf(id: string): string {
     return join(this.dir, id.slice(-2), id);
   }
+}
+
+function usageKey(ownerId: string): Deno.KvKey {
+  return ["upload_usage", ownerId];
 }
 
 function unsentKey(record: UploadRecord): Deno.KvKey {

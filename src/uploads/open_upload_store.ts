@@ -10,5 +10,6 @@ export async function openUploadStore(database: Database, dir: string): Promise<
   const { KvUploadStore } = await import("./kv_upload_store.ts");
   const store = new KvUploadStore(database.kv, dir);
   await store.removeStaleTemp();
+  await store.countUsageOnce();
   return store;
 }

@@ -13,6 +13,8 @@ import type { ByteRange, UploadRecord, UploadStore } from "./upload_store.ts";
 
 export interface UploadOptions {
   maxBytes: number;
+  /** Most bytes one user's stored uploads (sent or not) may take together. */
+  quotaBytes: number;
   /** An upload never sent in a message is removed after this long. */
   retentionMs: number;
   /** Origin that upload URLs use (`PUBLIC_URL`); unset: the origin of each upload request. */
@@ -50,8 +52,9 @@ export class UploadService implements MessageHooks {
 
   /**
    * Keeps a file of `ownerId`. Its type comes from its first bytes; a type
-   * off the allowlist (UNSUPPORTED_TYPE), an empty file (VALIDATION_ERROR) or
-   * one over the limit (PAYLOAD_TOO_LARGE) keeps nothing.
+   * off the allowlist (UNSUPPORTED_TYPE), an empty file (VALIDATION_ERROR),
+   * one over the limit (PAYLOAD_TOO_LARGE) or one that would take the owner's
+   * uploads past their quota (QUOTA_EXCEEDED) keeps nothing.
    */
   async upload(ownerId: string, incoming: IncomingUpload): Promise<UploadRecord> {
     const reader = incoming.body.getReader();
@@ -76,7 +79,7 @@ export class UploadService implements MessageHooks {
           kind: detected.kind,
         },
         prepend(head, reader),
-        this.options.maxBytes,
+        { maxBytes: this.options.maxBytes, quotaBytes: this.options.quotaBytes },
       );
       stored = true;
       this.log.info("upload stored", { uploadId: record._id, ownerId, size: record.size });

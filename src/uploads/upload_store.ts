@@ -35,17 +35,30 @@ export interface ByteRange {
   end: number;
 }
 
+/** What one upload may take. */
+export interface UploadLimits {
+  /** Largest file (`UPLOAD_MAX_BYTES`). */
+  maxBytes: number;
+  /** Most bytes the owner's stored uploads may take together (`UPLOAD_QUOTA_BYTES`). */
+  quotaBytes: number;
+}
+
 export interface UploadStore {
   /**
    * Stores `body` and then the record; resolves once both are durable. More
-   * than `maxBytes` rejects with PAYLOAD_TOO_LARGE and keeps nothing, and so
-   * does any other failure.
+   * than `maxBytes` rejects with PAYLOAD_TOO_LARGE, more than what is left of
+   * the owner's `quotaBytes` with QUOTA_EXCEEDED, and either keeps nothing, as
+   * does any other failure. The quota is checked again in the step that makes
+   * the upload visible, one owner's uploads at a time (across processes too),
+   * so concurrent uploads never exceed it together.
    */
   create(
     upload: NewUpload,
     body: ReadableStream<Uint8Array>,
-    maxBytes: number,
+    limits: UploadLimits,
   ): Promise<UploadRecord>;
+  /** Bytes of the owner's stored uploads, sent or not: what counts against the quota. */
+  usage(ownerId: string): Promise<number>;
   get(id: string): Promise<UploadRecord | null>;
   /** The messages that carry the upload. */
   references(id: string): Promise<UploadReference[]>;
@@ -61,16 +74,26 @@ export interface UploadStore {
   unsentBefore(before: Date, limit: number): Promise<string[]>;
 }
 
-/** Passes bytes through, failing with PAYLOAD_TOO_LARGE past `maxBytes`; `size()` counts them. */
-export function byteLimit(maxBytes: number): TransformStream<Uint8Array, Uint8Array> & {
-  size(): number;
-} {
+/**
+ * Passes bytes through, failing with PAYLOAD_TOO_LARGE past `limits.maxBytes`,
+ * or with QUOTA_EXCEEDED past `room` (what was left of the quota when the
+ * upload began: a stream that cannot fit stops early; the store still checks
+ * the final size when it commits). `size()` counts them.
+ */
+export function byteLimit(
+  limits: UploadLimits,
+  room: number,
+): TransformStream<Uint8Array, Uint8Array> & { size(): number } {
   let size = 0;
   const stream = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
       size += chunk.byteLength;
-      if (size > maxBytes) {
-        controller.error(tooLarge(maxBytes));
+      if (size > limits.maxBytes) {
+        controller.error(tooLarge(limits.maxBytes));
+        return;
+      }
+      if (size > room) {
+        controller.error(quotaExceeded(limits.quotaBytes));
         return;
       }
       controller.enqueue(chunk);
@@ -81,4 +104,12 @@ export function byteLimit(maxBytes: number): TransformStream<Uint8Array, Uint8Ar
 
 export function tooLarge(maxBytes: number): AppError {
   return new AppError("PAYLOAD_TOO_LARGE", `File larger than ${maxBytes} bytes`);
+}
+
+export function quotaExceeded(quotaBytes: number): AppError {
+  return new AppError(
+    "QUOTA_EXCEEDED",
+    `This file would take your uploads past their quota of ${quotaBytes} bytes; ` +
+      "deleting messages that carry your files frees their space",
+  );
 }
