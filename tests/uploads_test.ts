@@ -82,6 +82,26 @@ async function upload(
   return { status: res.status, body: await res.json() };
 }
 
+/**
+ * Uploads of the given sizes as a raw body with Content-Length, a chunked
+ * stream without one, and a multipart form: each is refused with 413 and `code`.
+ */
+async function assertRefusedEveryWay(
+  server: TestServer,
+  userId: string,
+  code: string,
+  bytes: { declared: number; streamed: number; multipart: number },
+) {
+  const declared = await upload(server, userId, text(bytes.declared));
+  assertEquals([declared.status, declared.body.code], [413, code], "with Content-Length");
+  const streamed = await upload(server, userId, chunked(text(bytes.streamed)));
+  assertEquals([streamed.status, streamed.body.code], [413, code], "streamed");
+  const form = new FormData();
+  form.append("file", new Blob([text(bytes.multipart)]), "big.txt");
+  const multipart = await upload(server, userId, form);
+  assertEquals([multipart.status, multipart.body.code], [413, code], "multipart");
+}
+
 async function uploaded(server: TestServer, userId: string, body: BodyInit, name?: string) {
   const res = await upload(server, userId, body, { name });
   assertEquals(res.status, 201, JSON.stringify(res.body));
@@ -186,14 +206,11 @@ Deno.test("POST /api/uploads refuses types off the allowlist, empty and oversize
     });
 
     await t.step("over UPLOAD_MAX_BYTES: 413, with or without Content-Length", async () => {
-      const declared = await upload(server, "alice", text(100_001));
-      assertEquals([declared.status, declared.body.code], [413, "PAYLOAD_TOO_LARGE"]);
-      const streamed = await upload(server, "alice", chunked(text(300_000)));
-      assertEquals([streamed.status, streamed.body.code], [413, "PAYLOAD_TOO_LARGE"]);
-      const form = new FormData();
-      form.append("file", new Blob([text(150_000)]), "big.txt");
-      const multipart = await upload(server, "alice", form);
-      assertEquals([multipart.status, multipart.body.code], [413, "PAYLOAD_TOO_LARGE"]);
+      await assertRefusedEveryWay(server, "alice", "PAYLOAD_TOO_LARGE", {
+        declared: 100_001,
+        streamed: 300_000,
+        multipart: 150_000,
+      });
     });
 
     await t.step("a malformed multipart body: 400", async () => {
@@ -427,15 +444,12 @@ Deno.test("POST /api/uploads refuses a file that would take its uploader past UP
     const kept = await stored();
 
     await t.step("past the quota: 413 QUOTA_EXCEEDED, with or without Content-Length", async () => {
-      const declared = await upload(server, "alice", text(50_000));
-      assertEquals([declared.status, declared.body.code], [413, "QUOTA_EXCEEDED"]);
-      // More than the server sniffs before storing (64 KiB): cut while it streams in.
-      const streamed = await upload(server, "alice", chunked(text(90_000)));
-      assertEquals([streamed.status, streamed.body.code], [413, "QUOTA_EXCEEDED"]);
-      const form = new FormData();
-      form.append("file", new Blob([text(50_000)]), "big.txt");
-      const multipart = await upload(server, "alice", form);
-      assertEquals([multipart.status, multipart.body.code], [413, "QUOTA_EXCEEDED"]);
+      // Streamed: more than the server sniffs before storing (64 KiB), so cut while it streams in.
+      await assertRefusedEveryWay(server, "alice", "QUOTA_EXCEEDED", {
+        declared: 50_000,
+        streamed: 90_000,
+        multipart: 50_000,
+      });
       assertEquals(await stored(), kept);
     });
 
