@@ -295,27 +295,23 @@ async function runConnect(job: ConnectJob): Promise<Tally> {
   return tally;
 }
 
-async function runHistory(job: HistoryJob): Promise<Tally> {
-  const tally = new Tally();
-  const [socket] = await connectAll(job, [job.userId]);
-  emit({ type: "ready" });
-  await waitFor("go");
+/**
+ * Sends `count` requests one after another and times each; `request` answers
+ * what was wrong with its response, or null when it was what was expected.
+ */
+async function timeInSequence(
+  tally: Tally,
+  count: number,
+  request: () => Promise<string | null>,
+): Promise<void> {
   tally.startedAt = now();
-  for (let i = 0; i < job.requests; i++) {
-    const before = job.beforeIds?.[Math.floor(Math.random() * job.beforeIds.length)];
+  for (let i = 0; i < count; i++) {
     const t0 = now();
     try {
-      const ack: Ack = await socket!.timeout(job.timeoutMs).emitWithAck("getChatHistory", {
-        userId1: job.userId,
-        userId2: job.peerId,
-        limit: job.limit,
-        ...(before ? { before } : {}),
-      });
+      const problem = await request();
       const t = now();
-      if (!ack.ok) tally.error(`${ack.code}: ${ack.error}`);
-      else if (job.target === "parley" && ack.messages?.length !== job.limit) {
-        tally.error(`expected ${job.limit} messages, got ${ack.messages?.length}`);
-      } else {
+      if (problem) tally.error(problem);
+      else {
         tally.latencies.push(t - t0);
         tally.received++;
       }
@@ -324,6 +320,27 @@ async function runHistory(job: HistoryJob): Promise<Tally> {
       tally.error(String(err));
     }
   }
+}
+
+async function runHistory(job: HistoryJob): Promise<Tally> {
+  const tally = new Tally();
+  const [socket] = await connectAll(job, [job.userId]);
+  emit({ type: "ready" });
+  await waitFor("go");
+  await timeInSequence(tally, job.requests, async () => {
+    const before = job.beforeIds?.[Math.floor(Math.random() * job.beforeIds.length)];
+    const ack: Ack = await socket!.timeout(job.timeoutMs).emitWithAck("getChatHistory", {
+      userId1: job.userId,
+      userId2: job.peerId,
+      limit: job.limit,
+      ...(before ? { before } : {}),
+    });
+    if (!ack.ok) return `${ack.code}: ${ack.error}`;
+    if (job.target === "parley" && ack.messages?.length !== job.limit) {
+      return `expected ${job.limit} messages, got ${ack.messages?.length}`;
+    }
+    return null;
+  });
   socket!.close();
   return tally;
 }
@@ -334,28 +351,18 @@ async function runConversations(job: ConversationsJob): Promise<Tally> {
   const path = job.target === "parley" ? "/api/chats/conversations" : "/";
   emit({ type: "ready" });
   await waitFor("go");
-  tally.startedAt = now();
-  for (let i = 0; i < job.requests; i++) {
-    const t0 = now();
-    try {
-      const res = await fetch(`${job.url}${path}?limit=${job.limit}`, {
-        headers,
-        signal: AbortSignal.timeout(job.timeoutMs),
-      });
-      const body = await res.json();
-      const t = now();
-      if (!res.ok) tally.error(`HTTP ${res.status}`);
-      else if (job.target === "parley" && body.length !== job.limit) {
-        tally.error(`expected ${job.limit} rows, got ${body.length}`);
-      } else {
-        tally.latencies.push(t - t0);
-        tally.received++;
-      }
-      tally.endedAt = t;
-    } catch (err) {
-      tally.error(String(err));
+  await timeInSequence(tally, job.requests, async () => {
+    const res = await fetch(`${job.url}${path}?limit=${job.limit}`, {
+      headers,
+      signal: AbortSignal.timeout(job.timeoutMs),
+    });
+    const body = await res.json();
+    if (!res.ok) return `HTTP ${res.status}`;
+    if (job.target === "parley" && body.length !== job.limit) {
+      return `expected ${job.limit} rows, got ${body.length}`;
     }
-  }
+    return null;
+  });
   return tally;
 }
 

@@ -2,24 +2,17 @@
 import type { Measurement, ScenarioResult } from "./scenarios.ts";
 import { median, round } from "./stats.ts";
 
-export interface Row {
+/**
+ * A scenario's rounds in one: the figures of a Measurement as medians over
+ * rounds (errors, lost and duplicates as sums).
+ */
+export interface Row extends Measurement {
   scenario: string;
   variant: string;
   target: string;
   rounds: number;
-  /** Medians over rounds. */
-  throughput: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  /** Sums over rounds. */
-  errors: number;
-  lost: number;
-  duplicates: number;
-  extra: Record<string, number>;
   /** Parley ÷ relay of the same scenario and variant (throughput, p99). */
   vsBaseline?: { throughput: number; p99: number };
-  errorSamples: string[];
 }
 
 export interface TargetCheck {
