@@ -1,7 +1,7 @@
 /**
- * The storage contract. Each backend (Deno KV, MongoDB) implements it in its
- * own folder, and one shared test suite (tests/store_contract.ts) runs against
- * every backend.
+ * The storage contract of the chat. Each backend (SQLite, MongoDB) implements
+ * it in its own folder, and one shared test suite (tests/store_contract.ts)
+ * runs against every backend.
  */
 import type { ChatMessage, FileAttachment } from "../protocol/types.ts";
 
@@ -93,11 +93,9 @@ export interface MessageRepository {
   partnersOf(userId: string): Promise<string[]>;
 }
 
+/** The chat's part of a backend (backend.ts opens and closes it with the rest). */
 export interface ChatStore {
-  readonly kind: "kv" | "mongo";
+  readonly kind: "sqlite" | "mongo";
   readonly users: UserRepository;
   readonly messages: MessageRepository;
-  /** Resolves when the store answers; throws STORE_UNAVAILABLE otherwise. */
-  ping(): Promise<void>;
-  close(): Promise<void>;
 }
