@@ -1,5 +1,5 @@
 /**
- * The repository contract, run against every backend (kv_store_test.ts,
+ * The repository contract, run against every backend (sqlite_store_test.ts,
  * mongo_store_test.ts). A backend passes when it behaves identically here.
  */
 import { AppError } from "../src/errors.ts";
@@ -9,9 +9,10 @@ import type {
   InsertResult,
   NewMessage,
 } from "../src/store/repository.ts";
+import type { StoreBackend } from "../src/store/backend.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 
-export type OpenStore = () => Promise<ChatStore>;
+export type OpenBackend = () => Promise<StoreBackend>;
 
 function draft(
   senderId: string,
@@ -24,20 +25,20 @@ function draft(
 
 const page = (limit = 50, skip = 0) => ({ limit, skip });
 
-export function storeContract(name: string, open: OpenStore, options: { ignore?: boolean } = {}) {
+export function storeContract(name: string, open: OpenBackend, options: { ignore?: boolean } = {}) {
   const test = (title: string, fn: (store: ChatStore) => Promise<void>) =>
     Deno.test({
       name: `${name}: ${title}`,
       ignore: options.ignore,
-      // The MongoDB driver keeps pooled sockets past close(); KV does not.
+      // The MongoDB driver keeps pooled sockets past close().
       sanitizeResources: false,
       sanitizeOps: false,
       async fn() {
-        const store = await open();
+        const backend = await open();
         try {
-          await fn(store);
+          await fn(backend.chat);
         } finally {
-          await store.close();
+          await backend.close();
         }
       },
     });
