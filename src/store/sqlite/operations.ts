@@ -1,0 +1,503 @@
+/**
+ * Everything the SQLite backend does to its database, as named operations
+ * that run inside the database worker (worker.ts) against its connection.
+ * `writes` run in the writer's group-commit transactions, each in a savepoint
+ * of its own; `reads` run on the reader's connection. Arguments and results
+ * cross the worker boundary, so they are plain data.
+ *
+ * A write that refuses (an AppError) changes nothing: its savepoint is rolled
+ * back and the writes it was batched with still commit.
+ */
+import { AppError } from "../../errors.ts";
+import type { ChatMessage } from "../../protocol/types.ts";
+import type { StoredSubscription } from "../../push/subscription_store.ts";
+import {
+  quotaExceeded,
+  type UploadRecord,
+  type UploadReference,
+} from "../../uploads/upload_store.ts";
+import { conversationKey } from "../conversation_key.ts";
+import type { ConversationSummary, InsertResult, User } from "../repository.ts";
+import type { Row, Sql } from "./sql.ts";
+
+/** Greater than every message id (ids are ASCII letters and digits). */
+const AFTER_EVERY_ID = "~";
+
+// ---- rows ----------------------------------------------------------------
+
+interface MessageRow {
+  id: string;
+  conversation_id: number;
+  sender_id: string;
+  receiver_id: string | null;
+  text: string | null;
+  file: string | null;
+  client_message_id: string | null;
+  created_at: string;
+  updated_at: string;
+  delivered_at: string | null;
+  read_at: string | null;
+}
+
+function toMessage(row: MessageRow): ChatMessage {
+  return {
+    _id: row.id,
+    senderId: row.sender_id,
+    receiverId: row.receiver_id!,
+    text: row.text,
+    file: row.file === null ? null : JSON.parse(row.file),
+    clientMessageId: row.client_message_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    deliveredAt: row.delivered_at,
+    readAt: row.read_at,
+  };
+}
+
+function toUser(row: Row): User {
+  return {
+    _id: row.id as string,
+    username: row.username as string | null,
+    email: row.email as string | null,
+    isOnline: row.is_online === 1,
+    lastSeen: row.last_seen as string | null,
+    createdAt: row.created_at as string,
+    updatedAt: row.updated_at as string,
+  };
+}
+
+function toUpload(row: Row): UploadRecord {
+  return {
+    _id: row.id as string,
+    ownerId: row.owner_id as string,
+    name: row.name as string,
+    mime: row.mime as string,
+    kind: row.kind as UploadRecord["kind"],
+    size: row.size as number,
+    createdAt: row.created_at as string,
+    sent: row.sent === 1,
+  };
+}
+
+function toSubscription(row: Row): StoredSubscription {
+  return {
+    endpoint: row.endpoint as string,
+    keys: { p256dh: row.p256dh as string, auth: row.auth as string },
+    userId: row.user_id as string,
+    createdAt: row.created_at as string,
+    expirationTime: row.expiration_time as number | null,
+  };
+}
+
+/** Both directions of a pair name one conversation: the two ids, sorted, as JSON. */
+function directKey(userA: string, userB: string): string {
+  return JSON.stringify(conversationKey(userA, userB));
+}
+
+function directConversationId(sql: Sql, userA: string, userB: string): number | null {
+  const row = sql.get<{ id: number }>(
+    "SELECT id FROM conversations WHERE direct_key = ?",
+    directKey(userA, userB),
+  );
+  return row?.id ?? null;
+}
+
+const MESSAGE_BY_ID = "SELECT * FROM messages WHERE id = ?";
+
+function messageById(sql: Sql, id: string): MessageRow | undefined {
+  return sql.get<MessageRow>(MESSAGE_BY_ID, id);
+}
+
+// ---- writes --------------------------------------------------------------
+
+export const writes = {
+  upsertProfile(sql: Sql, a: { userId: string; username?: string; email?: string }): User {
+    const now = new Date().toISOString();
+    return toUser(
+      sql.get(
+        `INSERT INTO users (id, username, email, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
+         ON CONFLICT (id) DO UPDATE SET
+           username = coalesce(?2, username), email = coalesce(?3, email), updated_at = ?4
+         RETURNING *`,
+        a.userId,
+        a.username ?? null,
+        a.email ?? null,
+        now,
+      )!,
+    );
+  },
+
+  setPresence(sql: Sql, a: { userId: string; isOnline: boolean; lastSeen: string }): void {
+    sql.run(
+      `INSERT INTO users (id, is_online, last_seen, created_at, updated_at)
+       VALUES (?1, ?2, ?3, ?4, ?4)
+       ON CONFLICT (id) DO UPDATE SET is_online = ?2, last_seen = ?3, updated_at = ?4`,
+      a.userId,
+      a.isOnline ? 1 : 0,
+      a.lastSeen,
+      new Date().toISOString(),
+    );
+  },
+
+  /** `lastSeen` moves up to the given time, never back (ISO times of one format sort as text). */
+  markAllOffline(sql: Sql, a: { lastSeen: string }): number {
+    return sql.run(
+      `UPDATE users SET is_online = 0, updated_at = ?2,
+         last_seen = CASE WHEN last_seen > ?1 THEN last_seen ELSE ?1 END
+       WHERE is_online = 1`,
+      a.lastSeen,
+      new Date().toISOString(),
+    );
+  },
+
+  insertMessage(sql: Sql, { message: m }: { message: ChatMessage }): InsertResult {
+    if (m.clientMessageId !== null) {
+      const deleted = sql.get(
+        "SELECT 1 FROM deleted_client_ids WHERE sender_id = ? AND client_message_id = ?",
+        m.senderId,
+        m.clientMessageId,
+      );
+      if (deleted) throw new AppError("DELETED", "This message was deleted");
+      const original = sql.get<MessageRow>(
+        "SELECT * FROM messages WHERE sender_id = ? AND client_message_id = ?",
+        m.senderId,
+        m.clientMessageId,
+      );
+      if (original) return { message: toMessage(original), duplicate: true };
+    }
+    const conversation = directConversationId(sql, m.senderId, m.receiverId) ??
+      sql.get<{ id: number }>(
+        "INSERT INTO conversations (kind, direct_key, created_at) VALUES ('direct', ?, ?) RETURNING id",
+        directKey(m.senderId, m.receiverId),
+        m.createdAt,
+      )!.id;
+    sql.run(
+      `INSERT INTO messages (id, conversation_id, sender_id, receiver_id, text, file,
+         client_message_id, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      m._id,
+      conversation,
+      m.senderId,
+      m.receiverId,
+      m.text,
+      m.file === null ? null : JSON.stringify(m.file),
+      m.clientMessageId,
+      m.createdAt,
+      m.updatedAt,
+    );
+    const touch = `INSERT INTO conversation_members
+        (conversation_id, user_id, partner_id, last_message_id, unread_count)
+      VALUES (?1, ?2, ?3, ?4, ?5)
+      ON CONFLICT (conversation_id, user_id) DO UPDATE SET
+        last_message_id = max(coalesce(last_message_id, ''), ?4),
+        unread_count = unread_count + ?5`;
+    sql.run(touch, conversation, m.senderId, m.receiverId, m._id, 0);
+    sql.run(touch, conversation, m.receiverId, m.senderId, m._id, 1);
+    return { message: m, duplicate: false };
+  },
+
+  markRead(sql: Sql, a: { messageId: string; readAt: string }): ChatMessage | null {
+    const row = sql.get<MessageRow>(
+      `UPDATE messages SET read_at = ?2, delivered_at = coalesce(delivered_at, ?2), updated_at = ?2
+       WHERE id = ?1 AND read_at IS NULL RETURNING *`,
+      a.messageId,
+      a.readAt,
+    );
+    if (!row) return null;
+    sql.run(
+      `UPDATE conversation_members SET unread_count = max(0, unread_count - 1)
+       WHERE conversation_id = ? AND user_id = ?`,
+      row.conversation_id,
+      row.receiver_id,
+    );
+    return toMessage(row);
+  },
+
+  markDelivered(sql: Sql, a: { messageId: string; deliveredAt: string }): ChatMessage | null {
+    const row = sql.get<MessageRow>(
+      `UPDATE messages SET delivered_at = ?2, updated_at = ?2
+       WHERE id = ?1 AND delivered_at IS NULL RETURNING *`,
+      a.messageId,
+      a.deliveredAt,
+    );
+    return row ? toMessage(row) : null;
+  },
+
+  deleteMessage(sql: Sql, a: { messageId: string }): boolean {
+    const row = messageById(sql, a.messageId);
+    if (!row) return false;
+    sql.run("DELETE FROM messages WHERE id = ?", row.id);
+    if (row.client_message_id !== null) {
+      sql.run(
+        "INSERT OR REPLACE INTO deleted_client_ids VALUES (?, ?, ?, ?)",
+        row.sender_id,
+        row.client_message_id,
+        row.id,
+        new Date().toISOString(),
+      );
+    }
+    const replacement = sql.get<{ id: string }>(
+      "SELECT id FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT 1",
+      row.conversation_id,
+    );
+    sql.run(
+      "UPDATE conversation_members SET last_message_id = ? WHERE conversation_id = ? AND last_message_id = ?",
+      replacement?.id ?? null,
+      row.conversation_id,
+      row.id,
+    );
+    if (row.read_at === null) {
+      sql.run(
+        `UPDATE conversation_members SET unread_count = max(0, unread_count - 1)
+         WHERE conversation_id = ? AND user_id = ?`,
+        row.conversation_id,
+        row.receiver_id,
+      );
+    }
+    return true;
+  },
+
+  /** Adds the record and its bytes to the owner's usage, if that stays within the quota. */
+  createUpload(sql: Sql, a: { record: UploadRecord; quotaBytes: number }): void {
+    const r = a.record;
+    if (sql.get("SELECT 1 FROM uploads WHERE id = ?", r._id)) {
+      throw new AppError("INTERNAL_ERROR", `upload id ${r._id} already exists`);
+    }
+    const used = sql.get<{ bytes: number }>(
+      "SELECT bytes FROM upload_usage WHERE owner_id = ?",
+      r.ownerId,
+    )?.bytes ?? 0;
+    if (used + r.size > a.quotaBytes) throw quotaExceeded(a.quotaBytes);
+    sql.run(
+      "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      r._id,
+      r.ownerId,
+      r.name,
+      r.mime,
+      r.kind,
+      r.size,
+      r.createdAt,
+      r.sent ? 1 : 0,
+    );
+    sql.run(
+      `INSERT INTO upload_usage VALUES (?, ?)
+       ON CONFLICT (owner_id) DO UPDATE SET bytes = bytes + excluded.bytes`,
+      r.ownerId,
+      r.size,
+    );
+  },
+
+  attachUpload(sql: Sql, a: { id: string; reference: UploadReference }): boolean {
+    if (sql.run("UPDATE uploads SET sent = 1 WHERE id = ?", a.id) === 0) return false;
+    sql.run(
+      "INSERT OR IGNORE INTO upload_refs VALUES (?, ?, ?)",
+      a.id,
+      a.reference.messageId,
+      a.reference.receiverId,
+    );
+    return true;
+  },
+
+  /** Resolves with how many messages still carry the upload. */
+  detachUpload(sql: Sql, a: { id: string; reference: UploadReference }): number {
+    sql.run(
+      "DELETE FROM upload_refs WHERE upload_id = ? AND message_id = ?",
+      a.id,
+      a.reference.messageId,
+    );
+    return sql.get<{ n: number }>("SELECT count(*) AS n FROM upload_refs WHERE upload_id = ?", a.id)!
+      .n;
+  },
+
+  /** Removes the record (its bytes go back to the owner's usage); the caller removes the file. */
+  deleteUploadIfUnreferenced(sql: Sql, a: { id: string }): boolean {
+    const row = sql.get<{ owner_id: string; size: number }>(
+      "SELECT owner_id, size FROM uploads WHERE id = ?",
+      a.id,
+    );
+    if (!row) return false;
+    if (sql.get("SELECT 1 FROM upload_refs WHERE upload_id = ? LIMIT 1", a.id)) return false;
+    sql.run("DELETE FROM uploads WHERE id = ?", a.id);
+    sql.run(
+      "UPDATE upload_usage SET bytes = bytes - ? WHERE owner_id = ?",
+      row.size,
+      row.owner_id,
+    );
+    return true;
+  },
+
+  /** Stores (or moves to its new owner) the endpoint; the owner keeps the newest `keep`. */
+  saveSubscription(
+    sql: Sql,
+    a: { endpointId: string; subscription: StoredSubscription; keep: number },
+  ): void {
+    const s = a.subscription;
+    sql.run(
+      `INSERT OR REPLACE INTO push_subscriptions VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      a.endpointId,
+      s.endpoint,
+      s.userId,
+      s.keys.p256dh,
+      s.keys.auth,
+      s.createdAt,
+      s.expirationTime,
+    );
+    sql.run(
+      `DELETE FROM push_subscriptions WHERE user_id = ?1 AND endpoint_id NOT IN (
+         SELECT endpoint_id FROM push_subscriptions WHERE user_id = ?1
+         ORDER BY created_at DESC LIMIT ?2)`,
+      s.userId,
+      a.keep,
+    );
+  },
+
+  removeSubscription(sql: Sql, a: { endpointId: string; userId?: string }): boolean {
+    return sql.run(
+      "DELETE FROM push_subscriptions WHERE endpoint_id = ?1 AND (?2 IS NULL OR user_id = ?2)",
+      a.endpointId,
+      a.userId ?? null,
+    ) > 0;
+  },
+};
+
+// ---- reads ---------------------------------------------------------------
+
+export const reads = {
+  ping(sql: Sql): void {
+    sql.get("SELECT 1");
+  },
+
+  getUsers(sql: Sql, a: { userIds: readonly string[] }): User[] {
+    return sql.all("SELECT * FROM users WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(a.userIds))
+      .map(toUser);
+  },
+
+  getMessage(sql: Sql, a: { messageId: string }): ChatMessage | null {
+    const row = messageById(sql, a.messageId);
+    return row ? toMessage(row) : null;
+  },
+
+  /** Newest first, `skip` then `limit`, older than `before`. */
+  history(
+    sql: Sql,
+    a: { userA: string; userB: string; limit: number; skip: number; before?: string },
+  ): ChatMessage[] {
+    const conversation = directConversationId(sql, a.userA, a.userB);
+    if (conversation === null) return [];
+    return sql.all<MessageRow>(
+      `SELECT * FROM messages WHERE conversation_id = ? AND id < ?
+       ORDER BY id DESC LIMIT ? OFFSET ?`,
+      conversation,
+      a.before ?? AFTER_EVERY_ID,
+      a.limit,
+      a.skip,
+    ).map(toMessage);
+  },
+
+  /**
+   * Newest first across the user's conversations. The newest n messages of a
+   * user lie in their n most recent conversations; going through those in
+   * recency order, one whose last message is older than the n-th found so far
+   * cannot add any, and neither can the ones after it.
+   */
+  listForUser(sql: Sql, a: { userId: string; limit: number; skip: number }): ChatMessage[] {
+    const wanted = a.skip + a.limit;
+    const conversations = sql.all<{ conversation_id: number; last_message_id: string }>(
+      `SELECT conversation_id, last_message_id FROM conversation_members
+       WHERE user_id = ? AND last_message_id IS NOT NULL
+       ORDER BY last_message_id DESC LIMIT ?`,
+      a.userId,
+      wanted,
+    );
+    let newest: MessageRow[] = [];
+    for (const conversation of conversations) {
+      const floor = newest.length >= wanted ? newest[wanted - 1]!.id : "";
+      if (conversation.last_message_id <= floor) break;
+      const rows = sql.all<MessageRow>(
+        `SELECT * FROM messages WHERE conversation_id = ? AND id > ?
+         ORDER BY id DESC LIMIT ?`,
+        conversation.conversation_id,
+        floor,
+        wanted,
+      );
+      newest = newest.concat(rows).sort((x, y) => (x.id < y.id ? 1 : -1)).slice(0, wanted);
+    }
+    return newest.slice(a.skip).map(toMessage);
+  },
+
+  undelivered(sql: Sql, a: { receiverId: string; limit: number; after?: string }): ChatMessage[] {
+    return sql.all<MessageRow>(
+      `SELECT * FROM messages WHERE receiver_id = ? AND delivered_at IS NULL AND id > ?
+       ORDER BY id LIMIT ?`,
+      a.receiverId,
+      a.after ?? "",
+      a.limit,
+    ).map(toMessage);
+  },
+
+  conversations(
+    sql: Sql,
+    a: { userId: string; limit: number; skip: number },
+  ): ConversationSummary[] {
+    return sql.all<MessageRow & { partner_id: string; unread_count: number }>(
+      `SELECT m.*, c.partner_id, c.unread_count
+       FROM conversation_members c JOIN messages m ON m.id = c.last_message_id
+       WHERE c.user_id = ? AND c.last_message_id IS NOT NULL
+       ORDER BY c.last_message_id DESC LIMIT ? OFFSET ?`,
+      a.userId,
+      a.limit,
+      a.skip,
+    ).map((row) => ({
+      partnerId: row.partner_id,
+      lastMessage: toMessage(row),
+      unreadCount: row.unread_count,
+    }));
+  },
+
+  partnersOf(sql: Sql, a: { userId: string }): string[] {
+    return sql.all<{ partner_id: string }>(
+      `SELECT partner_id FROM conversation_members
+       WHERE user_id = ? AND partner_id IS NOT NULL AND last_message_id IS NOT NULL`,
+      a.userId,
+    ).map((row) => row.partner_id);
+  },
+
+  getUpload(sql: Sql, a: { id: string }): UploadRecord | null {
+    const row = sql.get("SELECT * FROM uploads WHERE id = ?", a.id);
+    return row ? toUpload(row) : null;
+  },
+
+  uploadReferences(sql: Sql, a: { id: string }): UploadReference[] {
+    return sql.all<{ message_id: string; receiver_id: string }>(
+      "SELECT message_id, receiver_id FROM upload_refs WHERE upload_id = ?",
+      a.id,
+    ).map((row) => ({ messageId: row.message_id, receiverId: row.receiver_id }));
+  },
+
+  uploadUsage(sql: Sql, a: { ownerId: string }): number {
+    return sql.get<{ bytes: number }>(
+      "SELECT bytes FROM upload_usage WHERE owner_id = ?",
+      a.ownerId,
+    )?.bytes ?? 0;
+  },
+
+  unsentUploadsBefore(sql: Sql, a: { before: string; limit: number }): string[] {
+    return sql.all<{ id: string }>(
+      "SELECT id FROM uploads WHERE sent = 0 AND created_at < ? ORDER BY created_at LIMIT ?",
+      a.before,
+      a.limit,
+    ).map((row) => row.id);
+  },
+
+  listSubscriptions(sql: Sql, a: { userId: string; limit: number }): StoredSubscription[] {
+    return sql.all("SELECT * FROM push_subscriptions WHERE user_id = ? LIMIT ?", a.userId, a.limit)
+      .map(toSubscription);
+  },
+};
+
+export type Writes = typeof writes;
+export type Reads = typeof reads;
+export type WriteName = keyof Writes;
+export type ReadName = keyof Reads;
+/** The argument of an operation (none for `ping`). */
+export type ArgsOf<F> = F extends (sql: Sql, args: infer A) => unknown ? A : undefined;

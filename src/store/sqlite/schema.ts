@@ -1,0 +1,122 @@
+/**
+ * The SQLite schema, as numbered migrations. `PRAGMA user_version` holds the
+ * number of the last one applied; opening a database applies the rest, each
+ * in its own transaction. A migration, once released, is never edited: a
+ * change is a new entry at the end.
+ *
+ * Conversations are their own table with members, so that a group is one
+ * more `kind` of conversation: a message belongs to a conversation, and each
+ * member's row carries what that member's list shows (the last message, the
+ * unread count). A direct conversation is found by `direct_key`, its two user
+ * ids in sorted order.
+ *
+ * Times are ISO-8601 text (what clients see, and readable in `sqlite3`);
+ * message ids are ULIDs, so id order is arrival order.
+ */
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: the chat, uploads and push subscriptions.
+  `
+  CREATE TABLE users (
+    id          TEXT PRIMARY KEY,
+    username    TEXT,
+    email       TEXT,
+    is_online   INTEGER NOT NULL DEFAULT 0,
+    last_seen   TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+  ) WITHOUT ROWID;
+  -- The start-up sweep of users a killed process left online.
+  CREATE INDEX users_online ON users (id) WHERE is_online = 1;
+
+  CREATE TABLE conversations (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('direct', 'group')),
+    direct_key  TEXT UNIQUE,
+    created_at  TEXT NOT NULL
+  );
+
+  CREATE TABLE conversation_members (
+    conversation_id  INTEGER NOT NULL REFERENCES conversations (id),
+    user_id          TEXT NOT NULL,
+    -- The other user of a direct conversation (null in a group).
+    partner_id       TEXT,
+    -- Null once every message is deleted: the conversation leaves the list.
+    last_message_id  TEXT,
+    unread_count     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (conversation_id, user_id)
+  ) WITHOUT ROWID;
+  -- A user's conversation list, most recent first.
+  CREATE INDEX conversation_members_recent ON conversation_members (user_id, last_message_id);
+
+  CREATE TABLE messages (
+    id                 TEXT NOT NULL UNIQUE,
+    conversation_id    INTEGER NOT NULL REFERENCES conversations (id),
+    sender_id          TEXT NOT NULL,
+    receiver_id        TEXT,
+    text               TEXT,
+    file               TEXT,  -- JSON of the attachment
+    client_message_id  TEXT,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL,
+    delivered_at       TEXT,
+    read_at            TEXT
+  );
+  -- History of a conversation by id (time).
+  CREATE INDEX messages_history ON messages (conversation_id, id);
+  -- Offline catch-up: a receiver's undelivered messages, oldest first.
+  CREATE INDEX messages_undelivered ON messages (receiver_id, id) WHERE delivered_at IS NULL;
+  -- Idempotent send: one message per sender and client id.
+  CREATE UNIQUE INDEX messages_client_id ON messages (sender_id, client_message_id)
+    WHERE client_message_id IS NOT NULL;
+
+  -- The client ids of deleted messages: a resend recreates nothing (DELETED).
+  CREATE TABLE deleted_client_ids (
+    sender_id          TEXT NOT NULL,
+    client_message_id  TEXT NOT NULL,
+    message_id         TEXT NOT NULL,
+    deleted_at         TEXT NOT NULL,
+    PRIMARY KEY (sender_id, client_message_id)
+  ) WITHOUT ROWID;
+
+  -- Upload records; the bytes are files in UPLOAD_DIR.
+  CREATE TABLE uploads (
+    id          TEXT PRIMARY KEY,
+    owner_id    TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    mime        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    sent        INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  -- The retention sweep of uploads never sent, oldest first.
+  CREATE INDEX uploads_unsent ON uploads (created_at) WHERE sent = 0;
+
+  -- The messages that carry an upload (their receivers may download it).
+  CREATE TABLE upload_refs (
+    upload_id    TEXT NOT NULL REFERENCES uploads (id),
+    message_id   TEXT NOT NULL,
+    receiver_id  TEXT NOT NULL,
+    PRIMARY KEY (upload_id, message_id)
+  ) WITHOUT ROWID;
+
+  -- Bytes of each owner's upload records: the quota, changed with every record.
+  CREATE TABLE upload_usage (
+    owner_id  TEXT PRIMARY KEY,
+    bytes     INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  -- Web Push subscriptions, one per endpoint (its SHA-256), owned by one user.
+  CREATE TABLE push_subscriptions (
+    endpoint_id      TEXT PRIMARY KEY,
+    endpoint         TEXT NOT NULL,
+    user_id          TEXT NOT NULL,
+    p256dh           TEXT NOT NULL,
+    auth             TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    expiration_time  INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id, created_at);
+  `,
+];

@@ -1,0 +1,87 @@
+/**
+ * A SQLite connection with its prepared statements kept: each SQL text is
+ * compiled once per connection, the first time it runs.
+ */
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { MIGRATIONS } from "./schema.ts";
+
+export type Row = Record<string, SQLInputValue>;
+
+/** How long a write waits for a lock another process holds (an operator's `sqlite3`, a backup). */
+const BUSY_TIMEOUT_MS = 2000;
+
+export class Sql {
+  private readonly statements = new Map<string, StatementSync>();
+
+  constructor(readonly db: DatabaseSync) {}
+
+  /**
+   * Opens the writer's connection: WAL (readers never wait for it), every
+   * commit synced to disk (`synchronous=FULL`: durable on power loss too),
+   * migrations applied.
+   */
+  static openWriter(path: string): Sql {
+    const db = new DatabaseSync(path);
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = FULL");
+    db.exec("PRAGMA foreign_keys = ON");
+    const sql = new Sql(db);
+    sql.migrate();
+    return sql;
+  }
+
+  /** A second connection for reads: in WAL mode it sees every commit and blocks no write. */
+  static openReader(path: string): Sql {
+    const db = new DatabaseSync(path, { readOnly: true });
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    return new Sql(db);
+  }
+
+  get<T = Row>(text: string, ...params: SQLInputValue[]): T | undefined {
+    return this.statement(text).get(...params) as T | undefined;
+  }
+
+  all<T = Row>(text: string, ...params: SQLInputValue[]): T[] {
+    return this.statement(text).all(...params) as T[];
+  }
+
+  /** Runs a write; resolves with the number of rows it changed. */
+  run(text: string, ...params: SQLInputValue[]): number {
+    return Number(this.statement(text).run(...params).changes);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private statement(text: string): StatementSync {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  private migrate(): void {
+    const { user_version: version } = this.get<{ user_version: number }>("PRAGMA user_version")!;
+    if (version > MIGRATIONS.length) {
+      throw new Error(
+        `the database has schema version ${version}, newer than this Parley's ` +
+          `${MIGRATIONS.length}: it was written by a newer release`,
+      );
+    }
+    for (let next = version; next < MIGRATIONS.length; next++) {
+      this.db.exec("BEGIN IMMEDIATE");
+      try {
+        this.db.exec(MIGRATIONS[next]!);
+        this.db.exec(`PRAGMA user_version = ${next + 1}`);
+        this.db.exec("COMMIT");
+      } catch (err) {
+        this.db.exec("ROLLBACK");
+        throw err;
+      }
+    }
+  }
+}

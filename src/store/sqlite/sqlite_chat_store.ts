@@ -1,0 +1,75 @@
+/**
+ * The chat on SQLite: each repository call is one operation of
+ * operations.ts, run by the database workers (connection.ts). Message ids are
+ * monotonic ULIDs taken here, in call order; writes commit in that order, so
+ * id order is arrival order.
+ */
+import { monotonicFactory } from "ulid";
+import type { ChatMessage } from "../../protocol/types.ts";
+import type {
+  ChatStore,
+  HistoryQuery,
+  MessageRepository,
+  NewMessage,
+  PageQuery,
+  User,
+  UserRepository,
+} from "../repository.ts";
+import type { SqliteConnection } from "./connection.ts";
+
+export function sqliteChatStore(db: SqliteConnection): ChatStore {
+  return { kind: "sqlite", users: sqliteUsers(db), messages: sqliteMessages(db) };
+}
+
+function sqliteUsers(db: SqliteConnection): UserRepository {
+  return {
+    upsertProfile: (userId, profile) => db.write("upsertProfile", { userId, ...profile }),
+    setPresence: (userId, isOnline, lastSeen) =>
+      db.write("setPresence", { userId, isOnline, lastSeen }),
+    markAllOffline: (lastSeen) => db.write("markAllOffline", { lastSeen }),
+    async get(userId) {
+      return (await db.read("getUsers", { userIds: [userId] }))[0] ?? null;
+    },
+    async getMany(userIds) {
+      const users = new Map<string, User>();
+      if (userIds.length === 0) return users;
+      for (const user of await db.read("getUsers", { userIds })) users.set(user._id, user);
+      return users;
+    },
+  };
+}
+
+function sqliteMessages(db: SqliteConnection): MessageRepository {
+  const nextId = monotonicFactory();
+  return {
+    insert(input: NewMessage) {
+      const now = new Date();
+      const message: ChatMessage = {
+        _id: nextId(now.getTime()),
+        senderId: input.senderId,
+        receiverId: input.receiverId,
+        text: input.text,
+        file: input.file,
+        clientMessageId: input.clientMessageId,
+        createdAt: now.toISOString(),
+        updatedAt: now.toISOString(),
+        deliveredAt: null,
+        readAt: null,
+      };
+      return db.write("insertMessage", { message });
+    },
+    get: (messageId) => db.read("getMessage", { messageId }),
+    async history(userA: string, userB: string, query: HistoryQuery) {
+      return (await db.read("history", { userA, userB, ...query })).reverse();
+    },
+    listForUser: (userId: string, query: PageQuery) =>
+      db.read("listForUser", { userId, ...query }),
+    markRead: (messageId, readAt) => db.write("markRead", { messageId, readAt }),
+    markDelivered: (messageId, deliveredAt) =>
+      db.write("markDelivered", { messageId, deliveredAt }),
+    undelivered: (receiverId, query) => db.read("undelivered", { receiverId, ...query }),
+    delete: (messageId) => db.write("deleteMessage", { messageId }),
+    conversations: (userId, query) => db.read("conversations", { userId, ...query }),
+    partnersOf: (userId) => db.read("partnersOf", { userId }),
+  };
+}
