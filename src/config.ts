@@ -51,7 +51,9 @@ const EnvSchema = z.object({
     .optional(),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, "must be a plain database name")
     .default("parley"),
-  KV_PATH: z.string().min(1).default("./data/parley.kv"),
+  SQLITE_PATH: z.string().min(1).default("./data/parley.db"),
+  // Deno KV is gone (SQLite replaced it): a leftover setting is named in a warning, nothing else.
+  KV_PATH: z.string().optional(),
   // A cluster of nodes (README, "Running a cluster"): Socket.IO's Redis Streams adapter, presence, rate limits.
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
   CLUSTER_NODE_TTL_MS: z.coerce.number().int().min(300).max(300_000).default(15_000),
@@ -121,7 +123,7 @@ export interface Config {
   };
   readonly store:
     | { readonly kind: "mongo"; readonly uri: string; readonly db: string }
-    | { readonly kind: "kv"; readonly path: string };
+    | { readonly kind: "sqlite"; readonly path: string };
   /** Set with `REDIS_URL`: this process is one node of a cluster. */
   readonly cluster?: ClusterConfig;
   /** `"*"` only when set explicitly; an empty list allows same-origin pages only. */
@@ -140,6 +142,8 @@ export interface Config {
   readonly publicUrl?: string;
   readonly uploads: UploadConfig;
   readonly push: PushConfig;
+  /** Settings that are accepted but do nothing, each with what to do instead (logged at start). */
+  readonly warnings: readonly string[];
 }
 
 export interface ClusterConfig {
@@ -152,7 +156,7 @@ export interface ClusterConfig {
 }
 
 export interface UploadConfig {
-  /** Local directory for upload bytes with Deno KV (MongoDB keeps them in GridFS). */
+  /** Local directory for upload bytes with SQLite (MongoDB keeps them in GridFS). */
   readonly dir: string;
   readonly maxBytes: number;
   /** Most bytes one user's stored uploads (sent or not) may take together. */
@@ -206,7 +210,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.REDIS_URL && !e.MONGODB_URI) {
     throw new ConfigError(
       `Invalid configuration:\n  REDIS_URL: a cluster needs the shared MongoDB store: set ` +
-        `MONGODB_URI too (one Deno KV file cannot be shared by several processes).`,
+        `MONGODB_URI too (one SQLite file serves one process).`,
     );
   }
   const pushProblems = [
@@ -232,7 +236,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }),
     store: e.MONGODB_URI
       ? { kind: "mongo", uri: e.MONGODB_URI, db: e.MONGODB_DB } as const
-      : { kind: "kv", path: e.KV_PATH } as const,
+      : { kind: "sqlite", path: e.SQLITE_PATH } as const,
     cluster: e.REDIS_URL
       ? Object.freeze({ redisUrl: e.REDIS_URL, nodeTtlMs: e.CLUSTER_NODE_TTL_MS })
       : undefined,
@@ -281,5 +285,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryBaseMs: e.PUSH_RETRY_BASE_MS,
       allowInsecureEndpoints: e.PUSH_ALLOW_INSECURE_ENDPOINTS === "true",
     }),
+    warnings: Object.freeze(
+      e.KV_PATH === undefined ? [] : [
+        `KV_PATH is ignored: Deno KV was replaced by SQLite. The embedded store is ` +
+        `SQLITE_PATH (now ${JSON.stringify(e.SQLITE_PATH)}); nothing is read from ` +
+        `${JSON.stringify(e.KV_PATH)}.`,
+      ],
+    ),
   });
 }

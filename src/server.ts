@@ -30,10 +30,8 @@ import { createIo, type ParleyServer, userRoom } from "./realtime/io.ts";
 import { MessageDelivery } from "./realtime/message_delivery.ts";
 import { roomNotifier } from "./realtime/room_notifier.ts";
 import { withEncryption } from "./store/encrypted_store.ts";
-import { openStore } from "./store/open_store.ts";
-import { openDatabase } from "./store/database.ts";
+import { openBackend } from "./store/open_backend.ts";
 import { createPushService } from "./push/push_service.ts";
-import { openUploadStore } from "./uploads/open_upload_store.ts";
 import { UploadService } from "./uploads/upload_service.ts";
 import type { ChatStore } from "./store/repository.ts";
 
@@ -55,9 +53,11 @@ export interface RunningParley {
 }
 
 export async function startParley(config: Config, log: Logger): Promise<RunningParley> {
+  for (const warning of config.warnings) log.warn(warning);
   const metrics = createMetrics();
+  const backend = await openBackend(config.store, { uploadDir: config.uploads.dir, log });
   const store = await withEncryption(
-    withStoreMetrics(await openStore(config.store), metrics),
+    withStoreMetrics(backend.chat, metrics),
     config.encryptionKeys,
   );
   // A cluster node leaves this to the nodes' sweep of dead nodes (src/cluster/).
@@ -95,14 +95,12 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     ? await joinCluster(io, messageDelivery, config.cluster, log)
     : undefined;
   const notifier = roomNotifier(io, messageDelivery, metrics, cluster?.relay);
-  // Attachments and push notifications keep their own keys (collections) in the same database.
-  const database = await openDatabase(config.store);
   const uploads = new UploadService(
-    await openUploadStore(database, config.uploads.dir),
+    backend.uploads,
     { ...config.uploads, publicUrl: config.publicUrl },
     log,
   );
-  const push = await createPushService(config.push, database, {
+  const push = createPushService(config.push, backend.subscriptions, {
     // Through the adapter: with a cluster, sockets on every node count.
     isConnected: async (userId) => (await io.in(userRoom(userId)).fetchSockets()).length > 0,
     users: store.users,
@@ -141,7 +139,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     devIssuer: config.auth.devMode && secret ? createTokenIssuer(secret) : undefined,
     corsOrigins: config.corsOrigins,
     ready: async () => {
-      await store.ping();
+      await backend.ping();
       await cluster?.ping();
     },
     limiter,
@@ -187,8 +185,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
         await cluster?.close();
         await uploads.close();
         await push.close();
-        await store.close();
-        await database.close();
+        await backend.close();
       })(),
   };
 }

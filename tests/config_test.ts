@@ -13,12 +13,13 @@ function configError(env: Record<string, string>): string {
   throw new Error(`accepted ${JSON.stringify(env)}`);
 }
 
-Deno.test("loadConfig() defaults to dev mode on loopback with a KV file and no cross-origin access", () => {
+Deno.test("loadConfig() defaults to dev mode on loopback with a SQLite file and no cross-origin access", () => {
   const config = loadConfig({});
   assertEquals(config.port, 3000);
   assertEquals(config.host, "127.0.0.1");
   assertEquals(config.auth.devMode, true);
-  assertEquals(config.store, { kind: "kv", path: "./data/parley.kv" });
+  assertEquals(config.store, { kind: "sqlite", path: "./data/parley.db" });
+  assertEquals(config.warnings, []);
   assertEquals(config.corsOrigins, []);
   assertEquals(config.presence, { broadcast: "partners", graceMs: 1000 });
   assert(Object.isFrozen(config));
@@ -38,7 +39,7 @@ Deno.test("loadConfig() turns dev mode off when a secret or JWKS is set, and pic
     "https://b.example",
   ]);
   assertEquals(loadConfig({ CORS_ORIGINS: "*" }).corsOrigins, "*");
-  assertEquals(loadConfig({ KV_PATH: ":memory:" }).store, { kind: "kv", path: ":memory:" });
+  assertEquals(loadConfig({ SQLITE_PATH: ":memory:" }).store, { kind: "sqlite", path: ":memory:" });
 });
 
 Deno.test("loadConfig() names the bad variable and the value given", () => {
@@ -89,4 +90,11 @@ Deno.test("main.ts exits with code 1 and a clear message on a bad value", async 
     new TextDecoder().decode(result.stderr),
     /Invalid configuration:\n\s+PORT: .*"not-a-port"/,
   );
+});
+
+Deno.test("loadConfig() ignores a leftover KV_PATH with one warning naming SQLITE_PATH", () => {
+  const config = loadConfig({ KV_PATH: "./data/old.kv", SQLITE_PATH: "./data/chat.db" });
+  assertEquals(config.store, { kind: "sqlite", path: "./data/chat.db" });
+  assertEquals(config.warnings.length, 1);
+  assertMatch(config.warnings[0]!, /KV_PATH is ignored.*SQLITE_PATH.*"\.\/data\/chat\.db"/);
 });

@@ -4,7 +4,7 @@
  * lost, resends with the same client ids create nothing twice, and every
  * receiver ends up with every message, each at most once after reconnecting.
  */
-import { openKvStore } from "../src/store/kv/kv_store.ts";
+import { openSqliteBackend } from "../src/store/sqlite/sqlite_backend.ts";
 import type { ChatMessage } from "../src/protocol/types.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { waitFor } from "./helpers/events.ts";
@@ -30,10 +30,10 @@ interface Outgoing {
 
 Deno.test({
   name: "crash durability: kill -9 mid-storm loses nothing confirmed and duplicates nothing",
-  ignore: TEST_STORE !== "kv",
+  ignore: TEST_STORE !== "sqlite",
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "parley-crash-" });
-    const env = { KV_PATH: `${dir}/chat.kv` };
+    const env = { SQLITE_PATH: `${dir}/parley.db` };
     const outgoing = USERS.map((_, i) =>
       Array.from({ length: PER_USER }, (_, n): Outgoing => ({
         clientMessageId: `${USERS[i]}-${n}`,
@@ -168,12 +168,12 @@ Deno.test({
       assertEquals((await server.process.status).code, 0);
       server = undefined;
 
-      const store = await openKvStore(env.KV_PATH);
+      const store = await openSqliteBackend(env.SQLITE_PATH, { uploadDir: `${dir}/uploads` });
       const undelivered = (await Promise.all(USERS.map((u) =>
-        store.messages.undelivered(u, { limit: 100 })
+        store.chat.messages.undelivered(u, { limit: 100 })
       )))
         .flat().length;
-      store.close();
+      await store.close();
       assertEquals(undelivered, 0);
       console.log(
         `crash durability: ${ackedBeforeCrash} acknowledged before kill -9; after restart ` +

@@ -1,7 +1,7 @@
 /**
  * kill -9 leaves the users who were connected stored online; the next start of
  * the (single) node sets them offline before it accepts connections, so that
- * clients are not told someone is online who is not. Runs on Deno KV (a file)
+ * clients are not told someone is online who is not. Runs on SQLite (a file)
  * and, with TEST_STORE=mongo, on MongoDB.
  */
 import type { ChatMessage } from "../src/protocol/types.ts";
@@ -39,7 +39,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "parley-crash-presence-" });
     const env: Record<string, string> = TEST_STORE === "mongo"
       ? { MONGODB_URI: MONGODB_URI!, MONGODB_DB: `parley_crash_presence_${Date.now()}` }
-      : { KV_PATH: `${dir}/chat.kv` };
+      : { SQLITE_PATH: `${dir}/parley.db` };
     let server: ChildServer | undefined;
     let clients: ChatClient[] = [];
     try {

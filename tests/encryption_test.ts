@@ -1,6 +1,6 @@
 import { MongoClient } from "mongodb";
 import { withEncryption } from "../src/store/encrypted_store.ts";
-import { openKvStore } from "../src/store/kv/kv_store.ts";
+import { openSqliteBackend } from "../src/store/sqlite/sqlite_backend.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { MONGODB_URI, startTestServer, TEST_STORE } from "./helpers/server.ts";
 import { storeContract } from "./store_contract.ts";
@@ -12,8 +12,11 @@ const envKeys = (...keys: { id: string; key: Uint8Array }[]) =>
 
 // Encryption is transparent: the whole repository contract holds through it.
 storeContract(
-  "kv store, encrypted",
-  async () => withEncryption(await openKvStore(":memory:"), [keyA]),
+  "sqlite store, encrypted",
+  async () => {
+    const backend = await openSqliteBackend(":memory:", { uploadDir: await Deno.makeTempDir() });
+    return { ...backend, chat: await withEncryption(backend.chat, [keyA]) };
+  },
 );
 
 const SECRET_TEXT = "meet at the old mill at midnight";
@@ -25,25 +28,28 @@ const file = {
   size: 99,
 } as const;
 
-async function rawKvText(path: string): Promise<string> {
-  const kv = await Deno.openKv(path);
-  try {
-    const parts: string[] = [];
-    for await (const entry of kv.list({ prefix: [] })) parts.push(JSON.stringify(entry.value));
-    return parts.join("\n");
-  } finally {
-    kv.close();
+/** Every byte of the database file and its write-ahead log, as text. */
+async function rawDatabaseText(path: string): Promise<string> {
+  const parts: string[] = [];
+  for (const file of [path, `${path}-wal`]) {
+    try {
+      parts.push(new TextDecoder("latin1").decode(await Deno.readFile(file)));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
   }
+  return parts.join("\n");
 }
 
 Deno.test({
-  name: "MESSAGE_ENCRYPTION_KEYS: Deno KV holds no plaintext; old keys still open after rotation",
-  ignore: TEST_STORE !== "kv",
+  name:
+    "MESSAGE_ENCRYPTION_KEYS: the SQLite file holds no plaintext; old keys still open after rotation",
+  ignore: TEST_STORE !== "sqlite",
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "parley-enc-" });
-    const KV_PATH = `${dir}/chat.kv`;
+    const SQLITE_PATH = `${dir}/parley.db`;
     try {
-      let server = await startTestServer({ KV_PATH, MESSAGE_ENCRYPTION_KEYS: envKeys(keyA) });
+      let server = await startTestServer({ SQLITE_PATH, MESSAGE_ENCRYPTION_KEYS: envKeys(keyA) });
       const alice = await server.connect("alice");
       const sent = await alice.timeout(3000).emitWithAck("sendMessage", {
         receiverId: "bob",
@@ -55,12 +61,15 @@ Deno.test({
       assertEquals(sent.message.file, file);
       await server.close();
 
-      let raw = await rawKvText(KV_PATH);
+      let raw = await rawDatabaseText(SQLITE_PATH);
       assert(raw.includes("enc:v1:a:"), "sealed with key a");
       assert(!raw.includes("midnight") && !raw.includes("heist"), "no plaintext at rest");
 
       // Rotate: b seals new messages, a still opens old ones.
-      server = await startTestServer({ KV_PATH, MESSAGE_ENCRYPTION_KEYS: envKeys(keyB, keyA) });
+      server = await startTestServer({
+        SQLITE_PATH,
+        MESSAGE_ENCRYPTION_KEYS: envKeys(keyB, keyA),
+      });
       const bob = await server.connect("bob");
       const reply = await bob.timeout(3000).emitWithAck("sendMessage", {
         receiverId: "alice",
@@ -73,7 +82,7 @@ Deno.test({
       const rows = await (await server.api("alice", "/api/chats/conversations")).json();
       assertEquals(rows[0].lastMessage.text, "see you there");
       await server.close();
-      raw = await rawKvText(KV_PATH);
+      raw = await rawDatabaseText(SQLITE_PATH);
       assert(raw.includes("enc:v1:b:") && !raw.includes("see you there"));
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -57,7 +57,7 @@ Deno.test("/metrics counts sockets, online users, messages, latencies, errors an
 
 Deno.test("logs are JSON lines with levels, and carry neither message text nor tokens", async () => {
   const dir = await Deno.makeTempDir({ prefix: "parley-logs-" });
-  const server = await spawnServer({ KV_PATH: `${dir}/chat.kv`, LOG_LEVEL: "debug" });
+  const server = await spawnServer({ SQLITE_PATH: `${dir}/parley.db`, LOG_LEVEL: "debug" });
   try {
     const token = await signToken("alice");
     const alice = await connectClient(server.url, { token });

@@ -2,11 +2,11 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { startTestServer, TEST_STORE } from "./helpers/server.ts";
 
 Deno.test({
-  name: "messages, read receipts and deletes survive a restart on the same KV file",
-  ignore: TEST_STORE !== "kv",
+  name: "messages, read receipts and deletes survive a restart on the same SQLite file",
+  ignore: TEST_STORE !== "sqlite",
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "parley-" });
-    const env = { KV_PATH: `${dir}/chat.kv` };
+    const env = { SQLITE_PATH: `${dir}/parley.db` };
     try {
       let server = await startTestServer(env);
       const alice = await server.connect("alice");

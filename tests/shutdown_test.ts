@@ -1,4 +1,4 @@
-import { openKvStore } from "../src/store/kv/kv_store.ts";
+import { openSqliteBackend } from "../src/store/sqlite/sqlite_backend.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { waitFor } from "./helpers/events.ts";
 import { spawnServer } from "./helpers/child_server.ts";
@@ -8,11 +8,11 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test({
     name:
       `${signal}: in-flight sends finish, connected users go offline, the store closes, exit 0 within 10 s`,
-    ignore: TEST_STORE !== "kv",
+    ignore: TEST_STORE !== "sqlite",
     async fn() {
       const dir = await Deno.makeTempDir({ prefix: "parley-shutdown-" });
-      const kvPath = `${dir}/chat.kv`;
-      const server = await spawnServer({ KV_PATH: kvPath, PRESENCE_GRACE_MS: "1500" });
+      const dbPath = `${dir}/parley.db`;
+      const server = await spawnServer({ SQLITE_PATH: dbPath, PRESENCE_GRACE_MS: "1500" });
       try {
         const alice = await connectClient(server.url, { token: await signToken("alice") });
         const bob = await connectClient(server.url, { token: await signToken("bob") });
@@ -45,7 +45,8 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
         await assertRejects(() => connectClient(server.url, { token: "x" }));
         await disconnectAll([alice, bob]);
 
-        const store = await openKvStore(kvPath);
+        const backend = await openSqliteBackend(dbPath, { uploadDir: `${dir}/uploads` });
+        const store = backend.chat;
         try {
           for (const user of ["alice", "bob"]) {
             const record = await store.users.get(user);
@@ -56,7 +57,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
             assert(await store.messages.get(id), `acknowledged ${id} is stored`);
           }
         } finally {
-          await store.close();
+          await backend.close();
         }
         assert(server.output().includes('"msg":"shutting down"'));
       } finally {

@@ -1,16 +1,15 @@
 /**
  * Attachments end to end: uploads over real HTTP on a real server, stored in
- * the test's store (a local directory with Deno KV; GridFS with
+ * the test's store (a local directory with SQLite; GridFS with
  * TEST_STORE=mongo), downloads with ranges, the send rule and the clean-ups.
  */
 import { MongoClient } from "mongodb";
 import { loadConfig } from "../src/config.ts";
 import { detectType } from "../src/uploads/content_type.ts";
 import { contentDisposition } from "../src/http/uploads_routes.ts";
-import { parseRange } from "../src/uploads/range.ts";
-import { KvUploadStore } from "../src/uploads/kv_upload_store.ts";
-import { fileName } from "../src/uploads/upload_service.ts";
 import type { UploadRecord } from "../src/uploads/upload_store.ts";
+import { parseRange } from "../src/uploads/range.ts";
+import { fileName } from "../src/uploads/upload_service.ts";
 import type { FileAttachment } from "../src/protocol/types.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { waitFor } from "./helpers/events.ts";
@@ -28,7 +27,7 @@ let databases = 0;
 
 interface UploadServer {
   server: TestServer;
-  /** Files (KV: in UPLOAD_DIR; MongoDB: GridFS documents) the server holds. */
+  /** Files (SQLite: in UPLOAD_DIR; MongoDB: GridFS documents) the server holds. */
   stored(): Promise<number>;
   close(): Promise<void>;
 }
@@ -44,7 +43,7 @@ async function startUploadServer(env: Record<string, string> = {}): Promise<Uplo
   return {
     server,
     async stored() {
-      if (TEST_STORE === "kv") return await countFiles(dir);
+      if (TEST_STORE === "sqlite") return await countFiles(dir);
       const client = new MongoClient(MONGODB_URI!);
       try {
         const database = client.db(db);
@@ -548,46 +547,14 @@ Deno.test("concurrent uploads of one user that together exceed the quota: exactl
       "413 QUOTA_EXCEEDED",
       "413 QUOTA_EXCEEDED",
     ]);
-    // A file each (KV); a file document and its one chunk each (GridFS).
-    assertEquals(await stored(), 3 * (TEST_STORE === "kv" ? 1 : 2));
+    // A file each (SQLite); a file document and its one chunk each (GridFS).
+    assertEquals(await stored(), 3 * (TEST_STORE === "sqlite" ? 1 : 2));
     // 300,000 bytes used: what is left fits, and not a byte more.
     await uploaded(server, "alice", text(50_000));
     const more = await upload(server, "alice", "a");
     assertEquals([more.status, more.body.code], [413, "QUOTA_EXCEEDED"]);
   } finally {
     await close();
-  }
-});
-
-Deno.test("KvUploadStore.countUsageOnce() counts the uploads of a store from before quotas", async () => {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    const record = (_id: string, ownerId: string, size: number): UploadRecord => ({
-      _id,
-      ownerId,
-      name: "a.txt",
-      mime: "text/plain",
-      kind: "document",
-      size,
-      createdAt: new Date().toISOString(),
-      sent: true,
-    });
-    await kv.set(["upload", "A"], record("A", "alice", 100));
-    await kv.set(["upload", "B"], record("B", "alice", 50));
-    await kv.set(["upload", "C"], record("C", "bob", 7));
-    const store = new KvUploadStore(kv, "/nonexistent");
-    await store.countUsageOnce();
-    assertEquals(await Promise.all(["alice", "bob", "carol"].map((u) => store.usage(u))), [
-      150,
-      7,
-      0,
-    ]);
-    // Once only: from then on the upload commits keep the counters.
-    await kv.set(["upload", "D"], record("D", "alice", 1));
-    await store.countUsageOnce();
-    assertEquals(await store.usage("alice"), 150);
-  } finally {
-    kv.close();
   }
 });
 

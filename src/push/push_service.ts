@@ -9,10 +9,9 @@ import type { PushConfig } from "../config.ts";
 import type { MessageHooks } from "../chat/message_hooks.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { ChatMessage } from "../protocol/types.ts";
-import type { Database } from "../store/database.ts";
 import type { UserRepository } from "../store/repository.ts";
 import { RetryQueue } from "./retry_queue.ts";
-import { openSubscriptionStore } from "./subscription_store.ts";
+import type { SubscriptionStore } from "./subscription_store.ts";
 import { type PushNotification, WebPushSender } from "./web_push_sender.ts";
 import { WebhookSender } from "./webhook_sender.ts";
 
@@ -95,12 +94,12 @@ export class PushService implements MessageHooks {
   }
 }
 
-/** Builds the configured channels on the shared database. */
-export async function createPushService(
+/** Builds the configured channels; Web Push keeps its subscriptions in `subscriptions`. */
+export function createPushService(
   config: PushConfig,
-  database: Database,
+  subscriptions: SubscriptionStore,
   deps: PushDeps,
-): Promise<PushService> {
+): PushService {
   const queue = new RetryQueue(
     { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs },
     deps.log,
@@ -109,7 +108,7 @@ export async function createPushService(
   const webPush = config.webPush
     ? new WebPushSender(
       { vapid: config.webPush, allowInsecureEndpoints: config.allowInsecureEndpoints },
-      await openSubscriptionStore(database),
+      subscriptions,
       queue,
       deps.log,
     )

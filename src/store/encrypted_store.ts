@@ -113,11 +113,5 @@ export async function withEncryption(
     },
     partnersOf: (userId) => inner.partnersOf(userId),
   };
-  return {
-    kind: store.kind,
-    users: store.users,
-    messages,
-    ping: () => store.ping(),
-    close: () => store.close(),
-  };
+  return { kind: store.kind, users: store.users, messages };
 }

@@ -14,7 +14,7 @@ Deno.test("loadConfig() refuses REDIS_URL without MONGODB_URI, naming both and w
   assert(caught instanceof ConfigError);
   assert(caught.message.includes("REDIS_URL"), caught.message);
   assert(caught.message.includes("MONGODB_URI"), caught.message);
-  assert(caught.message.includes("Deno KV"), caught.message);
+  assert(caught.message.includes("one SQLite file serves one process"), caught.message);
 });
 
 Deno.test("loadConfig() reads the cluster settings, and none without REDIS_URL", () => {

@@ -19,7 +19,7 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
       LOG_LEVEL: "info",
       PRESENCE_GRACE_MS: "50",
       RATE_LIMITS: "off",
-      // The child runs on Deno KV unless the test says otherwise, whatever this process has.
+      // The child runs on SQLite unless the test says otherwise, whatever this process has.
       MONGODB_URI: "",
       ...env,
     },

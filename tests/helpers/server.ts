@@ -41,17 +41,17 @@ export function signToken(
 /** The MongoDB URI of the test server, when one runs (see scripts/mongo-test-server.sh). */
 export const MONGODB_URI = Deno.env.get("MONGODB_URI");
 
-/** `TEST_STORE=mongo` runs the integration suite on MongoDB instead of Deno KV. */
-export const TEST_STORE = Deno.env.get("TEST_STORE") === "mongo" ? "mongo" : "kv";
+/** `TEST_STORE=mongo` runs the integration suite on MongoDB instead of SQLite. */
+export const TEST_STORE = Deno.env.get("TEST_STORE") === "mongo" ? "mongo" : "sqlite";
 if (TEST_STORE === "mongo" && !MONGODB_URI) {
   throw new Error("TEST_STORE=mongo needs MONGODB_URI (scripts/mongo-test-server.sh start)");
 }
 
 let databases = 0;
 
-/** A fresh, empty store per server: a new in-memory KV, or a new MongoDB database. */
+/** A fresh, empty store per server: a new in-memory SQLite, or a new MongoDB database. */
 function freshStoreEnv(): Record<string, string> {
-  if (TEST_STORE === "kv") return { KV_PATH: ":memory:" };
+  if (TEST_STORE === "sqlite") return { SQLITE_PATH: ":memory:" };
   return { MONGODB_URI: MONGODB_URI!, MONGODB_DB: `parley_it_${Date.now()}_${databases++}` };
 }
 

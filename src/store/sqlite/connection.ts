@@ -233,7 +233,9 @@ class WorkerHandle {
         reject(new Error(died));
         for (const id of [...this.waiting.keys()]) this.fail(id, died);
       };
-      worker.postMessage({ type: "open", path: this.path, role: this.role } satisfies WorkerRequest);
+      worker.postMessage(
+        { type: "open", path: this.path, role: this.role } satisfies WorkerRequest,
+      );
     });
   }
 

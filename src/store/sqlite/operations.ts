@@ -305,7 +305,10 @@ export const writes = {
       a.id,
       a.reference.messageId,
     );
-    return sql.get<{ n: number }>("SELECT count(*) AS n FROM upload_refs WHERE upload_id = ?", a.id)!
+    return sql.get<{ n: number }>(
+      "SELECT count(*) AS n FROM upload_refs WHERE upload_id = ?",
+      a.id,
+    )!
       .n;
   },
 
@@ -368,7 +371,10 @@ export const reads = {
   },
 
   getUsers(sql: Sql, a: { userIds: readonly string[] }): User[] {
-    return sql.all("SELECT * FROM users WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(a.userIds))
+    return sql.all(
+      "SELECT * FROM users WHERE id IN (SELECT value FROM json_each(?))",
+      JSON.stringify(a.userIds),
+    )
       .map(toUser);
   },
 

@@ -62,8 +62,7 @@ function sqliteMessages(db: SqliteConnection): MessageRepository {
     async history(userA: string, userB: string, query: HistoryQuery) {
       return (await db.read("history", { userA, userB, ...query })).reverse();
     },
-    listForUser: (userId: string, query: PageQuery) =>
-      db.read("listForUser", { userId, ...query }),
+    listForUser: (userId: string, query: PageQuery) => db.read("listForUser", { userId, ...query }),
     markRead: (messageId, readAt) => db.write("markRead", { messageId, readAt }),
     markDelivered: (messageId, deliveredAt) =>
       db.write("markDelivered", { messageId, deliveredAt }),

@@ -37,7 +37,11 @@ scope.onmessage = ({ data: request }) => {
       return;
     case "read": {
       const run = reads[request.name] as (sql: Sql, args: unknown) => unknown;
-      scope.postMessage({ type: "read", id: request.id, outcome: attempt(() => run(sql!, request.args)) });
+      scope.postMessage({
+        type: "read",
+        id: request.id,
+        outcome: attempt(() => run(sql!, request.args)),
+      });
       return;
     }
     case "close":
@@ -92,4 +96,3 @@ function wireError(err: unknown): WireError {
   if (err instanceof AppError) return { code: err.code, message: err.message };
   return { message: err instanceof Error ? err.message : String(err) };
 }
-
