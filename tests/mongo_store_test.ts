@@ -1,4 +1,4 @@
-import { openMongoStore } from "../src/store/mongo/mongo_store.ts";
+import { openMongoBackend } from "../src/store/mongo/mongo_backend.ts";
 import { MONGODB_URI } from "./helpers/server.ts";
 import { storeContract } from "./store_contract.ts";
 
@@ -11,6 +11,6 @@ if (!MONGODB_URI) {
 let run = 0;
 storeContract(
   "mongo store",
-  () => openMongoStore(MONGODB_URI!, `parley_test_${Date.now()}_${run++}`),
+  () => openMongoBackend(MONGODB_URI!, `parley_test_${Date.now()}_${run++}`),
   { ignore: !MONGODB_URI },
 );

@@ -1,9 +1,7 @@
-import { type Db, type IndexSpecification, MongoServerError } from "mongodb";
+import type { Db } from "mongodb";
+import { createIndexes, type IndexSpec } from "./ferretdb.ts";
 
-/** The server does not implement an index option (FerretDB 1.x: partial filters). */
-const NOT_IMPLEMENTED = 238;
-
-const INDEXES: { collection: string; key: IndexSpecification; name: string }[] = [
+const INDEXES: IndexSpec[] = [
   // history: one conversation, newest first, cursor on _id
   { collection: "messages", key: { conversationId: 1, _id: -1 }, name: "history" },
   // my-chats: everything a user sent or received, newest first
@@ -13,6 +11,17 @@ const INDEXES: { collection: string; key: IndexSpecification; name: string }[] =
     collection: "messages",
     key: { receiverId: 1, deliveredAt: 1, _id: 1 },
     name: "undelivered",
+  },
+  // Idempotent send: `(senderId, clientMessageId)` is unique where a client id
+  // exists. Partial on MongoDB; plain where partial indexes are not implemented
+  // (FerretDB: see ferretdb.ts), which there also skips documents that lack the
+  // field (messages without a client id never store one).
+  {
+    collection: "messages",
+    key: { senderId: 1, clientMessageId: 1 },
+    name: "client_message_id",
+    unique: true,
+    partialFilterExpression: { clientMessageId: { $type: "string" } },
   },
   // conversations list and unread counts: a user's rows, most recent message first
   {
@@ -26,32 +35,8 @@ const INDEXES: { collection: string; key: IndexSpecification; name: string }[] =
 
 /**
  * Creates every index the repository's queries use (queries.ts); idempotent,
- * run at start-up. One `createIndex` call per index: FerretDB 1.24 drops the
- * connection when one `createIndexes` call names several existing indexes.
+ * run at start-up, one `createIndex` call per index (ferretdb.ts).
  */
 export async function ensureIndexes(db: Db): Promise<void> {
-  for (const { collection, key, name } of INDEXES) {
-    await db.collection(collection).createIndex(key, { name });
-  }
-  await createClientIdIndex(db);
-}
-
-/**
- * Idempotent send: `(senderId, clientMessageId)` is unique where a client id
- * exists. Real MongoDB gets the partial index; a server without partial
- * indexes gets a plain unique one, which on FerretDB also skips documents that
- * lack the field (messages without a client id never store one).
- */
-async function createClientIdIndex(db: Db): Promise<void> {
-  const key = { senderId: 1, clientMessageId: 1 };
-  try {
-    await db.collection("messages").createIndex(key, {
-      name: "client_message_id",
-      unique: true,
-      partialFilterExpression: { clientMessageId: { $type: "string" } },
-    });
-  } catch (err) {
-    if (!(err instanceof MongoServerError && err.code === NOT_IMPLEMENTED)) throw err;
-    await db.collection("messages").createIndex(key, { name: "client_message_id", unique: true });
-  }
+  await createIndexes(db, INDEXES);
 }

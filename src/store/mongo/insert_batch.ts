@@ -1,12 +1,14 @@
 /**
  * Batched sends for MongoDB: messages that arrive while a batch is being
  * written share the next `insertMany` (unordered, so a repeated client id
- * fails alone) and then one unordered `bulkWrite` of conversation-row updates,
- * merged per row. A caller's promise settles only after both, exactly as the
- * one-message path did (message durable with the client's write concern,
- * then its two conversation rows).
+ * fails alone) and then unordered `bulkWrite`s of conversation-row updates,
+ * merged per row. Both go out in commands of at most `MAX_BULK_OPS` (50)
+ * documents or updates (ferretdb.ts: FerretDB never answers an update command
+ * of 100 updates). A caller's promise settles only after both, exactly as the
+ * one-message path did (message durable with the client's write concern, then
+ * its two conversation rows).
  *
- * Each batch is one job of the repository's row-write queue (serial_queue.ts),
+ * Each batch is one job of the repository's row-write queue (ferretdb.ts),
  * which also runs the conversation-row writes of reads and deletes: this
  * process then never updates one conversation row concurrently with itself,
  * and FerretDB, which applies `$inc`/`$max` as a read-modify-write, loses no
@@ -15,13 +17,11 @@
 import {
   type AnyBulkWriteOperation,
   type Collection,
-  MongoBulkWriteError,
   MongoServerError,
   type ObjectId,
-  type WriteError,
 } from "mongodb";
-import type { SerialQueue } from "./serial_queue.ts";
-import { DUPLICATE_KEY, storeCall } from "./store_errors.ts";
+import { bulkUpsert, inChunks, type SerialQueue } from "./ferretdb.ts";
+import { DUPLICATE_KEY, perDocumentErrors, storeCall } from "./store_errors.ts";
 
 /** The fields of a message document a batch needs; the rest is stored as given. */
 export interface BatchedMessage {
@@ -111,15 +111,19 @@ export class InsertBatch<D extends BatchedMessage> {
   private async write(batch: Pending<D>[]): Promise<void> {
     const failed = new Map<number, unknown>();
     const duplicates = new Set<number>();
-    try {
-      // deno-lint-ignore no-explicit-any -- the driver's OptionalId<D> cannot be named generically
-      await this.messages.insertMany(batch.map((p) => p.doc) as any[], { ordered: false });
-    } catch (err) {
-      const writeErrors = perDocumentErrors(err);
-      for (const e of writeErrors) {
-        if (e.code === DUPLICATE_KEY) duplicates.add(e.index);
-        else failed.set(e.index, new MongoServerError(e.errInfo ?? { message: e.errmsg }));
+    let offset = 0;
+    for (const chunk of inChunks(batch)) {
+      try {
+        // deno-lint-ignore no-explicit-any -- the driver's OptionalId<D> cannot be named generically
+        await this.messages.insertMany(chunk.map((p) => p.doc) as any[], { ordered: false });
+      } catch (err) {
+        for (const e of perDocumentErrors(err)) {
+          const i = offset + e.index;
+          if (e.code === DUPLICATE_KEY) duplicates.add(i);
+          else failed.set(i, new MongoServerError(e.errInfo ?? { message: e.errmsg }));
+        }
       }
+      offset += chunk.length;
     }
 
     const stored = batch.filter((_, i) => !duplicates.has(i) && !failed.has(i));
@@ -130,7 +134,10 @@ export class InsertBatch<D extends BatchedMessage> {
     });
   }
 
-  /** One upsert per conversation row touched: newest message id, summed unread delta. */
+  /**
+   * One upsert per conversation row touched (newest message id, summed unread
+   * delta), in bulk commands of at most MAX_BULK_OPS.
+   */
   private async updateRows(docs: D[]): Promise<void> {
     const rows = new Map<string, RowUpdate>();
     const bump = (owner: string, partner: string, id: ObjectId, unreadDelta: number) => {
@@ -159,30 +166,6 @@ export class InsertBatch<D extends BatchedMessage> {
         upsert: true,
       },
     }));
-    try {
-      await this.conversations.bulkWrite(ops, { ordered: false });
-    } catch (err) {
-      // A row created concurrently by another process: the retry finds and updates it
-      // (MongoDB 4.2+ retries such upserts itself; FerretDB does not).
-      const writeErrors = perDocumentErrors(err);
-      if (writeErrors.some((e) => e.code !== DUPLICATE_KEY)) throw err;
-      await this.conversations.bulkWrite(writeErrors.map((e) => ops[e.index]!), { ordered: false });
-    }
+    await bulkUpsert(this.conversations, ops);
   }
-}
-
-/**
- * The per-document errors of a bulk write that was carried out; anything else
- * is rethrown, unwrapped: when the server cannot be reached the driver wraps
- * the selection error in a bulk error with no document errors, and storeCall
- * must see the selection error to answer STORE_UNAVAILABLE.
- */
-function perDocumentErrors(err: unknown): WriteError[] {
-  if (!(err instanceof MongoBulkWriteError)) throw err;
-  const list = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
-  const writeErrors = list.filter((e): e is WriteError => e !== undefined);
-  if (err.writeConcernError || writeErrors.length === 0) {
-    throw err.errorResponse instanceof Error ? err.errorResponse : err;
-  }
-  return writeErrors;
 }

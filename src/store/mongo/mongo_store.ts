@@ -1,5 +1,6 @@
 /**
- * The MongoDB backend.
+ * The chat store of the MongoDB backend (mongo_backend.ts opens the client
+ * and hands this its database).
  *
  * Collections:
  *   users          { _id: userId, username, email, isOnline, lastSeen, createdAt, updatedAt }
@@ -10,9 +11,11 @@
  *                  index keeps refusing its id (a resend recreates nothing).
  *   conversations  { _id: [owner, partner] as JSON, ownerId, partnerId, lastMessageId,
  *                    unreadCount }, one row per user and partner, updated on every write.
- * Indexes are created idempotently by `ensureIndexes` (see indexes.ts).
+ * Indexes are created idempotently by `ensureIndexes` (see indexes.ts). What is
+ * here only for FerretDB (queues, upsert retries, bounded commands) comes from
+ * ferretdb.ts.
  */
-import { type Collection, type Db, MongoClient, ObjectId } from "mongodb";
+import { type Collection, type Db, ObjectId } from "mongodb";
 import { AppError } from "../../errors.ts";
 import type { ChatMessage, FileAttachment } from "../../protocol/types.ts";
 import { conversationKey } from "../conversation_key.ts";
@@ -28,11 +31,10 @@ import type {
   UserProfile,
   UserRepository,
 } from "../repository.ts";
-import { ensureIndexes } from "./indexes.ts";
+import { inChunks, inRounds, KeyedSerialQueue, SerialQueue, upsertRetrying } from "./ferretdb.ts";
 import { InsertBatch } from "./insert_batch.ts";
 import { LIVE, queries } from "./queries.ts";
-import { KeyedSerialQueue, SerialQueue } from "./serial_queue.ts";
-import { storeCall, upsertRetrying } from "./store_errors.ts";
+import { storeCall } from "./store_errors.ts";
 
 export interface MessageDoc {
   _id: ObjectId;
@@ -68,25 +70,37 @@ export interface ConversationDoc {
   unreadCount: number;
 }
 
-export async function openMongoStore(uri: string, dbName: string): Promise<ChatStore> {
-  const client = new MongoClient(uri, {
-    // A store outage answers STORE_UNAVAILABLE within these bounds, never hangs.
-    serverSelectionTimeoutMS: 2000,
-    connectTimeoutMS: 2000,
-    socketTimeoutMS: 5000,
-    // Writes are confirmed to clients only once MongoDB says they are durable.
-    writeConcern: { w: "majority" },
-  });
-  await storeCall(() => client.connect());
-  const db = client.db(dbName);
-  await storeCall(() => ensureIndexes(db));
+/** The chat store, plus what the backend's `close()` waits for. */
+export interface MongoChatStore extends ChatStore {
+  /** Resolves once the writes queued so far (sends, reads, receipts, deletes, presence) are done. */
+  idle(): Promise<void>;
+}
+
+/** The chat store on `db`, whose indexes `ensureIndexes` has created. */
+export function mongoChatStore(db: Db): MongoChatStore {
+  const writes = new WritesUnderWay();
   return {
     kind: "mongo",
-    users: new MongoUserRepository(db.collection<UserDoc>("users")),
-    messages: new MongoMessageRepository(db),
-    ping: () => storeCall(async () => void await db.command({ ping: 1 })),
-    close: () => client.close(),
+    users: new MongoUserRepository(db.collection<UserDoc>("users"), writes),
+    messages: new MongoMessageRepository(db, writes),
+    idle: () => writes.idle(),
   };
+}
+
+/** The store's writes not settled yet. */
+class WritesUnderWay {
+  private readonly pending = new Set<Promise<unknown>>();
+
+  track<T>(write: Promise<T>): Promise<T> {
+    this.pending.add(write);
+    const done = () => this.pending.delete(write);
+    write.then(done, done);
+    return write;
+  }
+
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
 }
 
 /** One JSON string per ordered pair: unambiguous whatever characters ids hold. */
@@ -133,10 +147,13 @@ class MongoUserRepository implements UserRepository {
   /** Every change of one user (profile, presence) runs one at a time: see KeyedSerialQueue. */
   private readonly userWrites = new KeyedSerialQueue();
 
-  constructor(private readonly users: Collection<UserDoc>) {}
+  constructor(
+    private readonly users: Collection<UserDoc>,
+    private readonly writes: WritesUnderWay,
+  ) {}
 
   upsertProfile(userId: string, profile: UserProfile): Promise<User> {
-    return storeCall(async () => {
+    return this.writes.track(storeCall(async () => {
       const now = new Date();
       const given: Partial<UserDoc> = {};
       if (profile.username !== undefined) given.username = profile.username;
@@ -156,11 +173,11 @@ class MongoUserRepository implements UserRepository {
           ),
       );
       return toUser(doc!);
-    });
+    }));
   }
 
   setPresence(userId: string, isOnline: boolean, lastSeen: string): Promise<void> {
-    return storeCall(async () => {
+    return this.writes.track(storeCall(async () => {
       const now = new Date();
       await this.userWrites.run(userId, () =>
         upsertRetrying(() =>
@@ -173,18 +190,22 @@ class MongoUserRepository implements UserRepository {
             { upsert: true },
           )
         ));
-    });
+    }));
   }
 
   markAllOffline(lastSeen: string): Promise<number> {
-    return storeCall(async () => {
-      const result = await this.users.updateMany(queries.onlineUsers().filter, {
-        $set: { isOnline: false, updatedAt: new Date() },
-        // Never back in time; a null or missing lastSeen takes the date.
-        $max: { lastSeen: new Date(lastSeen) },
+    return this.writes.track(storeCall(async () => {
+      const online = queries.onlineUsers().filter;
+      // At most MAX_BULK_OPS users per update (ferretdb.ts), found by the online_users index.
+      return await inRounds(this.users, online, async (ids) => {
+        const result = await this.users.updateMany({ ...online, _id: { $in: ids } }, {
+          $set: { isOnline: false, updatedAt: new Date() },
+          // Never back in time; a null or missing lastSeen takes the date.
+          $max: { lastSeen: new Date(lastSeen) },
+        });
+        return result.modifiedCount;
       });
-      return result.modifiedCount;
-    });
+    }));
   }
 
   get(userId: string): Promise<User | null> {
@@ -196,8 +217,12 @@ class MongoUserRepository implements UserRepository {
 
   getMany(userIds: readonly string[]): Promise<Map<string, User>> {
     return storeCall(async () => {
-      const docs = await this.users.find(queries.usersById([...userIds]).filter).toArray();
-      return new Map(docs.map((doc) => [doc._id, toUser(doc)]));
+      const found = new Map<string, User>();
+      for (const ids of inChunks([...new Set(userIds)])) {
+        const docs = await this.users.find(queries.usersById(ids).filter).toArray();
+        for (const doc of docs) found.set(doc._id, toUser(doc));
+      }
+      return found;
     });
   }
 }
@@ -208,13 +233,13 @@ class MongoMessageRepository implements MessageRepository {
 
   /**
    * Every write to `conversations` runs here, one at a time: FerretDB loses
-   * concurrent updates of one row (serial_queue.ts).
+   * concurrent updates of one row (ferretdb.ts).
    */
   private readonly rowWrites = new SerialQueue();
 
   /**
    * Every change of one message (read, delivery, delete) runs here, one at a
-   * time per message: FerretDB's findAndModify is not atomic (serial_queue.ts).
+   * time per message: FerretDB's findAndModify is not atomic (ferretdb.ts).
    * Row writes come after, outside it.
    */
   private readonly messageWrites = new KeyedSerialQueue();
@@ -222,7 +247,7 @@ class MongoMessageRepository implements MessageRepository {
   /** Sends share insertMany + bulkWrite batches (insert_batch.ts), each a row-write job. */
   private readonly inserts: InsertBatch<MessageDoc>;
 
-  constructor(db: Db) {
+  constructor(db: Db, private readonly writes: WritesUnderWay) {
     this.messages = db.collection<MessageDoc>("messages");
     this.conversationsOf = db.collection<ConversationDoc>("conversations");
     this.inserts = new InsertBatch(this.messages, this.conversationsOf, {
@@ -232,7 +257,7 @@ class MongoMessageRepository implements MessageRepository {
   }
 
   insert(input: NewMessage): Promise<InsertResult> {
-    return storeCall(async () => {
+    return this.writes.track(storeCall(async () => {
       const now = new Date();
       const { senderId: s, receiverId: r } = input;
       const doc: MessageDoc = {
@@ -256,7 +281,7 @@ class MongoMessageRepository implements MessageRepository {
       }
       if (input.clientMessageId === null) throw new Error("duplicate key without a client id");
       return await this.duplicateOf(s, input.clientMessageId);
-    });
+    }));
   }
 
   private async duplicateOf(senderId: string, clientMessageId: string): Promise<InsertResult> {
@@ -299,7 +324,7 @@ class MongoMessageRepository implements MessageRepository {
   }
 
   markRead(messageId: string, readAt: string): Promise<ChatMessage | null> {
-    return storeCall(async () => {
+    return this.writes.track(storeCall(async () => {
       const _id = toObjectId(messageId);
       if (!_id) return null;
       const at = new Date(readAt);
@@ -329,11 +354,11 @@ class MongoMessageRepository implements MessageRepository {
         )
       );
       return toMessage(doc);
-    });
+    }));
   }
 
   markDelivered(messageId: string, deliveredAt: string): Promise<ChatMessage | null> {
-    return storeCall(async () => {
+    return this.writes.track(storeCall(async () => {
       const _id = toObjectId(messageId);
       if (!_id) return null;
       const at = new Date(deliveredAt);
@@ -347,7 +372,7 @@ class MongoMessageRepository implements MessageRepository {
           ),
       );
       return doc ? toMessage(doc) : null;
-    });
+    }));
   }
 
   undelivered(
@@ -363,7 +388,7 @@ class MongoMessageRepository implements MessageRepository {
   }
 
   delete(messageId: string): Promise<boolean> {
-    return storeCall(async () => {
+    return this.writes.track(storeCall(async () => {
       const _id = toObjectId(messageId);
       if (!_id) return false;
       const removed = await this.messageWrites.run(_id.toHexString(), async () => {
@@ -386,7 +411,7 @@ class MongoMessageRepository implements MessageRepository {
       // between the lookup and the rows it sets (or removes).
       await this.rowWrites.run(() => this.afterDelete(toMessage(removed), _id));
       return true;
-    });
+    }));
   }
 
   /** The conversation rows after a delete; runs as a row-write job. */
@@ -398,6 +423,7 @@ class MongoMessageRepository implements MessageRepository {
         { $inc: { unreadCount: -1 } },
       );
     }
+    // Two rows: far below MAX_BULK_OPS.
     const rows = { _id: { $in: [pairId(s, r), pairId(r, s)] }, lastMessageId: _id };
     const { filter, sort } = queries.history(conversationId(s, r));
     const newest = await this.messages.find(filter).sort(sort!).limit(1).next();
@@ -413,9 +439,11 @@ class MongoMessageRepository implements MessageRepository {
       const { filter, sort } = queries.conversations(userId);
       const rows = await this.conversationsOf.find(filter)
         .sort(sort!).skip(query.skip).limit(query.limit).toArray();
-      const lasts = await this.messages
-        .find(queries.lastMessages(rows.map((row) => row.lastMessageId)).filter).toArray();
-      const byId = new Map(lasts.map((doc) => [doc._id.toHexString(), doc]));
+      const byId = new Map<string, MessageDoc>();
+      for (const ids of inChunks(rows.map((row) => row.lastMessageId))) {
+        const lasts = await this.messages.find(queries.lastMessages(ids).filter).toArray();
+        for (const doc of lasts) byId.set(doc._id.toHexString(), doc);
+      }
       return rows.map((row) => {
         const last = byId.get(row.lastMessageId.toHexString());
         return {

@@ -1,4 +1,9 @@
-import { MongoNetworkError, MongoServerError, MongoServerSelectionError } from "mongodb";
+import {
+  MongoBulkWriteError,
+  MongoNetworkError,
+  MongoServerSelectionError,
+  type WriteError,
+} from "mongodb";
 import { AppError } from "../../errors.ts";
 
 /** Runs a store call; an unreachable server becomes STORE_UNAVAILABLE for clients. */
@@ -16,15 +21,17 @@ export async function storeCall<T>(work: () => Promise<T>): Promise<T> {
 export const DUPLICATE_KEY = 11000;
 
 /**
- * Runs an upsert, once more if it lost an insert race to a concurrent upsert
- * of the same key: the retry then finds the row and updates it. MongoDB 4.2+
- * retries such upserts itself; FerretDB does not.
+ * The per-document errors of a bulk write that was carried out; anything else
+ * is rethrown, unwrapped: when the server cannot be reached the driver wraps
+ * the selection error in a bulk error with no document errors, and storeCall
+ * must see the selection error to answer STORE_UNAVAILABLE.
  */
-export async function upsertRetrying<T>(upsert: () => Promise<T>): Promise<T> {
-  try {
-    return await upsert();
-  } catch (err) {
-    if (!(err instanceof MongoServerError && err.code === DUPLICATE_KEY)) throw err;
-    return await upsert();
+export function perDocumentErrors(err: unknown): WriteError[] {
+  if (!(err instanceof MongoBulkWriteError)) throw err;
+  const list = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+  const writeErrors = list.filter((e): e is WriteError => e !== undefined);
+  if (err.writeConcernError || writeErrors.length === 0) {
+    throw err.errorResponse instanceof Error ? err.errorResponse : err;
   }
+  return writeErrors;
 }

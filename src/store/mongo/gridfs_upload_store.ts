@@ -18,9 +18,9 @@
 import { once } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
 import { type Collection, type Db, GridFSBucket, MongoServerError } from "mongodb";
-import { AppError } from "../errors.ts";
-import { KeyedSerialQueue } from "../store/mongo/serial_queue.ts";
-import { DUPLICATE_KEY, storeCall } from "../store/mongo/store_errors.ts";
+import { AppError } from "../../errors.ts";
+import { createIndexes, inRounds, KeyedSerialQueue } from "./ferretdb.ts";
+import { DUPLICATE_KEY, storeCall } from "./store_errors.ts";
 import {
   byteLimit,
   type ByteRange,
@@ -30,7 +30,7 @@ import {
   type UploadRecord,
   type UploadReference,
   type UploadStore,
-} from "./upload_store.ts";
+} from "../../uploads/upload_store.ts";
 
 const BUCKET = "uploads";
 /**
@@ -76,14 +76,14 @@ export class GridFsUploadStore implements UploadStore {
   }
 
   static async open(db: Db): Promise<GridFsUploadStore> {
-    const store = new GridFsUploadStore(db);
+    const files = `${BUCKET}.files`;
     await storeCall(() =>
-      store.files.createIndex({ "metadata.sent": 1, uploadDate: 1 }, { name: "unsent_by_age" })
+      createIndexes(db, [
+        { collection: files, key: { "metadata.sent": 1, uploadDate: 1 }, name: "unsent_by_age" },
+        { collection: files, key: { "metadata.ownerId": 1, length: 1 }, name: "usage_by_owner" },
+      ])
     );
-    await storeCall(() =>
-      store.files.createIndex({ "metadata.ownerId": 1, length: 1 }, { name: "usage_by_owner" })
-    );
-    return store;
+    return new GridFsUploadStore(db);
   }
 
   async create(
@@ -116,7 +116,8 @@ export class GridFsUploadStore implements UploadStore {
         await storeCall(() => Promise.race([once(stream, "finish"), failed]));
       });
     } catch (err) {
-      // Removes the chunks written so far; the file document was never written.
+      // Removes the chunks written so far (one deleteMany inside the driver,
+      // the one command ferretdb.ts leaves unbounded); the file document was never written.
       await stream.abort().catch(() => {});
       throw err;
     }
@@ -191,7 +192,13 @@ export class GridFsUploadStore implements UploadStore {
       this.files.deleteOne({ _id: id, "metadata.refs": { $size: 0 } })
     );
     if (result.deletedCount !== 1) return false;
-    await storeCall(() => this.chunks.deleteMany({ files_id: id }));
+    // A large file has thousands of chunks: removed MAX_BULK_OPS at a time (ferretdb.ts).
+    await storeCall(() =>
+      inRounds(this.chunks, { files_id: id }, async (ids) => {
+        const removed = await this.chunks.deleteMany({ _id: { $in: ids } });
+        return removed.deletedCount;
+      })
+    );
     return true;
   }
 

@@ -1,0 +1,60 @@
+/**
+ * The MongoDB backend: one `MongoClient` (one connection pool) for everything
+ * Parley stores in the database, namely the chat (mongo_store.ts), uploads in
+ * GridFS (gridfs_upload_store.ts) and push subscriptions
+ * (mongo_subscription_store.ts). What the backend does only because the tests
+ * run on FerretDB rather than MongoDB is listed in ferretdb.ts.
+ */
+import { MongoClient } from "mongodb";
+import type { StoreBackend } from "../backend.ts";
+import { GridFsUploadStore } from "./gridfs_upload_store.ts";
+import { ensureIndexes } from "./indexes.ts";
+import { mongoChatStore } from "./mongo_store.ts";
+import { MongoSubscriptionStore } from "./mongo_subscription_store.ts";
+import { storeCall } from "./store_errors.ts";
+
+/**
+ * Connections per process, for the chat, uploads and subscriptions together
+ * (before: the driver's default 100 for the chat plus 20 for the rest). Sends
+ * share batches and conversation-row writes run one at a time, so most of the
+ * pool serves reads and single-document writes (receipts, presence) side by
+ * side; beyond 50 at once, operations wait for a connection in the driver.
+ */
+const MAX_POOL_SIZE = 50;
+
+/** Connects, creates the indexes (idempotent) and opens the stores; rejects with STORE_UNAVAILABLE. */
+export async function openMongoBackend(uri: string, dbName: string): Promise<StoreBackend> {
+  const client = new MongoClient(uri, {
+    // A store outage answers STORE_UNAVAILABLE within these bounds, never hangs.
+    serverSelectionTimeoutMS: 2000,
+    connectTimeoutMS: 2000,
+    socketTimeoutMS: 5000,
+    // Writes are confirmed to clients only once MongoDB says they are durable.
+    writeConcern: { w: "majority" },
+    maxPoolSize: MAX_POOL_SIZE,
+  });
+  try {
+    await storeCall(() => client.connect());
+    const db = client.db(dbName);
+    await storeCall(() => ensureIndexes(db));
+    const chat = mongoChatStore(db);
+    const uploads = await GridFsUploadStore.open(db);
+    const subscriptions = await MongoSubscriptionStore.open(db);
+    let closing: Promise<void> | undefined;
+    return {
+      kind: "mongo",
+      chat,
+      uploads,
+      subscriptions,
+      ping: () => storeCall(async () => void await db.command({ ping: 1 })),
+      close: () =>
+        closing ??= (async () => {
+          await chat.idle();
+          await client.close();
+        })(),
+    };
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw err;
+  }
+}
