@@ -8,13 +8,13 @@ COPY deno.json deno.lock ./
 COPY main.ts ./
 COPY src/ ./src/
 COPY public/ ./public/
-RUN deno cache main.ts src/store/mongo/mongo_store.ts \
+RUN deno cache main.ts src/store/sqlite/worker.ts src/store/mongo/mongo_backend.ts \
   && mkdir -p /app/data && chown -R deno:deno /app/data
 
 USER deno
 ENV HOST=0.0.0.0 \
     PORT=3000 \
-    KV_PATH=/app/data/parley.kv
+    SQLITE_PATH=/app/data/parley.db
 # HOST=0.0.0.0 is refused in dev mode: set JWT_SECRET or JWT_JWKS_URL.
 EXPOSE 3000
 VOLUME ["/app/data"]

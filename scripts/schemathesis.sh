@@ -43,7 +43,7 @@ read -r VAPID_PUBLIC_KEY VAPID_PRIVATE_KEY <<<"$VAPID_KEYS"
 # so that a 429 never hides an answer; stores that are gone with the run.
 env -u JWT_SECRET -u JWT_JWKS_URL -u MONGODB_URI -u CORS_ORIGINS -u PUBLIC_URL \
   -u PUSH_WEBHOOK_URL -u PUSH_WEBHOOK_SECRET \
-  HOST=127.0.0.1 PORT="$PORT" KV_PATH=:memory: UPLOAD_DIR="$WORK_DIR/uploads" \
+  HOST=127.0.0.1 PORT="$PORT" SQLITE_PATH=:memory: UPLOAD_DIR="$WORK_DIR/uploads" \
   RATE_LIMITS=off LOG_LEVEL=warn VAPID_PUBLIC_KEY="$VAPID_PUBLIC_KEY" \
   VAPID_PRIVATE_KEY="$VAPID_PRIVATE_KEY" VAPID_SUBJECT="mailto:schemathesis@example.com" \
   deno run --allow-net --allow-env --allow-read --allow-write --allow-sys main.ts \

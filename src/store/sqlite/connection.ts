@@ -78,8 +78,9 @@ export class SqliteConnection {
   async close(): Promise<void> {
     await this.idle();
     this.closed = true;
-    await this.writer.close();
+    // The writer last: closing the last connection checkpoints and removes the WAL file.
     if (this.reader !== this.writer) await this.reader.close();
+    await this.writer.close();
   }
 
   /** Writes submitted in one turn of the event loop share a batch even when none is committing. */
