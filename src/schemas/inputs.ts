@@ -19,7 +19,7 @@ export const UserId = z.string().trim().min(1, "must not be empty").max(128)
   .refine((id) => !hasControlCharacters(id), "must not contain control characters");
 export type UserId = z.infer<typeof UserId>;
 
-/** Message ids are opaque strings (a ULID in Deno KV, an ObjectId in MongoDB). */
+/** Message ids are opaque strings (a ULID in SQLite, an ObjectId in MongoDB). */
 export const MessageId = z.string().min(1).max(64).regex(/^[0-9A-Za-z]+$/, "not a message id");
 
 export const ClientMessageId = z.string().min(1).max(64)

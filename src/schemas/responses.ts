@@ -13,7 +13,7 @@ const Timestamp = z.iso.datetime();
 
 export const ChatMessage = z.object({
   _id: z.string().meta({
-    description: "A ULID (Deno KV) or an ObjectId (MongoDB); both sort by arrival.",
+    description: "A ULID (SQLite) or an ObjectId (MongoDB); both sort by arrival.",
   }),
   senderId: z.string(),
   receiverId: z.string(),

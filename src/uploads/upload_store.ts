@@ -1,8 +1,8 @@
 /**
  * The storage contract of uploads: the bytes and a record of who owns them and
- * which messages carry them. Two backends, chosen with the chat store: a local
- * directory plus Deno KV keys (kv_upload_store.ts), or MongoDB GridFS
- * (gridfs_upload_store.ts).
+ * which messages carry them. Each store backend implements it: a local
+ * directory plus SQLite rows (src/store/sqlite/sqlite_upload_store.ts), or
+ * MongoDB GridFS (src/store/mongo/gridfs_upload_store.ts).
  */
 import { AppError } from "../errors.ts";
 import type { FileKind } from "./content_type.ts";
