@@ -34,7 +34,9 @@ Deno.test("a repeated clientMessageId is answered with the original and not deli
     assertEquals(first.duplicate, undefined);
     await waitFor(() => bobGot.length === 1, "bob receives it");
 
-    const sentAgain = nextEvent(alice, "messageSent");
+    // The ack answers the resending tab; messageSent goes to the others.
+    const otherTab = await server.connect("alice");
+    const sentAgain = nextEvent(otherTab, "messageSent");
     const repeat = await alice.timeout(3000).emitWithAck("sendMessage", {
       receiverId: "bob",
       text: "different text, same id",

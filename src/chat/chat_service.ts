@@ -27,8 +27,16 @@ export class ChatService {
     private readonly hooks: MessageHooks = {},
   ) {}
 
-  /** Stores the message, then confirms to the sender and delivers to the receiver. */
-  async sendMessage(callerId: string, input: SendMessageInput): Promise<SendResult> {
+  /**
+   * Stores the message, then confirms to the sender and delivers to the receiver.
+   * `answered`: the sender's connection that gets the result in its ack, so
+   * `messageSent` goes to the sender's other connections only.
+   */
+  async sendMessage(
+    callerId: string,
+    input: SendMessageInput,
+    answered?: string,
+  ): Promise<SendResult> {
     if (input.senderId !== undefined && input.senderId !== callerId) {
       throw new AppError("FORBIDDEN", "senderId must be the authenticated user");
     }
@@ -50,7 +58,7 @@ export class ChatService {
       this.notify.deliverMessage(input.receiverId, result.message);
       this.hooks.sent?.(result.message);
     }
-    this.notify.toUsers([callerId], "messageSent", result.message);
+    this.notify.toUsersExcept(answered, [callerId], "messageSent", result.message);
     return result;
   }
 
@@ -73,8 +81,15 @@ export class ChatService {
     return this.store.messages.history(userA, userB, query);
   }
 
-  /** Marks a message read by its receiver; a repeat changes and notifies nothing. */
-  async markRead(callerId: string, messageId: string): Promise<ReadReceiptPayload> {
+  /**
+   * Marks a message read by its receiver; a repeat changes and notifies nothing.
+   * `answered`: the reader's connection that gets the receipt in its ack, left out.
+   */
+  async markRead(
+    callerId: string,
+    messageId: string,
+    answered?: string,
+  ): Promise<ReadReceiptPayload> {
     const message = await this.existing(messageId);
     if (message.receiverId !== callerId) {
       throw new AppError("FORBIDDEN", "Only the receiver can mark a message read");
@@ -84,7 +99,9 @@ export class ChatService {
     // null: a concurrent read won, or the message was deleted meanwhile.
     const current = updated ?? await this.existing(messageId);
     const receipt = { messageId, readerId: callerId, readAt: current.readAt! };
-    if (updated) this.notify.toUsers([message.senderId, callerId], "messageRead", receipt);
+    if (updated) {
+      this.notify.toUsersExcept(answered, [message.senderId, callerId], "messageRead", receipt);
+    }
     return receipt;
   }
 

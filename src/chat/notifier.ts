@@ -14,6 +14,16 @@ export interface Notifier {
     event: E,
     ...args: Parameters<ServerToClientEvents[E]>
   ): void;
+  /**
+   * As `toUsers`, except one connection (a socket id): the one that asked with an
+   * ack callback already has the payload in its answer.
+   */
+  toUsersExcept<E extends BroadcastEvent>(
+    connectionId: string | undefined,
+    userIds: readonly string[],
+    event: E,
+    ...args: Parameters<ServerToClientEvents[E]>
+  ): void;
   toEveryone<E extends BroadcastEvent>(
     event: E,
     ...args: Parameters<ServerToClientEvents[E]>

@@ -28,10 +28,13 @@ export function registerChatHandlers(
     return { userId };
   });
 
-  onEvent(socket, "sendMessage", context, async (payload) => {
+  // With an ack the answer travels in it; a broadcast of the same to this socket
+  // would only cost a packet each way (README, "Socket.IO events").
+  onEvent(socket, "sendMessage", context, async (payload, { acked }) => {
     const { message, duplicate } = await chat.sendMessage(
       caller,
       parseInput(SendMessageInput, payload),
+      acked ? socket.id : undefined,
     );
     return duplicate ? { message, duplicate } : { message };
   });
@@ -47,8 +50,8 @@ export function registerChatHandlers(
     return { messages };
   });
 
-  onEvent(socket, "messageRead", context, (payload) => {
+  onEvent(socket, "messageRead", context, (payload, { acked }) => {
     const { messageId } = parseInput(MessageReadInput, payload);
-    return chat.markRead(caller, messageId);
+    return chat.markRead(caller, messageId, acked ? socket.id : undefined);
   });
 }

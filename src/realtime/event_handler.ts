@@ -13,7 +13,13 @@ import type { Metrics } from "../metrics/metrics.ts";
 import type { InFlight } from "./in_flight.ts";
 import type { ParleySocket } from "./io.ts";
 
-type Handler = (payload: unknown) => Promise<object> | object;
+/** What a handler may know of the call besides its payload. */
+export interface EventCall {
+  /** The client passed an ack callback, so the result reaches it there. */
+  acked: boolean;
+}
+
+type Handler = (payload: unknown, call: EventCall) => Promise<object> | object;
 
 export interface EventContext {
   log: Logger;
@@ -55,7 +61,7 @@ export function onEvent(
     try {
       assertTokenLive(socket);
       if (bucket) await enforce(limiter, bucket, socket.data.userId);
-      const result = await handler(args[0]);
+      const result = await handler(args[0], { acked: ack !== undefined });
       ack?.({ ok: true, ...result });
       log.debug("event", { event, userId: socket.data.userId, ms: Math.round(stop() * 1000) });
     } catch (err) {

@@ -17,20 +17,27 @@ export function roomNotifier(
   metrics: Metrics,
   relay?: (receiverId: string, message: ChatMessage) => void,
 ): Notifier {
-  return {
+  const notifier: Notifier = {
     deliverMessage(receiverId, message) {
       metrics.messagesSent.inc();
       delivery.deliver(receiverId, message);
       relay?.(receiverId, message);
     },
     toUsers(userIds, event, ...args) {
+      notifier.toUsersExcept(undefined, userIds, event, ...args);
+    },
+    toUsersExcept(connectionId, userIds, event, ...args) {
       if (event === "messageRead") metrics.messagesRead.inc();
       if (event === "messageDelivered") metrics.messagesDelivered.inc();
       if (userIds.length === 0) return;
-      io.to(userIds.map(userRoom)).emit(event, ...args);
+      const rooms = io.to(userIds.map(userRoom));
+      // Still a broadcast when the room holds no other socket: the user's other
+      // tabs on other nodes, or one recovering its connection, must get it.
+      (connectionId === undefined ? rooms : rooms.except(connectionId)).emit(event, ...args);
     },
     toEveryone(event, ...args) {
       io.emit(event, ...args);
     },
   };
+  return notifier;
 }
