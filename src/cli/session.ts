@@ -148,7 +148,7 @@ export class ChatSession {
         text,
         clientMessageId: crypto.randomUUID(),
       }, ack));
-    // Normally messageSent has printed it already; the ack covers a lost event.
+    // The ack is this socket's copy: messageSent goes to our other tabs only.
     if (result) this.showNew(result.message);
   }
 
@@ -164,7 +164,7 @@ export class ChatSession {
     socket.on("userTyping", ({ userId, isTyping }) => this.print(typingLine(userId, isTyping)));
     socket.on("userOnline", (presence) => this.print(presenceLine(presence)));
     socket.on("messageRead", ({ messageId, readerId }) => {
-      // Our own receipts (this or another tab of ours) tell the user nothing new.
+      // Our own receipts (from another tab of ours) tell the user nothing new.
       if (readerId === this.me) return;
       const message = this.known.get(messageId);
       if (message) message.readAt ??= new Date().toISOString();
