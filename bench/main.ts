@@ -3,9 +3,9 @@
  * baseline, measured in the same run) as child processes, driven by
  * load-generator processes over loopback; a table on stdout, JSON on request.
  *
- *   deno run -A bench/main.ts [--quick] [--store kv|mongo] [--clients N] [--rate R]
- *                             [--duration S] [--rounds N] [--only burst,steady,...]
- *                             [--json out.json] [--profile DIR]
+ *   deno run -A bench/main.ts [--quick] [--store sqlite|mongo] [--clients N] [--rate R]
+ *                             [--duration S] [--rounds N] [--only store,burst,...]
+ *                             [--json out.json] [--profile DIR] [--db-dir DIR]
  *
  * `--quick` runs tiny versions of every scenario (CI: completes, 0 lost) and
  * exits non-zero when a scenario fails or loses a message. See BENCHMARKS.md.
@@ -22,33 +22,35 @@ import {
   type ScenarioResult,
   steady,
   type StoreChoice,
+  storeCost,
 } from "./scenarios.ts";
 import type { SeedReport } from "./seed.ts";
 
-const SCENARIOS = ["burst", "steady", "connect", "history", "catch-up"] as const;
+const SCENARIOS = ["store", "burst", "steady", "connect", "history", "catch-up"] as const;
 type ScenarioName = typeof SCENARIOS[number];
 
 const USAGE = `usage: deno run -A bench/main.ts [options]
-  --quick            tiny versions of every scenario (about a minute), for CI
-  --store kv|mongo   Parley's store (default kv; mongo needs MONGODB_URI)
-  --clients N        clients of burst and steady (default 200 and 1000)
-  --messages N       messages of the burst (default 50000)
-  --rate R           messages per second of steady (default 2000)
-  --duration S       seconds of steady (default 30)
-  --connections N    clients of the connect storm (default 5000)
-  --sizes a,b,c      history conversation sizes (default 10000,100000,1000000)
-  --partners a,b,c   conversations scenario partner counts (default 100,1000,10000)
-  --catch-up N       messages waiting for the offline receiver (default 10000)
-  --rounds N         rounds per scenario and target; medians are reported (default 3)
-  --workers N        load-generator processes (default 2)
-  --only a,b         run only these scenarios (${SCENARIOS.join(", ")})
-  --kv-dir DIR       where Parley's KV files go (default: a new temp dir, removed after)
-  --json FILE        also write the results as JSON
-  --profile DIR      run the Parley server with --cpu-prof, profiles into DIR`;
+  --quick               tiny versions of every scenario (about a minute), for CI
+  --store sqlite|mongo  Parley's store (default sqlite, a fresh file per server;
+                        mongo needs MONGODB_URI)
+  --clients N           clients of burst and steady, senders of store (default 200, 1000, 200)
+  --messages N          messages of the burst, sends per round of store (default 50000)
+  --rate R              messages per second of steady (default 2000)
+  --duration S          seconds of steady (default 30)
+  --connections N       clients of the connect storm (default 5000)
+  --sizes a,b,c         history conversation sizes (default 10000,100000,1000000)
+  --partners a,b,c      conversations scenario partner counts (default 100,1000,10000)
+  --catch-up N          messages waiting for the offline receiver (default 10000)
+  --rounds N            rounds per scenario and target; medians are reported (default 3)
+  --workers N           load-generator processes (default 2)
+  --only a,b            run only these scenarios (${SCENARIOS.join(", ")})
+  --db-dir DIR          where the SQLite files go (default: a new temp dir, removed after)
+  --json FILE           also write the results as JSON
+  --profile DIR         run the Parley server with --cpu-prof, profiles into DIR`;
 
 interface Options {
   quick: boolean;
-  store: "kv" | "mongo";
+  store: "sqlite" | "mongo";
   burstClients: number;
   burstMessages: number;
   steadyClients: number;
@@ -63,7 +65,7 @@ interface Options {
   only: ScenarioName[];
   json?: string;
   profile?: string;
-  kvDir?: string;
+  dbDir?: string;
 }
 
 function fail(message: string): never {
@@ -92,7 +94,7 @@ export function parseOptions(args: string[]): Options {
       args,
       options: {
         quick: { type: "boolean", default: false },
-        store: { type: "string", default: "kv" },
+        store: { type: "string", default: "sqlite" },
         clients: { type: "string" },
         messages: { type: "string" },
         rate: { type: "string" },
@@ -106,7 +108,7 @@ export function parseOptions(args: string[]): Options {
         only: { type: "string" },
         json: { type: "string" },
         profile: { type: "string" },
-        "kv-dir": { type: "string" },
+        "db-dir": { type: "string" },
         help: { type: "boolean", default: false },
       },
     });
@@ -118,8 +120,8 @@ export function parseOptions(args: string[]): Options {
     console.log(USAGE);
     Deno.exit(0);
   }
-  if (v.store !== "kv" && v.store !== "mongo") {
-    fail(`--store must be kv or mongo (given: ${v.store})`);
+  if (v.store !== "sqlite" && v.store !== "mongo") {
+    fail(`--store must be sqlite or mongo (given: ${v.store})`);
   }
   const q = v.quick;
   const clients = v.clients === undefined ? undefined : positiveInt("clients", v.clients, 0);
@@ -147,7 +149,7 @@ export function parseOptions(args: string[]): Options {
     only,
     json: v.json,
     profile: v.profile,
-    kvDir: v["kv-dir"],
+    dbDir: v["db-dir"],
   };
 }
 
@@ -177,14 +179,14 @@ async function dropMongoDbs(uri: string, names: string[]): Promise<void> {
 
 async function main(): Promise<number> {
   const o = parseOptions(Deno.args);
-  let store: StoreChoice = { kind: "kv" };
+  let store: StoreChoice = { kind: "sqlite" };
   if (o.store === "mongo") {
     const uri = Deno.env.get("MONGODB_URI");
     if (!uri) fail("--store mongo needs MONGODB_URI (scripts/mongo-test-server.sh start)");
     store = { kind: "mongo", uri };
   }
-  if (o.kvDir) await Deno.mkdir(o.kvDir, { recursive: true });
-  const tmpDir = await Deno.makeTempDir({ prefix: "parley-bench-", dir: o.kvDir });
+  if (o.dbDir) await Deno.mkdir(o.dbDir, { recursive: true });
+  const tmpDir = await Deno.makeTempDir({ prefix: "parley-bench-", dir: o.dbDir });
   const ctx: BenchContext = {
     secret: `bench-${crypto.randomUUID()}-${crypto.randomUUID()}`,
     store,
@@ -220,6 +222,7 @@ async function main(): Promise<number> {
   };
 
   try {
+    await run("store", () => storeCost(ctx, { senders: o.burstClients, sends: o.burstMessages }));
     await run(
       "burst",
       () => burst(ctx, { clients: o.burstClients, messages: o.burstMessages, window: 1 }),
@@ -264,13 +267,20 @@ async function main(): Promise<number> {
   if (!o.quick) console.log(`\ntargets (${o.store} store):\n${formatTargets(targets)}`);
   const lost = rows.reduce((n, r) => n + r.lost, 0);
   const elapsedS = Math.round((Date.now() - started) / 1000);
-  console.log(`\n${rows.length} rows in ${elapsedS} s; lost messages: ${lost}`);
+  const loadAverageAtEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
+  console.log(
+    `\n${rows.length} rows in ${elapsedS} s; lost messages: ${lost}; load average ` +
+      `${meta.machine.loadAverageAtStart.join(" ")} at the start, ${
+        loadAverageAtEnd.join(" ")
+      } at the end`,
+  );
   for (const f of failures) console.log(`FAILED ${f.split("\n")[0]}`);
 
   if (o.json) {
     const report = {
       ...meta,
       elapsedS,
+      loadAverageAtEnd,
       rows,
       targets,
       seed: seed && { ...seed, samples: undefined },

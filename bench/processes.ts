@@ -12,10 +12,15 @@ const WORKER = `${ROOT}bench/load_worker.ts`;
 /** Output kept per child for error reports. */
 const OUTPUT_TAIL = 20_000;
 
+/** Where one Parley server keeps its data. */
+export type StoreSpec =
+  | { kind: "sqlite"; path: string; uploadDir: string }
+  | { kind: "mongo"; uri: string; db: string };
+
 export interface ServerSpec {
   kind: "parley" | "relay";
-  /** Parley only: the store. */
-  store?: { kind: "kv"; path: string } | { kind: "mongo"; uri: string; db: string };
+  /** Parley only: the store (a SQLite file with its upload directory, or a MongoDB database). */
+  store?: StoreSpec;
   secret: string;
   /** Directory for `--cpu-prof` output of the server, when profiling. */
   cpuProfDir?: string;
@@ -50,23 +55,30 @@ function freePort(): number {
 }
 
 export interface CpuSeconds {
+  /** The JavaScript (main) thread: its id is the pid. */
   main: number;
+  /** Web workers' threads (Deno names them `worker-N`): the SQLite writer and reader. */
+  workers: number;
+  /** Every other thread: V8's GC helpers, tokio's I/O threads. */
   other: number;
 }
 
 /** Linux clock ticks per second (`getconf CLK_TCK`), 100 on every common kernel. */
 const CLOCK_TICKS = 100;
 
-/** utime + stime of each thread of `pid`, from /proc; the main thread's id is the pid. */
+/** utime + stime of each thread of `pid`, from /proc, by kind of thread. */
 export async function readCpuSeconds(pid: number): Promise<CpuSeconds> {
-  const cpu = { main: 0, other: 0 };
+  const cpu = { main: 0, workers: 0, other: 0 };
   for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
-    const stat = await Deno.readTextFile(`/proc/${pid}/task/${task.name}/stat`).catch(() => "");
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const dir = `/proc/${pid}/task/${task.name}`;
+    const stat = await Deno.readTextFile(`${dir}/stat`).catch(() => "");
+    // The command name is in parentheses; utime and stime are fields 14 and 15.
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
     if (!Number.isFinite(seconds)) continue;
     if (task.name === String(pid)) cpu.main += seconds;
+    else if (name.startsWith("worker-")) cpu.workers += seconds;
     else cpu.other += seconds;
   }
   return cpu;
@@ -90,7 +102,9 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
       RATE_LIMITS: "off",
       MONGODB_URI: spec.store?.kind === "mongo" ? spec.store.uri : "",
       ...(spec.store?.kind === "mongo" ? { MONGODB_DB: spec.store.db } : {}),
-      ...(spec.store?.kind === "kv" ? { KV_PATH: spec.store.path } : {}),
+      ...(spec.store?.kind === "sqlite"
+        ? { SQLITE_PATH: spec.store.path, UPLOAD_DIR: spec.store.uploadDir }
+        : {}),
     });
   }
   Object.assign(env, spec.env);

@@ -10,9 +10,11 @@ import {
   runWorkers,
   type ServerProcess,
   startServer,
+  type StoreSpec,
   Worker,
 } from "./processes.ts";
 import type { SeedPlan, SeedReport } from "./seed.ts";
+import type { StoreCostPlan, StoreCostReport } from "./store_cost.ts";
 import { type Buckets, quantileBoundMs, readSendBuckets } from "./server_metrics.ts";
 import { summarize } from "./stats.ts";
 
@@ -35,16 +37,17 @@ export interface ScenarioResult {
   scenario: string;
   /** A sub-case, e.g. the size of the conversation. */
   variant: string;
-  target: TargetKind;
+  /** The server measured, or `sqlite`: SQLite itself, in the store micro-bench. */
+  target: TargetKind | "sqlite";
   rounds: Measurement[];
 }
 
-export type StoreChoice = { kind: "kv" } | { kind: "mongo"; uri: string };
+export type StoreChoice = { kind: "sqlite" } | { kind: "mongo"; uri: string };
 
 export interface BenchContext {
   secret: string;
   store: StoreChoice;
-  /** Fresh temp directory for KV files and profiles. */
+  /** Fresh temp directory for the SQLite files (and upload directories) of the servers. */
   tmpDir: string;
   rounds: number;
   workers: number;
@@ -58,9 +61,16 @@ export interface BenchContext {
 let storeSeq = 0;
 
 /** A fresh, empty store for one Parley server. */
-function freshStore(ctx: BenchContext): NonNullable<SeedPlan["store"]> {
+function freshStore(ctx: BenchContext): StoreSpec {
   storeSeq++;
-  if (ctx.store.kind === "kv") return { kind: "kv", path: `${ctx.tmpDir}/parley-${storeSeq}.kv` };
+  if (ctx.store.kind === "sqlite") {
+    // A file on the machine's disk (WAL, synchronous=FULL), as in production: not :memory:.
+    return {
+      kind: "sqlite",
+      path: `${ctx.tmpDir}/parley-${storeSeq}.db`,
+      uploadDir: `${ctx.tmpDir}/uploads-${storeSeq}`,
+    };
+  }
   const db = `parley_bench_${Date.now()}_${storeSeq}`;
   ctx.mongoDbs.push(db);
   return { kind: "mongo", uri: ctx.store.uri, db };
@@ -69,7 +79,7 @@ function freshStore(ctx: BenchContext): NonNullable<SeedPlan["store"]> {
 async function start(
   ctx: BenchContext,
   target: TargetKind,
-  store?: SeedPlan["store"],
+  store?: StoreSpec,
 ): Promise<ServerProcess> {
   return await startServer({
     kind: target,
@@ -83,7 +93,7 @@ async function withServer<T>(
   ctx: BenchContext,
   target: TargetKind,
   fn: (server: ServerProcess) => Promise<T>,
-  store?: SeedPlan["store"],
+  store?: StoreSpec,
 ): Promise<T> {
   const server = await start(ctx, target, store);
   try {
@@ -120,8 +130,8 @@ function measure(results: JobResult[], extra: Record<string, number> = {}): Meas
 
 /**
  * Runs the jobs (all ready, then all go at once) and adds the server's CPU use
- * from "go" to the last answer, in % of one core: the JS thread, and the other
- * threads together (Deno KV's SQLite writer, GC helpers, I/O). For Parley, also
+ * from "go" to the last answer, in % of one core: the JS thread, the SQLite
+ * writer and reader workers, and the other threads (GC helpers, I/O). For Parley, also
  * its own sendMessage → ack time over the same span (server_metrics.ts).
  */
 async function runMeasured(
@@ -150,6 +160,7 @@ async function runMeasured(
       : {};
     return measure(results, {
       cpuMainPct: (100 * (after.main - before.main)) / seconds,
+      cpuWorkersPct: (100 * (after.workers - before.workers)) / seconds,
       cpuOtherPct: (100 * (after.other - before.other)) / seconds,
       ...serverAck,
     });
@@ -358,22 +369,8 @@ export interface HistoryOptions {
   requests: number;
 }
 
-async function runSeed(plan: SeedPlan): Promise<SeedReport> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      new URL("./seed.ts", import.meta.url).pathname,
-      JSON.stringify(plan),
-    ],
-    cwd: new URL("../", import.meta.url).pathname,
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const { success, stdout, stderr } = await child.output();
-  const out = new TextDecoder().decode(stdout);
-  if (!success) throw new Error(`seeding failed:\n${new TextDecoder().decode(stderr)}\n${out}`);
-  return JSON.parse(out.trim().split("\n").at(-1)!) as SeedReport;
+function runSeed(plan: SeedPlan): Promise<SeedReport> {
+  return runChild<SeedReport>("./seed.ts", plan, "seeding");
 }
 
 export async function history(ctx: BenchContext, o: HistoryOptions): Promise<{
@@ -538,4 +535,120 @@ export function catchUp(ctx: BenchContext, o: CatchUpOptions): Promise<ScenarioR
         }
       }),
   );
+}
+
+// ---------------------------------------------------------------- store
+
+export interface StoreOptions {
+  /** Concurrent senders (the burst's clients: one send in flight each). */
+  senders: number;
+  /** Timed sends per round. */
+  sends: number;
+}
+
+/** Runs one `bench/*.ts` child with a JSON argument and parses its last stdout line. */
+async function runChild<T>(script: string, arg: unknown, what: string): Promise<T> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", new URL(script, import.meta.url).pathname, JSON.stringify(arg)],
+    cwd: new URL("../", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const { success, stdout, stderr } = await child.output();
+  const out = new TextDecoder().decode(stdout);
+  if (!success) throw new Error(`${what} failed:\n${new TextDecoder().decode(stderr)}\n${out}`);
+  return JSON.parse(out.trim().split("\n").at(-1)!) as T;
+}
+
+/**
+ * The store micro-bench (bench/store_cost.ts), each round in a fresh process
+ * on fresh files: a delivered send through the SQLite backend (insert +
+ * receipt, `senders` at once), the same operations' SQL on one thread, and a
+ * bare SQLite insert of message rows, in transactions of the batch size the
+ * backend formed. Sends are not messages over sockets: throughput is sends/s,
+ * latency is insert → receipt committed.
+ */
+export async function storeCost(ctx: BenchContext, o: StoreOptions): Promise<ScenarioResult[]> {
+  if (ctx.store.kind !== "sqlite") {
+    ctx.log("  skipped: the store micro-bench measures the SQLite backend (--store sqlite)");
+    return [];
+  }
+  const store: ScenarioResult = {
+    scenario: "store",
+    variant: `${o.senders} senders, insert + receipt`,
+    target: "parley",
+    rounds: [],
+  };
+  const sql: ScenarioResult = { ...store, variant: "", target: "sqlite", rounds: [] };
+  const raw: ScenarioResult = { ...store, variant: "", target: "sqlite", rounds: [] };
+  for (let round = 0; round < ctx.rounds; round++) {
+    storeSeq++;
+    const dir = `${ctx.tmpDir}/store-cost-${storeSeq}`;
+    await Deno.mkdir(dir, { recursive: true });
+    const plan: StoreCostPlan = {
+      dir,
+      senders: o.senders,
+      sends: o.sends,
+      warmup: Math.min(1000, Math.ceil(o.sends / 10)),
+    };
+    const r = await runChild<StoreCostReport>("./store_cost.ts", plan, "store micro-bench");
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    const s = r.store;
+    store.rounds.push({
+      throughput: (s.sends * 1000) / s.elapsedMs,
+      ...s.latency,
+      errors: s.errors,
+      lost: 0,
+      duplicates: 0,
+      extra: {
+        usPerSend: s.usPerSend,
+        mainCpuUsPerSend: s.mainCpuUsPerSend,
+        workerCpuUsPerSend: s.workerCpuUsPerSend,
+        otherCpuUsPerSend: s.otherCpuUsPerSend,
+        batchMeanWrites: s.batches.meanWrites,
+        batchRoundTripP50Ms: s.batches.roundTripP50Ms,
+        batchRoundTripP99Ms: s.batches.roundTripP99Ms,
+        postUsPerWrite: s.batches.postUsPerWrite,
+        replyHandlerUsPerWrite: s.batches.replyHandlerUsPerWrite,
+      },
+      errorSamples: s.errorSamples,
+    });
+    sql.variant = `store SQL alone, ${r.sql.batchWrites} writes/txn`;
+    sql.rounds.push(sqliteRound(1e6 / r.sql.usPerSend, {
+      usPerSend: r.sql.usPerSend,
+      commitP50Ms: r.sql.commitP50Ms,
+    }));
+    raw.variant = `raw insert, ${r.raw.batchRows} rows/txn`;
+    raw.rounds.push(sqliteRound(1e6 / r.raw.usPerRow, {
+      usPerRow: r.raw.usPerRow,
+      commitP50Ms: r.raw.commitP50Ms,
+    }));
+    ctx.log(
+      `  store round ${round + 1}/${ctx.rounds}: ${s.usPerSend.toFixed(1)} µs/send ` +
+        `(main ${s.mainCpuUsPerSend.toFixed(1)}, worker ${
+          s.workerCpuUsPerSend.toFixed(1)
+        } µs CPU), ` +
+        `batches of ${s.batches.meanWrites.toFixed(0)} writes, round trip p50 ` +
+        `${s.batches.roundTripP50Ms.toFixed(2)} ms; SQL alone ${
+          r.sql.usPerSend.toFixed(1)
+        } µs/send; ` +
+        `raw insert ${r.raw.usPerRow.toFixed(1)} µs/row; errors ${s.errors}` +
+        (s.errorSamples.length ? ` (${s.errorSamples[0]})` : ""),
+    );
+  }
+  return [store, sql, raw];
+}
+
+function sqliteRound(throughput: number, extra: Record<string, number>): Measurement {
+  return {
+    throughput,
+    p50: NaN,
+    p95: NaN,
+    p99: NaN,
+    errors: 0,
+    lost: 0,
+    duplicates: 0,
+    extra,
+    errorSamples: [],
+  };
 }

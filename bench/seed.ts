@@ -7,11 +7,13 @@
  *
  * Prints one JSON line: a SeedReport.
  */
-import { openKvStore } from "../src/store/kv/kv_store.ts";
+import type { StoreBackend } from "../src/store/backend.ts";
 import type { ChatStore, NewMessage } from "../src/store/repository.ts";
+import { openSqliteBackend } from "../src/store/sqlite/sqlite_backend.ts";
+import type { StoreSpec } from "./processes.ts";
 
 export interface SeedPlan {
-  store: { kind: "kv"; path: string } | { kind: "mongo"; uri: string; db: string };
+  store: StoreSpec;
   /** One conversation per entry: `count` messages from `from` to `to`. */
   conversations: { from: string; to: string; count: number }[];
   /** One user per entry, with one message to each of `partners` partners. */
@@ -30,10 +32,14 @@ export interface SeedReport {
   samples: Record<string, string[]>;
 }
 
-async function openStore(plan: SeedPlan): Promise<ChatStore> {
-  if (plan.store.kind === "kv") return await openKvStore(plan.store.path);
-  const { openMongoStore } = await import("../src/store/mongo/mongo_store.ts");
-  return await openMongoStore(plan.store.uri, plan.store.db);
+/** The backend the server will open on the same store (the Mongo driver loads only when used). */
+async function openStore(plan: SeedPlan): Promise<StoreBackend> {
+  const store = plan.store;
+  if (store.kind === "sqlite") {
+    return await openSqliteBackend(store.path, { uploadDir: store.uploadDir });
+  }
+  const { openMongoBackend } = await import("../src/store/mongo/mongo_backend.ts");
+  return await openMongoBackend(store.uri, store.db);
 }
 
 /** Runs `count` inserts with at most `concurrency` in flight; `onId` sees each new id. */
@@ -56,7 +62,8 @@ async function insertMany(
 }
 
 export async function seed(plan: SeedPlan): Promise<SeedReport> {
-  const store = await openStore(plan);
+  const backend = await openStore(plan);
+  const store = backend.chat;
   const samples: Record<string, string[]> = {};
   const started = performance.now();
   let messages = 0;
@@ -100,7 +107,7 @@ export async function seed(plan: SeedPlan): Promise<SeedReport> {
       messages += partners;
     }
   } finally {
-    await store.close();
+    await backend.close();
   }
   const elapsedMs = performance.now() - started;
   return { messages, elapsedMs, perSecond: (messages / elapsedMs) * 1000, samples };
