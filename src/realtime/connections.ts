@@ -28,6 +28,8 @@ export interface ConnectionDeps {
 const MAX_TIMER_MS = 2_147_483_647;
 
 export function acceptConnections(io: ParleyServer, deps: ConnectionDeps): void {
+  // Sampled while clients can be served; the HTTP server's close (shutdown) ends it.
+  io.httpServer.once("close", deps.metrics.monitorEventLoop());
   io.use(async function connectionRate(socket, next) {
     const ip = clientAddress(
       socket.handshake.address,
