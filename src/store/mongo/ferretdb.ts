@@ -11,11 +11,11 @@
  *    `findAndModify` the same way, so two changes of one document in flight at
  *    once can undo each other (a lost `$inc` on an unread count, a read counted
  *    twice, a receipt bringing back a deleted message, a presence write
- *    bringing back an old `isOnline`). So this process writes one document at
- *    a time: every conversation-row write (send batches, reads, deletes) goes
- *    through one `SerialQueue`; the changes of one message (read, receipt,
- *    delete) and of one user (profile, presence) through a `KeyedSerialQueue`
- *    per document. MongoDB changes a single document atomically: it needs none
+ *    bringing back an old `isOnline`). So this process never runs two changes
+ *    of one document at once: every conversation-row write (send batches,
+ *    reads, deletes) goes through one `SerialQueue`; the changes of one message
+ *    (read, receipt, delete) and of one user (profile, presence) through a
+ *    `KeyedSerialQueue` per document. MongoDB changes a single document atomically: it needs none
  *    of these queues (they would only order this process's rare concurrent
  *    writes of one document, and send batches could run side by side).
  *    (gridfs_upload_store.ts also uses a `KeyedSerialQueue` to make one
@@ -36,23 +36,35 @@
  *    that carry a client id); FerretDB gets a plain unique index, which there
  *    skips documents that lack the field, and messages without a client id
  *    never store it. MongoDB would take every index of a collection in one
- *    `createIndexes` command, partial filter included, and never falls back.
+ *    `createIndexes` command, partial filter included (the fallback never
+ *    runs there).
  *
  * 4. {@linkcode MAX_BULK_OPS}: no command carries more than 50 operations or
  *    documents. An `update` (or `bulkWrite`) command of 100 updates of existing
  *    documents never answers on FerretDB (99 do), and that database then stops
  *    answering even plain reads until the server restarts (tests/mongo_bulk_test.ts:
  *    100 conversations answering at once). So `insertMany`, `bulkWrite`, `$in`
- *    lists of `updateMany`/`deleteMany`/`find`, multi-document updates and
- *    deletes (in rounds of at most 50 documents, found by an indexed read) are
- *    all cut to this size, one chunk after another ({@linkcode inChunks},
- *    {@linkcode bulkUpsert}, {@linkcode inRounds}). Only one-statement
- *    multi-document updates and inserts of new documents were seen to cope with
- *    more (300 here); the bound covers them too, for the price of a few round
- *    trips. MongoDB takes up to 100,000 operations per command (the driver
- *    splits larger ones itself): one command per batch or list would do.
+ *    lists of `updateMany`/`deleteMany`/`find`, and the multi-document update
+ *    and delete (`markAllOffline`, a GridFS file's chunks: in rounds of at most
+ *    50 documents, found by an indexed read) are all cut to this size, one
+ *    chunk after another ({@linkcode inChunks}, {@linkcode bulkUpsert},
+ *    {@linkcode inRounds}). One-statement multi-document updates and deletes,
+ *    bulk deletes and inserts of new documents were seen to cope with more
+ *    (300 here); the bound covers them too, for the price of a few round trips.
+ *    MongoDB takes up to 100,000 operations per command (`maxWriteBatchSize`;
+ *    the driver splits larger ones itself): one command per batch or list
+ *    would do.
  *    Left unbounded: GridFS's own `abort()`, which removes an aborted upload's
  *    chunks with one `deleteMany` inside the driver (one statement; seen fine).
+ *
+ * 5. {@linkcode MAX_POOL_SIZE}: 10 connections per process. FerretDB's SQLite
+ *    takes one write at a time; more connections only move the queue into
+ *    FerretDB, where the driver's 5 s socket timeout runs. With 200 clients
+ *    exchanging 400 messages (tests/mongo_bulk_test.ts), a pool of 100 (the
+ *    driver's default) had 61 of the 400 delivery receipts fail with
+ *    STORE_UNAVAILABLE, 50 had 34 to 68 (four runs), 20 had 5, 10 none (three
+ *    runs): the operations wait in the driver's queue instead. MongoDB runs operations side by side: the
+ *    driver's default of 100 (or a size fitted to the load) would do.
  *
  * Smaller choices made for FerretDB that are equally right on MongoDB and stay:
  * the GridFS quota lock is taken by inserting a document (an insert is atomic
@@ -220,3 +232,9 @@ export async function inRounds<T extends Document>(
     if (done === 0 || docs.length < MAX_BULK_OPS) return total;
   }
 }
+
+// ---------------------------------------------------------------------------
+// 5. A small connection pool.
+
+/** Connections per process (chat, uploads and subscriptions together). */
+export const MAX_POOL_SIZE = 10;

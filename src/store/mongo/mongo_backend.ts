@@ -7,20 +7,12 @@
  */
 import { MongoClient } from "mongodb";
 import type { StoreBackend } from "../backend.ts";
+import { MAX_POOL_SIZE } from "./ferretdb.ts";
 import { GridFsUploadStore } from "./gridfs_upload_store.ts";
 import { ensureIndexes } from "./indexes.ts";
 import { mongoChatStore } from "./mongo_store.ts";
 import { MongoSubscriptionStore } from "./mongo_subscription_store.ts";
 import { storeCall } from "./store_errors.ts";
-
-/**
- * Connections per process, for the chat, uploads and subscriptions together
- * (before: the driver's default 100 for the chat plus 20 for the rest). Sends
- * share batches and conversation-row writes run one at a time, so most of the
- * pool serves reads and single-document writes (receipts, presence) side by
- * side; beyond 50 at once, operations wait for a connection in the driver.
- */
-const MAX_POOL_SIZE = 50;
 
 /** Connects, creates the indexes (idempotent) and opens the stores; rejects with STORE_UNAVAILABLE. */
 export async function openMongoBackend(uri: string, dbName: string): Promise<StoreBackend> {
@@ -31,6 +23,7 @@ export async function openMongoBackend(uri: string, dbName: string): Promise<Sto
     socketTimeoutMS: 5000,
     // Writes are confirmed to clients only once MongoDB says they are durable.
     writeConcern: { w: "majority" },
+    // Small for FerretDB (ferretdb.ts); MongoDB would take the driver's default.
     maxPoolSize: MAX_POOL_SIZE,
   });
   try {
