@@ -15,7 +15,13 @@ import {
 } from "./processes.ts";
 import type { SeedPlan, SeedReport } from "./seed.ts";
 import type { StoreCostPlan, StoreCostReport } from "./store_cost.ts";
-import { type Buckets, quantileBoundMs, readSendBuckets } from "./server_metrics.ts";
+import {
+  type Buckets,
+  type LoopDelay,
+  quantileBoundMs,
+  readSendBuckets,
+  watchLoopDelay,
+} from "./server_metrics.ts";
 import { summarize } from "./stats.ts";
 
 /** One round of one scenario against one target. */
@@ -132,7 +138,9 @@ function measure(results: JobResult[], extra: Record<string, number> = {}): Meas
  * Runs the jobs (all ready, then all go at once) and adds the server's CPU use
  * from "go" to the last answer, in % of one core: the JS thread, the SQLite
  * writer and reader workers, and the other threads (GC helpers, I/O). For Parley, also
- * its own sendMessage → ack time over the same span (server_metrics.ts).
+ * its own sendMessage → ack time and its event-loop delay (how late a 10 ms timer on its
+ * JavaScript thread fired) over the same span, read at the end from its /metrics
+ * (server_metrics.ts).
  */
 async function runMeasured(
   server: ServerProcess,
@@ -146,11 +154,13 @@ async function runMeasured(
     await Promise.all(workers.map((w) => w.next("ready")));
     const bucketsBefore = await sendBuckets();
     const before: CpuSeconds = await server.cpuSeconds();
+    const loop = target === "parley" ? watchLoopDelay(server.url) : undefined;
     const t0 = performance.now();
     await Promise.all(workers.map((w) => w.send("go")));
     const results = await Promise.all(workers.map((w) => w.result()));
     const after = await server.cpuSeconds();
     const seconds = (performance.now() - t0) / 1000;
+    const loopDelay: Partial<LoopDelay> = (await loop?.stop()) ?? {};
     const bucketsAfter = await sendBuckets();
     const serverAck: Record<string, number> = bucketsBefore && bucketsAfter
       ? {
@@ -163,6 +173,7 @@ async function runMeasured(
       cpuWorkersPct: (100 * (after.workers - before.workers)) / seconds,
       cpuOtherPct: (100 * (after.other - before.other)) / seconds,
       ...serverAck,
+      ...loopDelay,
     });
   } finally {
     await Promise.all(workers.map((w) => w.close()));
@@ -196,6 +207,9 @@ async function roundsOf(
         `  ${scenario} ${variant} ${target} round ${round + 1}/${ctx.rounds}: ` +
           `${m.throughput.toFixed(0)}/s p50 ${m.p50.toFixed(1)} p99 ${m.p99.toFixed(1)} ms, ` +
           `errors ${m.errors}, lost ${m.lost}` +
+          (m.extra.eventLoopDelayP99Ms === undefined
+            ? ""
+            : `, server event-loop delay p99 ${m.extra.eventLoopDelayP99Ms.toFixed(1)} ms`) +
           (m.errorSamples.length ? ` (${m.errorSamples[0]})` : ""),
       );
     }
