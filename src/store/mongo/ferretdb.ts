@@ -15,9 +15,10 @@
  *    of one document at once: every conversation-row write (send batches,
  *    reads, deletes) goes through one `SerialQueue`; the changes of one message
  *    (read, receipt, delete) and of one user (profile, presence) through a
- *    `KeyedSerialQueue` per document. MongoDB changes a single document atomically: it needs none
- *    of these queues (they would only order this process's rare concurrent
- *    writes of one document, and send batches could run side by side).
+ *    `KeyedSerialQueue` per document. MongoDB changes a single document
+ *    atomically: it needs none of these queues (they would only order this
+ *    process's rare concurrent writes of one document, and send batches could
+ *    run side by side).
  *    (gridfs_upload_store.ts also uses a `KeyedSerialQueue` to make one
  *    owner's uploads wait for the quota lock in turn rather than poll it;
  *    that use is not a FerretDB workaround and stays on MongoDB.)
@@ -63,8 +64,9 @@
  *    exchanging 400 messages (tests/mongo_bulk_test.ts), a pool of 100 (the
  *    driver's default) had 61 of the 400 delivery receipts fail with
  *    STORE_UNAVAILABLE, 50 had 34 to 68 (four runs), 20 had 5, 10 none (three
- *    runs): the operations wait in the driver's queue instead. MongoDB runs operations side by side: the
- *    driver's default of 100 (or a size fitted to the load) would do.
+ *    runs): the operations wait in the driver's queue instead. MongoDB runs
+ *    operations side by side: the driver's default of 100 (or a size fitted
+ *    to the load) would do.
  *
  * Smaller choices made for FerretDB that are equally right on MongoDB and stay:
  * the GridFS quota lock is taken by inserting a document (an insert is atomic
