@@ -10,6 +10,16 @@ export function isLoopbackHost(host: string): boolean {
 
 const optionalText = z.string().trim().min(1).optional().catch(undefined);
 
+const SECONDS_PER_UNIT = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+/** `"<n>"` seconds or `"<n>s|m|h|d"`, e.g. `24h`; parsed into seconds. */
+const Duration = z.string().regex(/^\d+[smhd]?$/, 'must be seconds or "<n>s|m|h|d", e.g. 24h')
+  .transform((text) => {
+    const unit = /[smhd]$/.test(text) ? text.at(-1) as keyof typeof SECONDS_PER_UNIT : "s";
+    return Number.parseInt(text, 10) * SECONDS_PER_UNIT[unit];
+  })
+  .refine((seconds) => seconds > 0, "must be more than 0");
+
 /** `"<per second>:<burst>"`, e.g. `10:20`: a token bucket refilled at 10/s holding 20. */
 const Bucket = z.string().regex(/^\d+(\.\d+)?:\d+$/, 'must be "<per second>:<burst>", e.g. 10:20')
   .transform((text) => {
@@ -64,6 +74,8 @@ const EnvSchema = z.object({
   RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   JWT_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  JWT_REQUIRE_EXP: z.enum(["true", "false"]).default("true"),
+  JWT_MAX_TTL: Duration.optional(),
   RATE_LIMITS: z.enum(["on", "off"]).default("on"),
   RATE_LIMIT_SEND: Bucket.default({ perSecond: 10, burst: 20 }),
   RATE_LIMIT_TYPING: Bucket.default({ perSecond: 5, burst: 10 }),
@@ -120,6 +132,10 @@ export interface Config {
     readonly audience?: string;
     /** Least time between two JWKS downloads (an unknown `kid` triggers one). */
     readonly jwksCooldownMs: number;
+    /** Refuse tokens without `exp` (`JWT_REQUIRE_EXP`, default true). */
+    readonly requireExp: boolean;
+    /** Refuse tokens valid for longer than this many seconds after they were issued. */
+    readonly maxTtlSeconds?: number;
   };
   readonly store:
     | { readonly kind: "mongo"; readonly uri: string; readonly db: string }
@@ -233,6 +249,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       jwksCooldownMs: e.JWT_JWKS_COOLDOWN_MS,
+      requireExp: e.JWT_REQUIRE_EXP === "true",
+      maxTtlSeconds: e.JWT_MAX_TTL,
     }),
     store: e.MONGODB_URI
       ? { kind: "mongo", uri: e.MONGODB_URI, db: e.MONGODB_DB } as const

@@ -1,6 +1,8 @@
 /**
  * Token verification: HS256 with a shared secret, and/or RS256/ES256 against an
- * identity provider's JWKS. The user is the token's `sub`, nothing else.
+ * identity provider's JWKS. The user is the token's `sub`, nothing else, held
+ * to the rules of every user id (schemas/inputs.ts): a `sub` that breaks them,
+ * or is not a string, is UNAUTHORIZED.
  */
 import {
   createRemoteJWKSet,
@@ -12,6 +14,7 @@ import {
 } from "jose";
 import { AppError } from "../errors.ts";
 import type { Config } from "../config.ts";
+import { UserId } from "../schemas/inputs.ts";
 
 export interface Identity {
   userId: string;
@@ -47,7 +50,11 @@ export function createTokenVerifier(
   const jwks = auth.jwksUrl
     ? createRemoteJWKSet(new URL(auth.jwksUrl), { cooldownDuration: auth.jwksCooldownMs })
     : undefined;
-  const options: JWTVerifyOptions = { issuer: auth.issuer, audience: auth.audience };
+  const options: JWTVerifyOptions = {
+    issuer: auth.issuer,
+    audience: auth.audience,
+    requiredClaims: auth.requireExp ? ["exp"] : [],
+  };
   return {
     async verify(token) {
       let payload: JWTPayload;
@@ -63,14 +70,27 @@ export function createTokenVerifier(
       } catch {
         throw new AppError("UNAUTHORIZED", "Invalid or expired token");
       }
+      if (auth.maxTtlSeconds !== undefined && lifetime(payload) > auth.maxTtlSeconds) {
+        throw new AppError(
+          "UNAUTHORIZED",
+          `Token is valid for longer than this server accepts (${auth.maxTtlSeconds} s)`,
+        );
+      }
       return toIdentity(payload);
     },
   };
 }
 
+/** Seconds from issue (or now, without `iat`) to expiry; endless without `exp`. */
+function lifetime(payload: JWTPayload): number {
+  if (payload.exp === undefined) return Infinity;
+  return payload.exp - (payload.iat ?? Math.floor(Date.now() / 1000));
+}
+
 function toIdentity(payload: JWTPayload): Identity {
-  const sub = payload.sub?.trim();
-  if (!sub || sub.length > 128) throw new AppError("UNAUTHORIZED", "Token has no valid sub");
+  const parsed = UserId.safeParse(payload.sub);
+  if (!parsed.success) throw new AppError("UNAUTHORIZED", "Token has no valid sub");
+  const sub = parsed.data;
   const text = (value: unknown) =>
     typeof value === "string" && value.trim() !== "" ? value.trim().slice(0, 254) : undefined;
   return {

@@ -13,8 +13,13 @@ function hasControlCharacters(text: string): boolean {
   return false;
 }
 
-/** A user id is the token's `sub`: any non-blank string up to 128 chars. */
-export const UserId = z.string().trim().min(1, "must not be empty").max(128)
+/**
+ * A user id is the token's `sub` (auth/tokens.ts holds it to this rule too):
+ * up to 128 characters of well-formed Unicode, no control characters, no
+ * blanks at either end. Nothing is trimmed: " alice" is not alice.
+ */
+export const UserId = z.string().min(1, "must not be empty").max(128)
+  .refine((id) => id.trim() === id, "must not start or end with blanks")
   .refine((id) => id.isWellFormed(), "must be valid Unicode")
   .refine((id) => !hasControlCharacters(id), "must not contain control characters");
 export type UserId = z.infer<typeof UserId>;

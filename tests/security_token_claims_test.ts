@@ -1,0 +1,94 @@
+/**
+ * A token's user id obeys the rules of every user id, whatever its signer put
+ * in it; tokens that never expire, or live longer than the operator allows,
+ * are refused. Over real REST calls and real sockets.
+ */
+import { SignJWT } from "jose";
+import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { connectClient, startTestServer, TEST_SECRET } from "./helpers/server.ts";
+
+const key = new TextEncoder().encode(TEST_SECRET);
+
+/** A token with exactly these claims (`sub` of any JSON type), signed with the test key. */
+function tokenWith(claims: Record<string, unknown>): Promise<string> {
+  return new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).sign(key);
+}
+
+const inOneHour = () => Math.floor(Date.now() / 1000) + 3600;
+
+async function status(url: string, token: string): Promise<number> {
+  const res = await fetch(`${url}/api/chats/my-chats`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
+Deno.test("token sub: ids that break the id rules, and subs of other JSON types, are 401 on REST and sockets", async (t) => {
+  const server = await startTestServer();
+  try {
+    const refused: Record<string, unknown> = {
+      "a lone surrogate": "al\ud800ice",
+      "a leading blank": " alice",
+      "a trailing blank": "alice ",
+      "NUL": "ali\u0000ce",
+      "LF": "ali\nce",
+      "ESC": "ali\u001bce",
+      "DEL": "ali\u007fce",
+      "129 characters": "a".repeat(129),
+      "an empty string": "",
+      "an object": { id: "alice" },
+      "a number": 42,
+      "an array": ["alice"],
+      "true": true,
+      "null": null,
+    };
+    for (const [name, sub] of Object.entries(refused)) {
+      await t.step(name, async () => {
+        const token = await tokenWith({ sub, exp: inOneHour() });
+        assertEquals(await status(server.url, token), 401);
+        await assertRejects(
+          () => connectClient(server.url, { token }),
+          (err) => {
+            assert(err instanceof Error);
+            assertEquals((err as Error & { data?: { code?: string } }).data?.code, "UNAUTHORIZED");
+          },
+        );
+      });
+    }
+    await t.step("a well-formed id with spaces inside and any script is accepted", async () => {
+      assertEquals(
+        await status(server.url, await tokenWith({ sub: "ana maría 李", exp: inOneHour() })),
+        200,
+      );
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("token lifetime: no exp is refused unless JWT_REQUIRE_EXP=false; JWT_MAX_TTL caps exp - iat", async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const forever = await tokenWith({ sub: "alice" });
+  const day = await tokenWith({ sub: "alice", iat: now, exp: now + 86_400 });
+  const hour = await tokenWith({ sub: "alice", iat: now, exp: now + 3600 });
+
+  const strict = await startTestServer({ JWT_MAX_TTL: "2h" });
+  try {
+    assertEquals(await status(strict.url, forever), 401);
+    assertEquals(await status(strict.url, day), 401);
+    assertEquals(await status(strict.url, hour), 200);
+    await assertRejects(() => connectClient(strict.url, { token: day }));
+    (await connectClient(strict.url, { token: hour })).close();
+  } finally {
+    await strict.close();
+  }
+
+  const lenient = await startTestServer({ JWT_REQUIRE_EXP: "false" });
+  try {
+    assertEquals(await status(lenient.url, forever), 200);
+    assertEquals(await status(lenient.url, day), 200);
+  } finally {
+    await lenient.close();
+  }
+});
