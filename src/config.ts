@@ -100,6 +100,13 @@ const EnvSchema = z.object({
   PUSH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
   PUSH_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1000),
   PUSH_ALLOW_INSECURE_ENDPOINTS: z.enum(["true", "false"]).default("false"),
+  PUSH_ENDPOINT_HOSTS: z.string().default(
+    "fcm.googleapis.com,updates.push.services.mozilla.com,*.push.apple.com,*.notify.windows.com",
+  ).transform((text) => text.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean))
+    .refine(
+      (hosts) => hosts.every((host) => /^(\*\.)?[a-z0-9.:\[\]-]+$/.test(host)),
+      'must be host names, each maybe starting with "*." (e.g. *.push.apple.com)',
+    ),
   VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, "must be a base64url P-256 public key")
     .optional(),
   VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be a base64url P-256 key")
@@ -194,6 +201,8 @@ export interface PushConfig {
   readonly retryBaseMs: number;
   /** Accept `http:` push endpoints (local push-service emulators and tests only). */
   readonly allowInsecureEndpoints: boolean;
+  /** Hosts Web Push endpoints may name (`PUSH_ENDPOINT_HOSTS`); `*.` matches any subdomain. */
+  readonly endpointHosts: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -302,6 +311,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxAttempts: e.PUSH_MAX_ATTEMPTS,
       retryBaseMs: e.PUSH_RETRY_BASE_MS,
       allowInsecureEndpoints: e.PUSH_ALLOW_INSECURE_ENDPOINTS === "true",
+      endpointHosts: Object.freeze(e.PUSH_ENDPOINT_HOSTS),
     }),
     warnings: Object.freeze(
       e.KV_PATH === undefined ? [] : [

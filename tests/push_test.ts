@@ -29,6 +29,8 @@ const VAPID_ENV = {
   VAPID_PRIVATE_KEY: VAPID.privateKey,
   VAPID_SUBJECT: VAPID.subject,
   PUSH_ALLOW_INSECURE_ENDPOINTS: "true",
+  // The local push receiver, and the host of the endpoints only stored, never pushed to.
+  PUSH_ENDPOINT_HOSTS: "127.0.0.1,push.example.com",
 };
 /** Fast retries: 20 ms, 40 ms, 80 ms … */
 const FAST_RETRIES = { PUSH_RETRY_BASE_MS: "20", PUSH_MAX_ATTEMPTS: "4" };
@@ -251,6 +253,22 @@ Deno.test("Web Push: a subscription the push service calls gone (410, 404) is de
     await send(alice, "bob", "four");
     await settle(alice, 200);
     assertEquals(setup.push.requests.length, 3, "the 404 subscription was removed");
+  } finally {
+    await setup.close();
+  }
+});
+
+Deno.test("Web Push: an endpoint outside PUSH_ENDPOINT_HOSTS is refused and never contacted (no SSRF)", async () => {
+  // The default list: the browsers' push services only. The local receiver is not on it.
+  const setup = await startPushSetup({ PUSH_ENDPOINT_HOSTS: "" });
+  try {
+    const refused = await setup.subscribe("bob", "internal-admin");
+    assertEquals(refused.status, 400);
+    assertEquals((await refused.json()).code, "VALIDATION_ERROR");
+    const alice = await setup.server.connect("alice");
+    await send(alice, "bob", "knock knock");
+    await settle(alice, 300);
+    assertEquals(setup.push.requests.length, 0, "the server connected to the endpoint");
   } finally {
     await setup.close();
   }

@@ -107,7 +107,11 @@ export function createPushService(
   const webhook = config.webhook ? new WebhookSender(config.webhook, queue) : undefined;
   const webPush = config.webPush
     ? new WebPushSender(
-      { vapid: config.webPush, allowInsecureEndpoints: config.allowInsecureEndpoints },
+      {
+        vapid: config.webPush,
+        allowInsecureEndpoints: config.allowInsecureEndpoints,
+        endpointHosts: config.endpointHosts,
+      },
       subscriptions,
       queue,
       deps.log,

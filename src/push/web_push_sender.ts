@@ -30,6 +30,12 @@ export interface WebPushOptions {
   vapid: VapidKeys;
   /** Accept `http:` endpoints (local push-service emulators and tests only). */
   allowInsecureEndpoints: boolean;
+  /**
+   * The push services' hosts (`*.` for any subdomain): the server connects to
+   * an endpoint, so one a client may choose freely would let it make the
+   * server reach anything (SSRF).
+   */
+  endpointHosts: readonly string[];
   /** How long a push service keeps a notification for an offline browser (default 1 day). */
   ttlSeconds?: number;
   /** One attempt's time limit (default 10 s). */
@@ -66,6 +72,12 @@ export class WebPushSender {
     if (protocol !== "https:" && !this.options.allowInsecureEndpoints) {
       throw new AppError("VALIDATION_ERROR", "endpoint: push endpoints must be https URLs");
     }
+    if (!this.allowedEndpoint(input.endpoint)) {
+      throw new AppError(
+        "VALIDATION_ERROR",
+        "endpoint: not a push service this server sends to (PUSH_ENDPOINT_HOSTS)",
+      );
+    }
     const subscription: StoredSubscription = {
       endpoint: input.endpoint,
       keys: { p256dh: input.keys.p256dh, auth: input.keys.auth },
@@ -85,7 +97,10 @@ export class WebPushSender {
   async notify(userId: string, notification: PushNotification): Promise<void> {
     const payload = JSON.stringify(notification);
     for (const subscription of await this.subscriptions.listForUser(userId)) {
-      if (subscription.expirationTime !== null && subscription.expirationTime < Date.now()) {
+      const expired = subscription.expirationTime !== null &&
+        subscription.expirationTime < Date.now();
+      // Stored before PUSH_ENDPOINT_HOSTS was narrowed: never contacted again.
+      if (expired || !this.allowedEndpoint(subscription.endpoint)) {
         await this.subscriptions.remove(subscription.endpoint);
         continue;
       }
@@ -94,6 +109,13 @@ export class WebPushSender {
         attempt: (signal) => this.deliver(subscription, payload, signal),
       });
     }
+  }
+
+  private allowedEndpoint(endpoint: string): boolean {
+    const host = new URL(endpoint).hostname.toLowerCase();
+    return this.options.endpointHosts.some((allowed) =>
+      allowed.startsWith("*.") ? host.endsWith(allowed.slice(1)) : host === allowed
+    );
   }
 
   private async deliver(
