@@ -17,7 +17,8 @@ import {
 } from "./openapi.ts";
 
 const TAGS = ["chats"];
-const BAD_PAGE = "`limit` outside 1–200, a negative `skip`, or a malformed value.";
+const BAD_PAGE =
+  "`limit` outside 1–200, `skip` outside 0–10000 (page further back with `before`), or a malformed value.";
 
 const myChats = createRoute({
   method: "get",

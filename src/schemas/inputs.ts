@@ -63,7 +63,12 @@ export const TypingInput = z.object({ receiverId: UserId, isTyping: z.boolean() 
 export type TypingInput = z.infer<typeof TypingInput>;
 
 const Limit = z.number().int().min(1).max(MAX_PAGE_SIZE);
-const Skip = z.number().int().min(0).max(1_000_000);
+/** Deeper pages cost a walk over every skipped row: page further back with `before`. */
+export const MAX_SKIP = 10_000;
+const Skip = z.number().int().min(0).max(
+  MAX_SKIP,
+  `must be at most ${MAX_SKIP}; page further back with before`,
+);
 
 export const ChatHistoryInput = z.object({
   userId1: UserId,
