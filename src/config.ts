@@ -1,12 +1,6 @@
 /** The environment, parsed once by zod into a typed, frozen Config. */
 import { z } from "zod";
-
-const LOOPBACK_HOSTS = new Set(["localhost", "::1", "[::1]"]);
-
-/** True for addresses only this machine can reach. */
-export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
+import { hostName, type HostPolicy, isLoopbackHost } from "./auth/hosts.ts";
 
 const optionalText = z.string().trim().min(1).optional().catch(undefined);
 
@@ -68,6 +62,12 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
   CLUSTER_NODE_TTL_MS: z.coerce.number().int().min(300).max(300_000).default(15_000),
   CORS_ORIGINS: z.string().default(""),
+  ALLOWED_HOSTS: z.string().default("").transform((text) =>
+    text.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean)
+  ).refine(
+    (hosts) => hosts.every((host) => /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/.test(host)),
+    "must be host names or addresses without ports, comma-separated",
+  ),
   PRESENCE_BROADCAST: z.enum(["partners", "all"]).default("partners"),
   PRESENCE_GRACE_MS: z.coerce.number().int().min(0).max(1500).default(1000),
   DELIVERY_ACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
@@ -151,6 +151,8 @@ export interface Config {
   readonly cluster?: ClusterConfig;
   /** `"*"` only when set explicitly; an empty list allows same-origin pages only. */
   readonly corsOrigins: "*" | readonly string[];
+  /** Which `Host` headers are served (auth/hosts.ts). */
+  readonly hosts: HostPolicy;
   readonly presence: { readonly broadcast: "partners" | "all"; readonly graceMs: number };
   readonly delivery: { readonly ackTimeoutMs: number; readonly recoveryWindowMs: number };
   readonly logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
@@ -268,6 +270,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ? Object.freeze({ redisUrl: e.REDIS_URL, nodeTtlMs: e.CLUSTER_NODE_TTL_MS })
       : undefined,
     corsOrigins: origins.includes("*") ? "*" : Object.freeze(origins),
+    hosts: Object.freeze({
+      loopbackOnly: devMode,
+      names: e.ALLOWED_HOSTS.length === 0 ? "any" as const : Object.freeze(e.ALLOWED_HOSTS),
+      publicHost: e.PUBLIC_URL ? hostName(new URL(e.PUBLIC_URL).host) : undefined,
+    }),
     presence: Object.freeze({ broadcast: e.PRESENCE_BROADCAST, graceMs: e.PRESENCE_GRACE_MS }),
     delivery: Object.freeze({
       ackTimeoutMs: e.DELIVERY_ACK_TIMEOUT_MS,

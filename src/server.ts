@@ -75,6 +75,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
   const httpServer = createServer(getRequestListener((req) => app.fetch(req)));
   const io = createIo(httpServer, {
     corsOrigins: config.corsOrigins,
+    hosts: config.hosts,
     recoveryWindowMs: config.delivery.recoveryWindowMs,
     maxPayloadBytes: config.limits.socketPayloadBytes,
   });
@@ -138,6 +139,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     verifier,
     devIssuer: config.auth.devMode && secret ? createTokenIssuer(secret) : undefined,
     corsOrigins: config.corsOrigins,
+    hosts: config.hosts,
     ready: async () => {
       await backend.ping();
       await cluster?.ping();

@@ -8,6 +8,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { BlankEnv } from "hono/types";
 import { clientAddress } from "../auth/client_address.ts";
 import { requireUser } from "../auth/http_auth.ts";
+import { type HostPolicy, isHostAllowed } from "../auth/hosts.ts";
 import { type AllowedOrigins, isOriginAllowed } from "../auth/origins.ts";
 import { enforce, type RateLimiter } from "../limits/rate_limiter.ts";
 import type { Metrics } from "../metrics/metrics.ts";
@@ -32,6 +33,7 @@ export interface HttpAppDeps {
   /** Present only in dev mode: enables `POST /api/dev/token`. */
   devIssuer?: TokenIssuer;
   corsOrigins: AllowedOrigins;
+  hosts: HostPolicy;
   /** Resolves when every backing service answers (the store, later Redis). */
   ready: () => Promise<void>;
   limiter: RateLimiter;
@@ -92,6 +94,14 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
     isOriginAllowed(c.req.header("origin"), c.req.header("host"), origins);
 
   app.use("*", secureHeaders({ contentSecurityPolicy: CONTENT_SECURITY_POLICY }));
+  // A page that reached this server by a name of its own (DNS rebinding) gets nothing.
+  app.use("*", async function hostGuard(c, next) {
+    if (!isHostAllowed(c.req.header("host"), deps.hosts)) {
+      deps.metrics.errors.inc({ code: "FORBIDDEN" });
+      return c.json({ error: "Host not allowed", code: "FORBIDDEN" }, 403);
+    }
+    await next();
+  });
   // A browser page from an origin not on the list gets nothing: 403, no CORS headers.
   app.use("*", async function originGuard(c, next) {
     if (!originAllowed(c)) {

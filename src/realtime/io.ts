@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
+import { type HostPolicy, isHostAllowed } from "../auth/hosts.ts";
 import { type AllowedOrigins, isOriginAllowed } from "../auth/origins.ts";
 import type {
   ChatMessage,
@@ -29,6 +30,7 @@ export type ParleySocket = Socket<
 
 export interface IoOptions {
   corsOrigins: AllowedOrigins;
+  hosts: HostPolicy;
   /** Larger frames close that client's connection (Socket.IO's default is 1 MB). */
   maxPayloadBytes: number;
   /** How long a dropped connection may come back with its rooms and missed broadcasts. */
@@ -44,9 +46,14 @@ export function createIo(httpServer: HttpServer, options: IoOptions): ParleyServ
   const origins = options.corsOrigins;
   return new Server(httpServer, {
     cors: { origin: origins === "*" ? "*" : [...origins] },
-    // A browser page from another origin cannot even open the connection.
+    // A browser page from another origin, or reaching this server by a foreign
+    // name (DNS rebinding), cannot even open the connection.
     allowRequest: (req, callback) =>
-      callback(null, isOriginAllowed(req.headers.origin, req.headers.host, origins)),
+      callback(
+        null,
+        isHostAllowed(req.headers.host, options.hosts) &&
+          isOriginAllowed(req.headers.origin, req.headers.host, origins),
+      ),
     maxHttpBufferSize: options.maxPayloadBytes,
     serveClient: true,
     connectionStateRecovery: {
