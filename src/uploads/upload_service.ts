@@ -34,6 +34,9 @@ export const UPLOADS_PATH = "/api/uploads/";
 const UPLOAD_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 /** Unsent uploads removed per sweep query. */
 const SWEEP_BATCH = 100;
+/** Tries of recording that a stored message carries its upload, and the pause before the n-th. */
+const ATTACH_ATTEMPTS = 3;
+const ATTACH_RETRY_MS = 100;
 
 export class UploadService implements MessageHooks {
   private sweepTimer: ReturnType<typeof setTimeout> | undefined;
@@ -148,10 +151,20 @@ export class UploadService implements MessageHooks {
   async stored(message: ChatMessage): Promise<void> {
     const uploadId = message.file ? this.localUploadId(message.file.url) : null;
     if (!uploadId) return;
-    const attached = await this.store.attach(uploadId, {
-      messageId: message._id,
-      receiverId: message.receiverId,
-    });
+    const reference = { messageId: message._id, receiverId: message.receiverId };
+    // The message is stored already: the send should not be answered with an
+    // error for a hiccup of the store. `attach` is idempotent, so it is simply
+    // tried again before the send is answered.
+    let attached: boolean | undefined;
+    for (let attempt = 1; attached === undefined; attempt++) {
+      try {
+        attached = await this.store.attach(uploadId, reference);
+      } catch (err) {
+        if (attempt >= ATTACH_ATTEMPTS) throw err;
+        this.log.warn("attaching an upload failed; trying again", { uploadId, attempt });
+        await new Promise((resolve) => setTimeout(resolve, ATTACH_RETRY_MS * attempt));
+      }
+    }
     if (!attached) {
       this.log.warn("sent upload was removed meanwhile", { uploadId, messageId: message._id });
     }
