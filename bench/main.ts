@@ -5,7 +5,7 @@
  *
  *   deno run -A bench/main.ts [--quick] [--store sqlite|mongo] [--clients N] [--rate R]
  *                             [--duration S] [--rounds N] [--only store,burst,...]
- *                             [--json out.json] [--profile DIR] [--db-dir DIR]
+ *                             [--json out.json] [--profile DIR] [--probe-store] [--db-dir DIR]
  *
  * `--quick` runs tiny versions of every scenario (CI: completes, 0 lost) and
  * exits non-zero when a scenario fails or loses a message. See BENCHMARKS.md.
@@ -46,7 +46,9 @@ const USAGE = `usage: deno run -A bench/main.ts [options]
   --only a,b            run only these scenarios (${SCENARIOS.join(", ")})
   --db-dir DIR          where the SQLite files go (default: a new temp dir, removed after)
   --json FILE           also write the results as JSON
-  --profile DIR         run the Parley server with --cpu-prof, profiles into DIR`;
+  --profile DIR         run the Parley server with --cpu-prof, profiles into DIR
+  --probe-store         record the server's SQLite write batches (size, commit round trip,
+                        reply handling) over each measured phase (bench/store_probe.ts)`;
 
 interface Options {
   quick: boolean;
@@ -65,6 +67,7 @@ interface Options {
   only: ScenarioName[];
   json?: string;
   profile?: string;
+  probeStore: boolean;
   dbDir?: string;
 }
 
@@ -108,6 +111,7 @@ export function parseOptions(args: string[]): Options {
         only: { type: "string" },
         json: { type: "string" },
         profile: { type: "string" },
+        "probe-store": { type: "boolean", default: false },
         "db-dir": { type: "string" },
         help: { type: "boolean", default: false },
       },
@@ -149,6 +153,7 @@ export function parseOptions(args: string[]): Options {
     only,
     json: v.json,
     profile: v.profile,
+    probeStore: v["probe-store"],
     dbDir: v["db-dir"],
   };
 }
@@ -194,6 +199,7 @@ async function main(): Promise<number> {
     rounds: o.rounds,
     workers: o.workers,
     cpuProfDir: o.profile,
+    probeStore: o.probeStore,
     log: (line) => console.error(line),
     mongoDbs: [],
   };

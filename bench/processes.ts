@@ -4,11 +4,13 @@
  * the store seeder and the load generators.
  */
 import type { Job, JobResult, WorkerLine } from "./jobs.ts";
+import type { BatchTrace } from "./worker_probe.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const MAIN = `${ROOT}main.ts`;
 const RELAY = `${ROOT}bench/relay_server.ts`;
 const WORKER = `${ROOT}bench/load_worker.ts`;
+const STORE_PROBE = `${ROOT}bench/store_probe.ts`;
 /** Output kept per child for error reports. */
 const OUTPUT_TAIL = 20_000;
 
@@ -24,6 +26,8 @@ export interface ServerSpec {
   secret: string;
   /** Directory for `--cpu-prof` output of the server, when profiling. */
   cpuProfDir?: string;
+  /** Parley only: record the SQLite write batches (bench/store_probe.ts) into this file. */
+  storeProbeFile?: string;
   env?: Record<string, string>;
 }
 
@@ -35,6 +39,11 @@ export interface ServerProcess {
   /** CPU time used so far, in seconds: the JS (main) thread and all other threads. */
   cpuSeconds(): Promise<CpuSeconds>;
   output(): string;
+  /**
+   * With `storeProbeFile`: the SQLite write batches recorded so far (the server
+   * writes them on SIGUSR2); undefined without a probe.
+   */
+  storeBatches(): Promise<BatchTrace[] | undefined>;
   stop(): Promise<void>;
 }
 
@@ -84,6 +93,18 @@ export async function readCpuSeconds(pid: number): Promise<CpuSeconds> {
   return cpu;
 }
 
+/** The machine's CPU time so far (/proc/stat, all cores), seconds: busy and idle. */
+export async function readMachineCpu(): Promise<{ busy: number; idle: number }> {
+  const line = (await Deno.readTextFile("/proc/stat")).split("\n")[0]!;
+  // cpu  user nice system idle iowait irq softirq steal ...
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/)
+    .slice(1).map(Number) as number[];
+  return {
+    busy: (user! + nice! + system! + irq! + softirq! + steal!) / CLOCK_TICKS,
+    idle: (idle! + iowait!) / CLOCK_TICKS,
+  };
+}
+
 export async function readRssKiB(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   const match = status.match(/^VmRSS:\s+(\d+)\s+kB$/m);
@@ -95,6 +116,11 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
   const port = freePort();
   const flags = spec.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${spec.cpuProfDir}`] : [];
   const env: Record<string, string> = { PORT: String(port), HOST: "127.0.0.1" };
+  const probeFile = spec.kind === "parley" ? spec.storeProbeFile : undefined;
+  if (probeFile) {
+    flags.push(`--preload=${STORE_PROBE}`);
+    env.PARLEY_STORE_PROBE = probeFile;
+  }
   if (spec.kind === "parley") {
     Object.assign(env, {
       JWT_SECRET: spec.secret,
@@ -146,6 +172,17 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
     rssKiB: () => readRssKiB(child.pid),
     cpuSeconds: () => readCpuSeconds(child.pid),
     output: () => out.text,
+    async storeBatches() {
+      if (!probeFile || dead) return undefined;
+      await Deno.remove(probeFile).catch(() => {});
+      child.kill("SIGUSR2");
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const text = await Deno.readTextFile(probeFile).catch(() => undefined);
+        if (text !== undefined) return JSON.parse(text) as BatchTrace[];
+      }
+      throw new Error(`the server wrote no store probe to ${probeFile} within 5 s`);
+    },
     async stop() {
       if (dead) return;
       child.kill("SIGTERM");
@@ -217,6 +254,16 @@ export class Worker {
       }
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
+  }
+
+  /** CPU time of this load generator so far, seconds, all threads together. */
+  async cpuSeconds(): Promise<number> {
+    const cpu = await readCpuSeconds(this.child.pid).catch(() => ({
+      main: 0,
+      workers: 0,
+      other: 0,
+    }));
+    return cpu.main + cpu.workers + cpu.other;
   }
 
   async send(type: "go" | "stop"): Promise<void> {

@@ -194,11 +194,29 @@ function notes(row: Row): string {
       `server CPU ${fmt(e.cpuMainPct, 0)}% JS${workers} + ${fmt(e.cpuOtherPct, 0)}% other`,
     );
   }
+  if (e.loadCpuPct !== undefined) {
+    parts.push(
+      `load generators ${fmt(e.loadCpuPct, 0)}%, elsewhere ${fmt(e.elsewhereCpuPct, 0)}%, machine ${
+        fmt(e.machineBusyPct, 0)
+      }% busy`,
+    );
+  }
   if (e.serverAckP50Ms !== undefined) {
     // A histogram bound: "≤ 5 ms", or past the largest finite bucket.
     const bound = (ms: number | undefined) =>
       ms === Infinity ? "above every bucket" : `≤ ${fmt(ms)} ms`;
     parts.push(`server send→ack p50 ${bound(e.serverAckP50Ms)}, p99 ${bound(e.serverAckP99Ms)}`);
+  }
+  if (e.storeBatchMeanWrites !== undefined) {
+    parts.push(
+      `store batches ${fmt(e.storeBatchMeanWrites, 0)} writes mean (p99 ${
+        fmt(e.storeBatchP99Writes, 0)
+      }), round trip p50 ${fmt(e.storeRoundTripP50Ms, 2)} / p99 ${
+        fmt(e.storeRoundTripP99Ms, 1)
+      } ms, reply drain p99 ${fmt(e.storeDrainP99Ms, 1)} ms, postMessage ${
+        fmt(e.storePostUsPerWrite, 2)
+      } µs/write`,
+    );
   }
   if (e.eventLoopDelayP99Ms !== undefined) {
     parts.push(

@@ -7,6 +7,7 @@
 import type { Job, JobResult, TargetKind } from "./jobs.ts";
 import {
   type CpuSeconds,
+  readMachineCpu,
   runWorkers,
   type ServerProcess,
   startServer,
@@ -15,6 +16,7 @@ import {
 } from "./processes.ts";
 import type { SeedPlan, SeedReport } from "./seed.ts";
 import type { StoreCostPlan, StoreCostReport } from "./store_cost.ts";
+import { batchStats } from "./worker_probe.ts";
 import {
   type Buckets,
   type LoopDelay,
@@ -59,12 +61,15 @@ export interface BenchContext {
   workers: number;
   /** Directory for the Parley server's `--cpu-prof` output, when profiling. */
   cpuProfDir?: string;
+  /** Record the Parley server's SQLite write batches over each measured phase (store_probe.ts). */
+  probeStore?: boolean;
   log(line: string): void;
   /** Mongo database names used, to drop at the end. */
   mongoDbs: string[];
 }
 
 let storeSeq = 0;
+let probeSeq = 0;
 
 /** A fresh, empty store for one Parley server. */
 function freshStore(ctx: BenchContext): StoreSpec {
@@ -92,6 +97,9 @@ async function start(
     secret: ctx.secret,
     store: target === "parley" ? store ?? freshStore(ctx) : undefined,
     cpuProfDir: target === "parley" ? ctx.cpuProfDir : undefined,
+    storeProbeFile: target === "parley" && ctx.probeStore && ctx.store.kind === "sqlite"
+      ? `${ctx.tmpDir}/store-probe-${++probeSeq}.json`
+      : undefined,
   });
 }
 
@@ -154,13 +162,25 @@ async function runMeasured(
     await Promise.all(workers.map((w) => w.next("ready")));
     const bucketsBefore = await sendBuckets();
     const before: CpuSeconds = await server.cpuSeconds();
+    const loadBefore = await Promise.all(workers.map((w) => w.cpuSeconds()));
+    const machineBefore = await readMachineCpu();
     const loop = target === "parley" ? watchLoopDelay(server.url) : undefined;
+    const startedAt = Date.now();
     const t0 = performance.now();
     await Promise.all(workers.map((w) => w.send("go")));
     const results = await Promise.all(workers.map((w) => w.result()));
     const after = await server.cpuSeconds();
+    const machineAfter = await readMachineCpu();
+    const loadAfter = await Promise.all(workers.map((w) => w.cpuSeconds()));
     const seconds = (performance.now() - t0) / 1000;
+    const loadCpu = loadAfter.reduce((n, c, i) => n + c - loadBefore[i]!, 0);
+    const machineBusy = machineAfter.busy - machineBefore.busy;
+    const machineTotal = machineBusy + machineAfter.idle - machineBefore.idle;
+    const endedAt = Date.now();
     const loopDelay: Partial<LoopDelay> = (await loop?.stop()) ?? {};
+    const traces = await server.storeBatches();
+    const batches = traces &&
+      batchStats(traces.filter((t) => t.at >= startedAt && t.at <= endedAt));
     const bucketsAfter = await sendBuckets();
     const serverAck: Record<string, number> = bucketsBefore && bucketsAfter
       ? {
@@ -172,8 +192,25 @@ async function runMeasured(
       cpuMainPct: (100 * (after.main - before.main)) / seconds,
       cpuWorkersPct: (100 * (after.workers - before.workers)) / seconds,
       cpuOtherPct: (100 * (after.other - before.other)) / seconds,
+      loadCpuPct: (100 * loadCpu) / seconds,
+      // Everything else the machine ran meanwhile: other people's work, the kernel, this process.
+      elsewhereCpuPct: (100 * (machineBusy - loadCpu - (after.main - before.main) -
+        (after.workers - before.workers) - (after.other - before.other))) / seconds,
+      machineBusyPct: machineTotal > 0 ? (100 * machineBusy) / machineTotal : NaN,
       ...serverAck,
       ...loopDelay,
+      ...(batches && {
+        storeBatchMeanWrites: batches.meanWrites,
+        storeBatchP99Writes: batches.p99Writes,
+        storeBatchMaxWrites: batches.maxWrites,
+        storeRoundTripP50Ms: batches.roundTripP50Ms,
+        storeRoundTripP99Ms: batches.roundTripP99Ms,
+        storeRoundTripMaxMs: batches.roundTripMaxMs,
+        storePostUsPerWrite: batches.postUsPerWrite,
+        storeDrainP50Ms: batches.drainP50Ms,
+        storeDrainP99Ms: batches.drainP99Ms,
+        storeDrainMaxMs: batches.drainMaxMs,
+      }),
     });
   } finally {
     await Promise.all(workers.map((w) => w.close()));
@@ -623,7 +660,7 @@ export async function storeCost(ctx: BenchContext, o: StoreOptions): Promise<Sce
         batchRoundTripP50Ms: s.batches.roundTripP50Ms,
         batchRoundTripP99Ms: s.batches.roundTripP99Ms,
         postUsPerWrite: s.batches.postUsPerWrite,
-        replyHandlerUsPerWrite: s.batches.replyHandlerUsPerWrite,
+        handlerUsPerWrite: s.batches.handlerUsPerWrite,
       },
       errorSamples: s.errorSamples,
     });

@@ -11,11 +11,10 @@
  *    until `sends` are done. Wall µs per send at saturation (elapsed ÷ sends),
  *    this process's CPU per send by thread (/proc: the main thread, the SQLite
  *    worker, the rest), and the
- *    group commit as the main thread sees it: the writes per batch posted to
- *    the writer worker, the batch's round trip (post → reply, i.e. the
- *    transaction and COMMIT), and the time `postMessage` (structured clone)
- *    takes. The batches are observed by wrapping the global `Worker` class, so
- *    nothing in src/ changes for it.
+ *    group commit as the main thread sees it (worker_probe.ts): the writes per
+ *    batch posted to the writer worker, the batch's round trip (post → reply,
+ *    i.e. the transaction and COMMIT), and the time `postMessage` (structured
+ *    clone) takes.
  * 2. **sql**: the same operations (operations.ts `insertMessage` +
  *    `markDelivered`, a savepoint each, as the worker runs them) on this thread
  *    on a fresh file opened like the writer (`Sql.openWriter`), in
@@ -34,6 +33,7 @@ import { openSqliteBackend } from "../src/store/sqlite/sqlite_backend.ts";
 import { Sql } from "../src/store/sqlite/sql.ts";
 import { type CpuSeconds, readCpuSeconds } from "./processes.ts";
 import { summarize } from "./stats.ts";
+import { type BatchStats, batchStats, installWorkerProbe } from "./worker_probe.ts";
 
 export interface StoreCostPlan {
   /** Directory for the three fresh database files (and the backend's upload dir). */
@@ -61,76 +61,16 @@ export interface StoreCostReport {
     otherCpuUsPerSend: number;
     /** insert → receipt committed, per send, ms. */
     latency: { p50: number; p95: number; p99: number };
-    batches: {
-      count: number;
-      meanWrites: number;
-      p50Writes: number;
-      maxWrites: number;
-      /** post → reply of a write batch: the worker's transaction and COMMIT, ms. */
-      roundTripP50Ms: number;
-      roundTripP99Ms: number;
-      roundTripMaxMs: number;
-      /** Main thread time inside `postMessage` (structured clone of the batch), per write, µs. */
-      postUsPerWrite: number;
-      /** Main thread time in the worker's reply handler (before the callers' continuations), per write, µs. */
-      replyHandlerUsPerWrite: number;
-    };
+    /** The group commit's batches (worker_probe.ts). */
+    batches: BatchStats;
   };
   sql: { sends: number; batchWrites: number; usPerSend: number; commitP50Ms: number };
   raw: { rows: number; batchRows: number; usPerRow: number; commitP50Ms: number };
 }
 
-// ---------------------------------------------------------------- worker probe
-
-interface BatchTrace {
-  writes: number;
-  postedAt: number;
-  postUs: number;
-  repliedAt?: number;
-}
-
-const traces = new Map<number, BatchTrace>();
-let replyHandlerMs = 0;
-let probing = false;
-
-/**
- * The global `Worker`, observing write batches (connection.ts posts
- * `{type: "write", batch, ops}` and gets `{type: "written", batch}` back).
- */
-const BaseWorker = globalThis.Worker;
-class ProbedWorker extends BaseWorker {
-  constructor(specifier: string | URL, options?: WorkerOptions) {
-    super(specifier, options);
-    let handler: ((this: Worker, ev: MessageEvent) => unknown) | null = null;
-    // The reply handler connection.ts sets is called from here, and timed.
-    Object.defineProperty(this, "onmessage", {
-      get: () => handler,
-      set: (fn) => handler = fn,
-    });
-    this.addEventListener("message", (event) => {
-      const data = event.data as { type?: string; batch?: number };
-      const t0 = performance.now();
-      if (probing && data.type === "written") {
-        const trace = traces.get(data.batch!);
-        if (trace) trace.repliedAt = t0;
-      }
-      handler?.call(this, event);
-      if (probing && data.type === "written") replyHandlerMs += performance.now() - t0;
-    });
-  }
-
-  override postMessage(message: unknown, options?: StructuredSerializeOptions | Transferable[]) {
-    const m = message as { type?: string; batch?: number; ops?: unknown[] };
-    if (!probing || m.type !== "write") {
-      return super.postMessage(message, options as StructuredSerializeOptions);
-    }
-    const t0 = performance.now();
-    super.postMessage(message, options as StructuredSerializeOptions);
-    const t1 = performance.now();
-    traces.set(m.batch!, { writes: m.ops!.length, postedAt: t0, postUs: (t1 - t0) * 1000 });
-  }
-}
-globalThis.Worker = ProbedWorker;
+// The probe must replace `Worker` before the backend starts its workers.
+const probe = installWorkerProbe();
+probe.enabled = false;
 
 // ---------------------------------------------------------------- 1. the store
 
@@ -175,18 +115,15 @@ async function storeCost(plan: StoreCostPlan): Promise<StoreCostReport["store"]>
   try {
     await drive(plan.warmup, false);
     errors = 0;
-    probing = true;
+    probe.enabled = true;
     const before = await cpuNow();
     const t0 = performance.now();
     await drive(plan.sends, true);
     const elapsedMs = performance.now() - t0;
     const after = await cpuNow();
-    probing = false;
+    probe.enabled = false;
 
-    const batches = [...traces.values()].filter((t) => t.repliedAt !== undefined);
-    const sizes = summarize(batches.map((b) => b.writes));
-    const trips = summarize(batches.map((b) => b.repliedAt! - b.postedAt));
-    const totalWrites = batches.reduce((n, b) => n + b.writes, 0);
+    const b = batchStats(probe.traces);
     const perSend = (seconds: number) => (seconds * 1e6) / plan.sends;
     const lat = summarize(latencies);
     return {
@@ -199,17 +136,7 @@ async function storeCost(plan: StoreCostPlan): Promise<StoreCostReport["store"]>
       workerCpuUsPerSend: perSend(after.workers - before.workers),
       otherCpuUsPerSend: perSend(after.other - before.other),
       latency: { p50: lat.p50, p95: lat.p95, p99: lat.p99 },
-      batches: {
-        count: batches.length,
-        meanWrites: totalWrites / Math.max(1, batches.length),
-        p50Writes: sizes.p50,
-        maxWrites: sizes.max,
-        roundTripP50Ms: trips.p50,
-        roundTripP99Ms: trips.p99,
-        roundTripMaxMs: trips.max,
-        postUsPerWrite: batches.reduce((n, b) => n + b.postUs, 0) / Math.max(1, totalWrites),
-        replyHandlerUsPerWrite: (replyHandlerMs * 1000) / Math.max(1, totalWrites),
-      },
+      batches: b,
     };
   } finally {
     await backend.close();
