@@ -29,10 +29,3 @@ export async function endpointId(endpoint: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(endpoint));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
-
-export function oldestBeyondCap(subscriptions: StoredSubscription[]): StoredSubscription[] {
-  return [...subscriptions]
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
-    .slice(MAX_SUBSCRIPTIONS_PER_USER);
-}
-
