@@ -84,6 +84,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_REST: Bucket.default({ perSecond: 10, burst: 40 }),
   RATE_LIMIT_ANON_REST: Bucket.default({ perSecond: 5, burst: 20 }),
   RATE_LIMIT_CONNECT: Bucket.default({ perSecond: 20, burst: 60 }),
+  MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
   MAX_SOCKET_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
   TRUST_PROXY: z.enum(["true", "false"]).default("false"),
@@ -158,7 +159,12 @@ export interface Config {
   readonly logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
   /** null: limits off (`RATE_LIMITS=off`). */
   readonly rateLimits: Readonly<Record<RateLimitName, RateBucket>> | null;
-  readonly limits: { readonly socketPayloadBytes: number; readonly bodyBytes: number };
+  readonly limits: {
+    readonly socketPayloadBytes: number;
+    readonly bodyBytes: number;
+    /** Sockets one user may hold on one node; the next closes the oldest. */
+    readonly socketsPerUser: number;
+  };
   /** Take client addresses from `X-Forwarded-For` (only behind a proxy you run). */
   readonly trustProxy: boolean;
   /** The first key encrypts; all of them decrypt. Empty: stored in clear. */
@@ -293,6 +299,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     limits: Object.freeze({
       socketPayloadBytes: e.MAX_SOCKET_PAYLOAD_BYTES,
       bodyBytes: e.MAX_BODY_BYTES,
+      socketsPerUser: e.MAX_SOCKETS_PER_USER,
     }),
     trustProxy: e.TRUST_PROXY === "true",
     encryptionKeys: Object.freeze(e.MESSAGE_ENCRYPTION_KEYS ?? []),

@@ -132,6 +132,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     limiter,
     metrics,
     trustProxy: config.trustProxy,
+    maxSocketsPerUser: config.limits.socketsPerUser,
     log,
   });
   const app: Hono = await createHttpApp({

@@ -11,6 +11,7 @@ import { registerChatHandlers } from "./chat_handlers.ts";
 import type { InFlight } from "./in_flight.ts";
 import type { MessageDelivery } from "./message_delivery.ts";
 import { type ParleyServer, type ParleySocket, userRoom } from "./io.ts";
+import { SocketCap } from "./socket_cap.ts";
 
 export interface ConnectionDeps {
   verifier: TokenVerifier;
@@ -21,6 +22,8 @@ export interface ConnectionDeps {
   limiter: RateLimiter;
   metrics: Metrics;
   trustProxy: boolean;
+  /** `MAX_SOCKETS_PER_USER`: a user's next socket on this node closes their oldest. */
+  maxSocketsPerUser: number;
   log: Logger;
 }
 
@@ -50,6 +53,7 @@ export function acceptConnections(io: ParleyServer, deps: ConnectionDeps): void 
     Object.assign(socket.data, identity);
   }));
 
+  const cap = new SocketCap(deps.maxSocketsPerUser);
   io.on("connection", (socket: ParleySocket) => {
     const { userId } = socket.data;
     // Listeners first and synchronously: events sent right after connect are not lost.
@@ -70,6 +74,7 @@ export function acceptConnections(io: ParleyServer, deps: ConnectionDeps): void 
       socketId: socket.id,
       recovered: socket.recovered,
     });
+    cap.admit(socket);
   });
 }
 
