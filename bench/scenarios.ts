@@ -669,7 +669,7 @@ export async function storeCost(ctx: BenchContext, o: StoreOptions): Promise<Sce
       usPerSend: r.sql.usPerSend,
       commitP50Ms: r.sql.commitP50Ms,
     }));
-    raw.variant = `raw insert, ${r.raw.batchRows} rows/txn`;
+    raw.variant = `raw insert, delivered rows, ${r.raw.batchRows} rows/txn`;
     raw.rounds.push(sqliteRound(1e6 / r.raw.usPerRow, {
       usPerRow: r.raw.usPerRow,
       commitP50Ms: r.raw.commitP50Ms,
