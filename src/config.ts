@@ -84,6 +84,8 @@ const EnvSchema = z.object({
   RATE_LIMIT_REST: Bucket.default({ perSecond: 10, burst: 40 }),
   RATE_LIMIT_ANON_REST: Bucket.default({ perSecond: 5, burst: 20 }),
   RATE_LIMIT_CONNECT: Bucket.default({ perSecond: 20, burst: 60 }),
+  RATE_LIMIT_HANDSHAKE: Bucket.default({ perSecond: 40, burst: 120 }),
+  MAX_PENDING_SESSIONS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
   MAX_SOCKET_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
@@ -126,7 +128,8 @@ export type RateLimitName =
   | "read"
   | "rest"
   | "anonRest"
-  | "connect";
+  | "connect"
+  | "handshake";
 
 export interface Config {
   readonly port: number;
@@ -164,6 +167,8 @@ export interface Config {
     readonly bodyBytes: number;
     /** Sockets one user may hold on one node; the next closes the oldest. */
     readonly socketsPerUser: number;
+    /** Engine.IO sessions that may wait unauthenticated at once; one more closes the oldest. */
+    readonly pendingSessions: number;
   };
   /** Take client addresses from `X-Forwarded-For` (only behind a proxy you run). */
   readonly trustProxy: boolean;
@@ -295,11 +300,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       rest: e.RATE_LIMIT_REST,
       anonRest: e.RATE_LIMIT_ANON_REST,
       connect: e.RATE_LIMIT_CONNECT,
+      handshake: e.RATE_LIMIT_HANDSHAKE,
     }),
     limits: Object.freeze({
       socketPayloadBytes: e.MAX_SOCKET_PAYLOAD_BYTES,
       bodyBytes: e.MAX_BODY_BYTES,
       socketsPerUser: e.MAX_SOCKETS_PER_USER,
+      pendingSessions: e.MAX_PENDING_SESSIONS,
     }),
     trustProxy: e.TRUST_PROXY === "true",
     encryptionKeys: Object.freeze(e.MESSAGE_ENCRYPTION_KEYS ?? []),

@@ -122,6 +122,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
   metrics.sources = {
     connectedSockets: () => io.of("/").sockets.size,
     onlineUsers: () => presence.onlineCount(),
+    engineSessions: () => io.engine.clientsCount,
   };
   acceptConnections(io, {
     verifier,
@@ -133,6 +134,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     metrics,
     trustProxy: config.trustProxy,
     maxSocketsPerUser: config.limits.socketsPerUser,
+    maxPendingSessions: config.limits.pendingSessions,
     log,
   });
   const app: Hono = await createHttpApp({

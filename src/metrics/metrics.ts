@@ -8,6 +8,7 @@ import client from "prom-client";
 export interface GaugeSources {
   connectedSockets(): number;
   onlineUsers(): number;
+  engineSessions(): number;
 }
 
 export interface Metrics {
@@ -21,6 +22,7 @@ export interface Metrics {
   sources: GaugeSources;
   readonly connectedSockets: client.Gauge;
   readonly onlineUsers: client.Gauge;
+  readonly engineSessions: client.Gauge;
   readonly messagesSent: client.Counter;
   readonly messagesDelivered: client.Counter;
   readonly messagesRead: client.Counter;
@@ -121,7 +123,7 @@ export function createMetrics(): Metrics {
   const metrics: Metrics = {
     registry,
     monitorEventLoop: () => loop.start(),
-    sources: { connectedSockets: () => 0, onlineUsers: () => 0 },
+    sources: { connectedSockets: () => 0, onlineUsers: () => 0, engineSessions: () => 0 },
     connectedSockets: new client.Gauge({
       name: "parley_connected_sockets",
       help: "Socket.IO connections open on this process",
@@ -136,6 +138,15 @@ export function createMetrics(): Metrics {
       registers,
       collect() {
         this.set(metrics.sources.onlineUsers());
+      },
+    }),
+    engineSessions: new client.Gauge({
+      name: "parley_engine_sessions",
+      help: "Engine.IO sessions open on this process, authenticated or not (MAX_PENDING_SESSIONS " +
+        "bounds the unauthenticated ones)",
+      registers,
+      collect() {
+        this.set(metrics.sources.engineSessions());
       },
     }),
     messagesSent: new client.Counter({

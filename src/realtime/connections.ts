@@ -11,6 +11,7 @@ import { registerChatHandlers } from "./chat_handlers.ts";
 import type { InFlight } from "./in_flight.ts";
 import type { MessageDelivery } from "./message_delivery.ts";
 import { type ParleyServer, type ParleySocket, userRoom } from "./io.ts";
+import { gateHandshakes } from "./handshake_gate.ts";
 import { SocketCap } from "./socket_cap.ts";
 
 export interface ConnectionDeps {
@@ -24,6 +25,8 @@ export interface ConnectionDeps {
   trustProxy: boolean;
   /** `MAX_SOCKETS_PER_USER`: a user's next socket on this node closes their oldest. */
   maxSocketsPerUser: number;
+  /** `MAX_PENDING_SESSIONS`: Engine.IO sessions waiting unauthenticated at once. */
+  maxPendingSessions: number;
   log: Logger;
 }
 
@@ -33,6 +36,11 @@ const MAX_TIMER_MS = 2_147_483_647;
 export function acceptConnections(io: ParleyServer, deps: ConnectionDeps): void {
   // Sampled while clients can be served; the HTTP server's close (shutdown) ends it.
   io.httpServer.once("close", deps.metrics.monitorEventLoop());
+  gateHandshakes(io, {
+    limiter: deps.limiter,
+    trustProxy: deps.trustProxy,
+    maxPending: deps.maxPendingSessions,
+  });
   io.use(async function connectionRate(socket, next) {
     const ip = clientAddress(
       socket.handshake.address,

@@ -55,6 +55,8 @@ export function createIo(httpServer: HttpServer, options: IoOptions): ParleyServ
           isOriginAllowed(req.headers.origin, req.headers.host, origins),
       ),
     maxHttpBufferSize: options.maxPayloadBytes,
+    // A session that has not authenticated within this long is closed (Socket.IO's default: 45 s).
+    connectTimeout: 10_000,
     serveClient: true,
     connectionStateRecovery: {
       maxDisconnectionDuration: options.recoveryWindowMs,
