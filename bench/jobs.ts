@@ -107,6 +107,8 @@ export interface JobResult {
   latencies: number[];
   /** Error samples, for the report (at most a few). */
   errorSamples: string[];
+  /** This load generator's CPU (all threads) from "go" to the result, seconds. */
+  cpuSeconds: number;
 }
 
 export type WorkerLine =

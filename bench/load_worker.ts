@@ -7,6 +7,7 @@
  * Latency is measured send → receive inside this process (a pair's two
  * clients live in the same worker), so no clocks are compared across processes.
  */
+import process from "node:process";
 import { SignJWT } from "jose";
 import { io, type Socket } from "socket.io-client";
 import {
@@ -46,7 +47,12 @@ class Tally {
   }
 
   result(): JobResult {
-    return { ...this, latencies: this.latencies.map((l) => Math.round(l * 100) / 100) };
+    const cpu = cpuAtGo && process.cpuUsage(cpuAtGo);
+    return {
+      ...this,
+      latencies: this.latencies.map((l) => Math.round(l * 100) / 100),
+      cpuSeconds: cpu ? (cpu.user + cpu.system) / 1e6 : NaN,
+    };
   }
 }
 
@@ -70,11 +76,17 @@ async function* controlLines(): AsyncGenerator<ControlLine> {
 
 const control = controlLines();
 
+/** This process's CPU use when "go" arrived (all threads), for the result's `cpuSeconds`. */
+let cpuAtGo: NodeJS.CpuUsage | undefined;
+
 async function waitFor(type: ControlLine["type"]): Promise<void> {
   for (;;) {
     const { value, done } = await control.next();
     if (done) Deno.exit(0); // the orchestrator went away
-    if (value.type === type) return;
+    if (value.type === type) {
+      if (type === "go") cpuAtGo = process.cpuUsage();
+      return;
+    }
   }
 }
 

@@ -75,21 +75,29 @@ export interface CpuSeconds {
 /** Linux clock ticks per second (`getconf CLK_TCK`), 100 on every common kernel. */
 const CLOCK_TICKS = 100;
 
-/** utime + stime of each thread of `pid`, from /proc, by kind of thread. */
+/** utime + stime, seconds, of a /proc `stat` line (fields 14 and 15, after the command name). */
+function statSeconds(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/**
+ * CPU time of `pid` by kind of thread, from /proc. The process's own `stat`
+ * counts every thread, those that have exited too (tokio's idle threads come
+ * and go); "other" is that total less the main thread and the workers.
+ */
 export async function readCpuSeconds(pid: number): Promise<CpuSeconds> {
+  const total = statSeconds(await Deno.readTextFile(`/proc/${pid}/stat`));
   const cpu = { main: 0, workers: 0, other: 0 };
   for await (const task of Deno.readDir(`/proc/${pid}/task`)) {
-    const dir = `/proc/${pid}/task/${task.name}`;
-    const stat = await Deno.readTextFile(`${dir}/stat`).catch(() => "");
-    // The command name is in parentheses; utime and stime are fields 14 and 15.
-    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const seconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    const stat = await Deno.readTextFile(`/proc/${pid}/task/${task.name}/stat`).catch(() => "");
+    const seconds = statSeconds(stat);
     if (!Number.isFinite(seconds)) continue;
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
     if (task.name === String(pid)) cpu.main += seconds;
     else if (name.startsWith("worker-")) cpu.workers += seconds;
-    else cpu.other += seconds;
   }
+  cpu.other = Math.max(0, total - cpu.main - cpu.workers);
   return cpu;
 }
 
@@ -254,16 +262,6 @@ export class Worker {
       }
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
-  }
-
-  /** CPU time of this load generator so far, seconds, all threads together. */
-  async cpuSeconds(): Promise<number> {
-    const cpu = await readCpuSeconds(this.child.pid).catch(() => ({
-      main: 0,
-      workers: 0,
-      other: 0,
-    }));
-    return cpu.main + cpu.workers + cpu.other;
   }
 
   async send(type: "go" | "stop"): Promise<void> {

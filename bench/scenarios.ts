@@ -162,7 +162,6 @@ async function runMeasured(
     await Promise.all(workers.map((w) => w.next("ready")));
     const bucketsBefore = await sendBuckets();
     const before: CpuSeconds = await server.cpuSeconds();
-    const loadBefore = await Promise.all(workers.map((w) => w.cpuSeconds()));
     const machineBefore = await readMachineCpu();
     const loop = target === "parley" ? watchLoopDelay(server.url) : undefined;
     const startedAt = Date.now();
@@ -171,9 +170,8 @@ async function runMeasured(
     const results = await Promise.all(workers.map((w) => w.result()));
     const after = await server.cpuSeconds();
     const machineAfter = await readMachineCpu();
-    const loadAfter = await Promise.all(workers.map((w) => w.cpuSeconds()));
     const seconds = (performance.now() - t0) / 1000;
-    const loadCpu = loadAfter.reduce((n, c, i) => n + c - loadBefore[i]!, 0);
+    const loadCpu = results.reduce((n, r) => n + r.cpuSeconds, 0);
     const machineBusy = machineAfter.busy - machineBefore.busy;
     const machineTotal = machineBusy + machineAfter.idle - machineBefore.idle;
     const endedAt = Date.now();
