@@ -12,12 +12,19 @@
  * answers STORE_UNAVAILABLE for what was under way, and the next call starts
  * again: a dead worker is replaced, nothing needs a restart.
  */
+import { setImmediate } from "node:timers";
 import { AppError } from "../../errors.ts";
 import type { ArgsOf, ReadName, Reads, WriteName, Writes } from "./operations.ts";
 import type { Outcome, Role, WireError, WorkerReply, WorkerRequest } from "./protocol.ts";
 
 /** Most writes in one transaction: bounds how long one commit holds the writer. */
-const MAX_BATCH = 512;
+const MAX_BATCH = 256;
+/**
+ * Writes answered per turn of the event loop: the code waiting on each (a
+ * delivery, an ack) runs then, so a large batch's answers come in slices with
+ * socket I/O between them rather than as one long stall.
+ */
+const ANSWERS_PER_TURN = 32;
 
 export interface ConnectionOptions {
   /** Told of every failure of the database itself (clients see STORE_UNAVAILABLE). */
@@ -94,21 +101,39 @@ export class SqliteConnection {
   }
 
   private async flush(): Promise<void> {
-    if (this.committing) return;
-    while (this.pending.length > 0) {
-      this.committing = true;
-      const batch = this.pending.splice(0, MAX_BATCH);
-      const results = await this.writer.write(batch);
-      batch.forEach((write, i) => {
+    if (this.committing || this.pending.length === 0) return;
+    this.committing = true;
+    let batch = this.pending.splice(0, MAX_BATCH);
+    let committed = this.writer.write(batch);
+    while (batch.length > 0) {
+      const results = await committed;
+      const done = batch;
+      // The next batch goes to the writer first: it commits while this thread answers.
+      batch = this.pending.splice(0, MAX_BATCH);
+      if (batch.length > 0) committed = this.writer.write(batch);
+      await this.answer(done, results);
+      // Writes that arrived while answering, with nothing committing meanwhile.
+      if (batch.length === 0 && this.pending.length > 0) {
+        batch = this.pending.splice(0, MAX_BATCH);
+        committed = this.writer.write(batch);
+      }
+    }
+    this.committing = false;
+    for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  private async answer(batch: PendingWrite[], results: Outcome[]): Promise<void> {
+    for (let from = 0; from < batch.length; from += ANSWERS_PER_TURN) {
+      if (from > 0) await new Promise((resolve) => setImmediate(resolve));
+      for (let i = from; i < Math.min(from + ANSWERS_PER_TURN, batch.length); i++) {
+        const write = batch[i]!;
         try {
           write.resolve(this.settle(write.name, results[i]!));
         } catch (err) {
           write.reject(err);
         }
-      });
+      }
     }
-    this.committing = false;
-    for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   private settle(operation: string, outcome: Outcome): unknown {

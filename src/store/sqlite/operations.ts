@@ -102,6 +102,34 @@ function directConversationId(sql: Sql, userA: string, userB: string): number | 
   return row?.id ?? null;
 }
 
+/**
+ * Direct conversations' ids by key, as the writer created or found them. The
+ * writer is the only one that creates conversations and none is ever deleted,
+ * so an entry stays true, unless the transaction that created it rolled back:
+ * the worker then calls `forgetConversationIds`.
+ */
+const conversationIds = new Map<string, number>();
+const MAX_CACHED_CONVERSATIONS = 100_000;
+
+export function forgetConversationIds(): void {
+  conversationIds.clear();
+}
+
+/** The direct conversation of the pair, created on its first message. */
+function directConversationFor(sql: Sql, m: ChatMessage): number {
+  const key = directKey(m.senderId, m.receiverId);
+  let id = conversationIds.get(key);
+  if (id !== undefined) return id;
+  id = directConversationId(sql, m.senderId, m.receiverId) ?? sql.get<{ id: number }>(
+    "INSERT INTO conversations (kind, direct_key, created_at) VALUES ('direct', ?, ?) RETURNING id",
+    key,
+    m.createdAt,
+  )!.id;
+  if (conversationIds.size >= MAX_CACHED_CONVERSATIONS) conversationIds.clear();
+  conversationIds.set(key, id);
+  return id;
+}
+
 const MESSAGE_BY_ID = "SELECT * FROM messages WHERE id = ?";
 
 function messageById(sql: Sql, id: string): MessageRow | undefined {
@@ -165,12 +193,7 @@ export const writes = {
       );
       if (original) return { message: toMessage(original), duplicate: true };
     }
-    const conversation = directConversationId(sql, m.senderId, m.receiverId) ??
-      sql.get<{ id: number }>(
-        "INSERT INTO conversations (kind, direct_key, created_at) VALUES ('direct', ?, ?) RETURNING id",
-        directKey(m.senderId, m.receiverId),
-        m.createdAt,
-      )!.id;
+    const conversation = directConversationFor(sql, m);
     sql.run(
       `INSERT INTO messages (id, conversation_id, sender_id, receiver_id, text, file,
          client_message_id, created_at, updated_at)

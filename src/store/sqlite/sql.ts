@@ -25,6 +25,8 @@ export class Sql {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = FULL");
+    // Checkpoints run between batches (worker.ts), after their answers, not inside a COMMIT.
+    db.exec("PRAGMA wal_autocheckpoint = 0");
     db.exec("PRAGMA foreign_keys = ON");
     const sql = new Sql(db);
     sql.migrate();

@@ -7,7 +7,7 @@
  * which WAL lets run while the writer commits.
  */
 import { AppError } from "../../errors.ts";
-import { reads, type Writes, writes } from "./operations.ts";
+import { forgetConversationIds, reads, type Writes, writes } from "./operations.ts";
 import type { Outcome, WireError, WorkerReply, WorkerRequest } from "./protocol.ts";
 import { Sql } from "./sql.ts";
 
@@ -34,6 +34,7 @@ scope.onmessage = ({ data: request }) => {
       return;
     case "write":
       scope.postMessage({ type: "written", batch: request.batch, results: commit(request.ops) });
+      checkpointNow(request.ops.length);
       return;
     case "read": {
       const run = reads[request.name] as (sql: Sql, args: unknown) => unknown;
@@ -50,6 +51,27 @@ scope.onmessage = ({ data: request }) => {
       scope.close();
   }
 };
+
+/** Pages of WAL written between two checkpoints, about (SQLite's own default is 1,000 pages). */
+const CHECKPOINT_EVERY_WRITES = 2000;
+let writesSinceCheckpoint = 0;
+
+/**
+ * Copies the WAL back into the database once enough has been written, after
+ * the batch's answer is on its way: the checkpoint's disk writes then delay
+ * the next batch a little instead of every answer of the one that tripped it.
+ * PASSIVE: it never waits for readers; what it cannot copy now it copies next time.
+ */
+function checkpointNow(writes: number): void {
+  writesSinceCheckpoint += writes;
+  if (writesSinceCheckpoint < CHECKPOINT_EVERY_WRITES) return;
+  writesSinceCheckpoint = 0;
+  try {
+    sql!.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+  } catch {
+    // A checkpoint that fails (disk, a lock) leaves the WAL longer; the next one tries again.
+  }
+}
 
 function commit(ops: { name: keyof Writes; args: unknown }[]): Outcome[] {
   const db = sql!.db;
@@ -79,6 +101,8 @@ function commit(ops: { name: keyof Writes; args: unknown }[]): Outcome[] {
         db.exec("ROLLBACK");
       } catch { /* the failure below is what counts */ }
     }
+    // Conversations this batch created are gone with it.
+    forgetConversationIds();
     const failed: Outcome = { ok: false, error: wireError(err) };
     return ops.map(() => failed);
   }
