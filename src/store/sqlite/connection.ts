@@ -25,6 +25,8 @@ const MAX_BATCH = 256;
  * socket I/O between them rather than as one long stall.
  */
 const ANSWERS_PER_TURN = 32;
+/** Writes committed between two checkpoints (about 2 pages each: SQLite's own default is 1,000 pages). */
+const CHECKPOINT_EVERY_WRITES = 1000;
 
 export interface ConnectionOptions {
   /** Told of every failure of the database itself (clients see STORE_UNAVAILABLE). */
@@ -40,6 +42,10 @@ interface PendingWrite extends Settle {
 export class SqliteConnection {
   private readonly writer: WorkerHandle;
   private readonly reader: WorkerHandle;
+  /** Copies the WAL into the database file beside the writer; none for `:memory:`. */
+  private readonly checkpointer: WorkerHandle | undefined;
+  private writesSinceCheckpoint = 0;
+  private checkpointing: Promise<unknown> | undefined;
   private pending: PendingWrite[] = [];
   private committing = false;
   private flushQueued = false;
@@ -49,6 +55,7 @@ export class SqliteConnection {
   private constructor(path: string, private readonly options: ConnectionOptions) {
     this.writer = new WorkerHandle(path, "writer");
     this.reader = path === ":memory:" ? this.writer : new WorkerHandle(path, "reader");
+    this.checkpointer = path === ":memory:" ? undefined : new WorkerHandle(path, "checkpointer");
   }
 
   /** Opens the database (creating and migrating it) and checks that both workers answer. */
@@ -56,6 +63,7 @@ export class SqliteConnection {
     const connection = new SqliteConnection(path, options);
     await connection.writer.ready();
     await connection.reader.ready();
+    await connection.checkpointer?.ready();
     return connection;
   }
 
@@ -86,6 +94,8 @@ export class SqliteConnection {
     await this.idle();
     this.closed = true;
     // The writer last: closing the last connection checkpoints and removes the WAL file.
+    await this.checkpointing;
+    await this.checkpointer?.close();
     if (this.reader !== this.writer) await this.reader.close();
     await this.writer.close();
   }
@@ -111,6 +121,7 @@ export class SqliteConnection {
       // The next batch goes to the writer first: it commits while this thread answers.
       batch = this.pending.splice(0, MAX_BATCH);
       if (batch.length > 0) committed = this.writer.write(batch);
+      this.checkpointSoon(done.length);
       await this.answer(done, results);
       // Writes that arrived while answering, with nothing committing meanwhile.
       if (batch.length === 0 && this.pending.length > 0) {
@@ -120,6 +131,19 @@ export class SqliteConnection {
     }
     this.committing = false;
     for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /** Starts a checkpoint once enough was written since the last, unless one is running. */
+  private checkpointSoon(writes: number): void {
+    this.writesSinceCheckpoint += writes;
+    if (!this.checkpointer || this.checkpointing) return;
+    if (this.writesSinceCheckpoint < CHECKPOINT_EVERY_WRITES) return;
+    this.writesSinceCheckpoint = 0;
+    this.checkpointing = this.checkpointer.checkpoint().then((outcome) => {
+      this.checkpointing = undefined;
+      // A checkpoint that failed leaves the WAL longer; the next one copies it all.
+      if (!outcome.ok) this.options.onStoreError?.("checkpoint", outcome.error.message);
+    });
   }
 
   private async answer(batch: PendingWrite[], results: Outcome[]): Promise<void> {
@@ -188,6 +212,13 @@ class WorkerHandle {
     return await this.request(id, { type: "read", id, name, args }, null) as Outcome;
   }
 
+  async checkpoint(): Promise<Outcome> {
+    const failed = await this.startedOrFailure();
+    if (failed) return failed;
+    const id = this.nextId++;
+    return await this.request(id, { type: "checkpoint", id }, null) as Outcome;
+  }
+
   async close(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
@@ -247,6 +278,7 @@ class WorkerHandle {
           case "written":
             return this.answer(data.batch, data.results);
           case "read":
+          case "checkpointed":
             return this.answer(data.id, data.outcome);
           case "closed":
             this.waitingClose?.();

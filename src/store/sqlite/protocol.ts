@@ -2,12 +2,13 @@
 import type { ErrorCode } from "../../errors.ts";
 import type { ReadName, WriteName } from "./operations.ts";
 
-export type Role = "writer" | "reader";
+export type Role = "writer" | "reader" | "checkpointer";
 
 export type WorkerRequest =
   | { type: "open"; path: string; role: Role }
   | { type: "write"; batch: number; ops: { name: WriteName; args: unknown }[] }
   | { type: "read"; id: number; name: ReadName; args: unknown }
+  | { type: "checkpoint"; id: number }
   | { type: "close" };
 
 /** An operation's failure: a refusal (`code`) or a failure of the database itself. */
@@ -24,4 +25,5 @@ export type WorkerReply =
   | { type: "openFailed"; error: WireError }
   | { type: "written"; batch: number; results: Outcome[] }
   | { type: "read"; id: number; outcome: Outcome }
+  | { type: "checkpointed"; id: number; outcome: Outcome }
   | { type: "closed" };

@@ -26,7 +26,9 @@ scope.onmessage = ({ data: request }) => {
       try {
         sql = request.role === "writer"
           ? Sql.openWriter(request.path)
-          : Sql.openReader(request.path);
+          : request.role === "reader"
+          ? Sql.openReader(request.path)
+          : Sql.openCheckpointer(request.path);
         scope.postMessage({ type: "opened" });
       } catch (err) {
         scope.postMessage({ type: "openFailed", error: wireError(err) });
@@ -34,8 +36,13 @@ scope.onmessage = ({ data: request }) => {
       return;
     case "write":
       scope.postMessage({ type: "written", batch: request.batch, results: commit(request.ops) });
-      checkpointNow(request.ops.length);
       return;
+    case "checkpoint": {
+      // PASSIVE: it never waits for readers or the writer; what it cannot copy now, it copies next time.
+      const outcome = attempt(() => void sql!.db.exec("PRAGMA wal_checkpoint(PASSIVE)"));
+      scope.postMessage({ type: "checkpointed", id: request.id, outcome });
+      return;
+    }
     case "read": {
       const run = reads[request.name] as (sql: Sql, args: unknown) => unknown;
       scope.postMessage({
@@ -51,27 +58,6 @@ scope.onmessage = ({ data: request }) => {
       scope.close();
   }
 };
-
-/** Pages of WAL written between two checkpoints, about (SQLite's own default is 1,000 pages). */
-const CHECKPOINT_EVERY_WRITES = 2000;
-let writesSinceCheckpoint = 0;
-
-/**
- * Copies the WAL back into the database once enough has been written, after
- * the batch's answer is on its way: the checkpoint's disk writes then delay
- * the next batch a little instead of every answer of the one that tripped it.
- * PASSIVE: it never waits for readers; what it cannot copy now it copies next time.
- */
-function checkpointNow(writes: number): void {
-  writesSinceCheckpoint += writes;
-  if (writesSinceCheckpoint < CHECKPOINT_EVERY_WRITES) return;
-  writesSinceCheckpoint = 0;
-  try {
-    sql!.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
-  } catch {
-    // A checkpoint that fails (disk, a lock) leaves the WAL longer; the next one tries again.
-  }
-}
 
 function commit(ops: { name: keyof Writes; args: unknown }[]): Outcome[] {
   const db = sql!.db;
