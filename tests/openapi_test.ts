@@ -53,6 +53,7 @@ function appWith(overrides: Partial<HttpAppDeps> = {}) {
     verifier: unused as TokenVerifier,
     devIssuer: { issue: (userId) => Promise.resolve(`token-of-${userId}`) },
     corsOrigins: [],
+    hosts: { loopbackOnly: false, names: "any" },
     ready: () => Promise.resolve(),
     limiter: unlimited,
     maxBodyBytes: 65_536,
