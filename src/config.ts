@@ -71,6 +71,7 @@ const EnvSchema = z.object({
   PRESENCE_BROADCAST: z.enum(["partners", "all"]).default("partners"),
   PRESENCE_GRACE_MS: z.coerce.number().int().min(0).max(1500).default(1000),
   DELIVERY_ACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  MAX_UNACKED_PER_SOCKET: z.coerce.number().int().min(1).max(100_000).default(100),
   RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   JWT_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
@@ -85,7 +86,7 @@ const EnvSchema = z.object({
   RATE_LIMIT_ANON_REST: Bucket.default({ perSecond: 5, burst: 20 }),
   RATE_LIMIT_CONNECT: Bucket.default({ perSecond: 20, burst: 60 }),
   RATE_LIMIT_HANDSHAKE: Bucket.default({ perSecond: 40, burst: 120 }),
-  MAX_PENDING_SESSIONS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  MAX_PENDING_SESSIONS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
   MAX_SOCKET_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
@@ -158,7 +159,12 @@ export interface Config {
   /** Which `Host` headers are served (auth/hosts.ts). */
   readonly hosts: HostPolicy;
   readonly presence: { readonly broadcast: "partners" | "all"; readonly graceMs: number };
-  readonly delivery: { readonly ackTimeoutMs: number; readonly recoveryWindowMs: number };
+  readonly delivery: {
+    readonly ackTimeoutMs: number;
+    readonly recoveryWindowMs: number;
+    /** `receiveMessage`s sent to one socket and not yet acknowledged, at most. */
+    readonly maxUnackedPerSocket: number;
+  };
   readonly logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
   /** null: limits off (`RATE_LIMITS=off`). */
   readonly rateLimits: Readonly<Record<RateLimitName, RateBucket>> | null;
@@ -290,6 +296,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     delivery: Object.freeze({
       ackTimeoutMs: e.DELIVERY_ACK_TIMEOUT_MS,
       recoveryWindowMs: e.RECOVERY_WINDOW_MS,
+      maxUnackedPerSocket: e.MAX_UNACKED_PER_SOCKET,
     }),
     logLevel: e.LOG_LEVEL,
     rateLimits: e.RATE_LIMITS === "off" ? null : Object.freeze({

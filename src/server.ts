@@ -88,7 +88,11 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
       acknowledged: (receiverId, messageId) => deliveries.acknowledged(receiverId, messageId),
       pending: (receiverId, limit, after) => deliveries.pending(receiverId, limit, after),
     },
-    { ackTimeoutMs: config.delivery.ackTimeoutMs, catchUpPageSize: CATCH_UP_PAGE_SIZE },
+    {
+      ackTimeoutMs: config.delivery.ackTimeoutMs,
+      catchUpPageSize: CATCH_UP_PAGE_SIZE,
+      maxUnacked: config.delivery.maxUnackedPerSocket,
+    },
     log,
   );
   // With REDIS_URL this process is one node of a cluster (README, "Running a cluster").

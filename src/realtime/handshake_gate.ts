@@ -3,9 +3,12 @@
  * one creates a session that holds memory until it authenticates or times
  * out. The per-IP `handshake` bucket is spent before a session exists (in
  * `allowRequest`, after the origin and host checks), and at most
- * `maxPending` sessions may wait unauthenticated at once: one more closes the
- * oldest, so a flood from many addresses churns through its own sessions
- * while a real client, which authenticates at once, gets in.
+ * `maxPending` sessions may wait unauthenticated at once. When that many
+ * wait, a new handshake closes the oldest if it has waited `STALE_PENDING_MS`
+ * (a real client authenticates well within it), and is refused otherwise
+ * (clients retry with backoff): a flood from many addresses churns through
+ * its own sessions, while a reconnect storm of real clients is slowed, not
+ * broken.
  */
 import type { IncomingMessage } from "node:http";
 import { clientAddress } from "../auth/client_address.ts";
@@ -25,9 +28,29 @@ type EngineConnection = {
   once(event: "close", fn: () => void): void;
 };
 
+/** A session unauthenticated this long is fair game for a new handshake when the bound is reached. */
+const STALE_PENDING_MS = 2000;
+/** Longest an allowed handshake may take to become a session before its slot is given back. */
+const RESERVATION_MS = 1000;
+
 export function gateHandshakes(io: ParleyServer, options: HandshakeGateOptions): void {
   const engine = io.engine;
   const checks = engine.opts.allowRequest;
+  // Unauthenticated sessions and when each opened, oldest first (a Map keeps insertion order).
+  const pending = new Map<EngineConnection, number>();
+  // Handshakes allowed whose session Engine.IO has not created yet (it does so a turn later).
+  let reserved = 0;
+
+  /** Room for one more session: true when under the bound or a stale one was closed for it. */
+  const room = () => {
+    if (pending.size + reserved < options.maxPending) return true;
+    const [oldest] = pending;
+    if (!oldest || Date.now() - oldest[1] < STALE_PENDING_MS) return false;
+    pending.delete(oldest[0]);
+    oldest[0].close(true);
+    return true;
+  };
+
   engine.opts.allowRequest = function handshakeGate(req, callback) {
     const spend = () => {
       const ip = clientAddress(
@@ -36,7 +59,17 @@ export function gateHandshakes(io: ParleyServer, options: HandshakeGateOptions):
         options.trustProxy,
       );
       options.limiter.consume("handshake", ip).then(
-        (decision) => callback(decision.allowed ? null : "rate limited", decision.allowed),
+        (decision) => {
+          if (!decision.allowed) return callback("rate limited", false);
+          // Checked here, last: Engine.IO creates the session in the same turn, so concurrent
+          // handshakes cannot all pass the bound before any of them counts.
+          if (!room()) return callback("too many sessions waiting to authenticate", false);
+          reserved++;
+          // Released when the session appears, or soon anyway if the handshake fails later on.
+          const release = setTimeout(() => reserved--, RESERVATION_MS);
+          reservations.push(release);
+          callback(null, true);
+        },
         () => callback("rate limiter failed", false),
       );
     };
@@ -44,16 +77,15 @@ export function gateHandshakes(io: ParleyServer, options: HandshakeGateOptions):
     checks(req, (err, allowed) => (allowed ? spend() : callback(err, false)));
   };
 
-  // Unauthenticated sessions, oldest first (a Set keeps insertion order).
-  const pending = new Set<EngineConnection>();
+  const reservations: ReturnType<typeof setTimeout>[] = [];
   engine.on("connection", (connection: EngineConnection) => {
-    pending.add(connection);
-    connection.once("close", () => pending.delete(connection));
-    if (pending.size > options.maxPending) {
-      const [oldest] = pending;
-      pending.delete(oldest!);
-      oldest!.close(true);
+    const release = reservations.shift();
+    if (release !== undefined) {
+      clearTimeout(release);
+      reserved--;
     }
+    pending.set(connection, Date.now());
+    connection.once("close", () => pending.delete(connection));
   });
   io.on("connection", (socket) => pending.delete(socket.conn));
 }
