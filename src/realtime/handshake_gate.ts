@@ -38,12 +38,13 @@ export function gateHandshakes(io: ParleyServer, options: HandshakeGateOptions):
   const checks = engine.opts.allowRequest;
   // Unauthenticated sessions and when each opened, oldest first (a Map keeps insertion order).
   const pending = new Map<EngineConnection, number>();
-  // Handshakes allowed whose session Engine.IO has not created yet (it does so a turn later).
-  let reserved = 0;
+  // Handshakes allowed whose session Engine.IO has not created yet (it does so a turn later),
+  // oldest first; each slot is given back when its session appears, or when its timer fires.
+  const reserved = new Set<ReturnType<typeof setTimeout>>();
 
   /** Room for one more session: true when under the bound or a stale one was closed for it. */
   const room = () => {
-    if (pending.size + reserved < options.maxPending) return true;
+    if (pending.size + reserved.size < options.maxPending) return true;
     const [oldest] = pending;
     if (!oldest || Date.now() - oldest[1] < STALE_PENDING_MS) return false;
     pending.delete(oldest[0]);
@@ -64,10 +65,8 @@ export function gateHandshakes(io: ParleyServer, options: HandshakeGateOptions):
           // Checked here, last: Engine.IO creates the session in the same turn, so concurrent
           // handshakes cannot all pass the bound before any of them counts.
           if (!room()) return callback("too many sessions waiting to authenticate", false);
-          reserved++;
-          // Released when the session appears, or soon anyway if the handshake fails later on.
-          const release = setTimeout(() => reserved--, RESERVATION_MS);
-          reservations.push(release);
+          const slot = setTimeout(() => reserved.delete(slot), RESERVATION_MS);
+          reserved.add(slot);
           callback(null, true);
         },
         () => callback("rate limiter failed", false),
@@ -77,12 +76,11 @@ export function gateHandshakes(io: ParleyServer, options: HandshakeGateOptions):
     checks(req, (err, allowed) => (allowed ? spend() : callback(err, false)));
   };
 
-  const reservations: ReturnType<typeof setTimeout>[] = [];
   engine.on("connection", (connection: EngineConnection) => {
-    const release = reservations.shift();
-    if (release !== undefined) {
-      clearTimeout(release);
-      reserved--;
+    const [slot] = reserved;
+    if (slot !== undefined) {
+      clearTimeout(slot);
+      reserved.delete(slot);
     }
     pending.set(connection, Date.now());
     connection.once("close", () => pending.delete(connection));

@@ -113,24 +113,26 @@ export class SqliteConnection {
   private async flush(): Promise<void> {
     if (this.committing || this.pending.length === 0) return;
     this.committing = true;
-    let batch = this.pending.splice(0, MAX_BATCH);
-    let committed = this.writer.write(batch);
-    while (batch.length > 0) {
+    let next = this.sendNext();
+    while (next) {
+      const { batch, committed } = next;
       const results = await committed;
-      const done = batch;
       // The next batch goes to the writer first: it commits while this thread answers.
-      batch = this.pending.splice(0, MAX_BATCH);
-      if (batch.length > 0) committed = this.writer.write(batch);
-      this.checkpointSoon(done.length);
-      await this.answer(done, results);
+      next = this.sendNext();
+      this.checkpointSoon(batch.length);
+      await this.answer(batch, results);
       // Writes that arrived while answering, with nothing committing meanwhile.
-      if (batch.length === 0 && this.pending.length > 0) {
-        batch = this.pending.splice(0, MAX_BATCH);
-        committed = this.writer.write(batch);
-      }
+      next ??= this.sendNext();
     }
     this.committing = false;
     for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /** Sends the writes waiting (up to a batch) to the writer; undefined when none wait. */
+  private sendNext(): { batch: PendingWrite[]; committed: Promise<Outcome[]> } | undefined {
+    if (this.pending.length === 0) return undefined;
+    const batch = this.pending.splice(0, MAX_BATCH);
+    return { batch, committed: this.writer.write(batch) };
   }
 
   /** Starts a checkpoint once enough was written since the last, unless one is running. */
@@ -201,6 +203,7 @@ class WorkerHandle {
     const failed = await this.startedOrFailure();
     if (failed) return batch.map(() => failed);
     const id = this.nextId++;
+    // Without the promise callbacks, which cannot cross to the worker.
     const ops = batch.map(({ name, args }) => ({ name, args }));
     return await this.request(id, { type: "write", batch: id, ops }, batch.length) as Outcome[];
   }
