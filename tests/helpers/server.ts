@@ -61,7 +61,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: "silent",
     PRESENCE_GRACE_MS: "50",
-    // Tests send faster than any person; tests/rate_limit_test.ts turns limits on.
+    // Tests send faster than any person; tests/security_limits_test.ts turns limits on.
     RATE_LIMITS: "off",
     ...freshStoreEnv(),
     ...env,
