@@ -12,7 +12,7 @@ import type { Notifier } from "../chat/notifier.ts";
 import type { PresenceOptions } from "../chat/presence.ts";
 import type { ClusterConfig, RateBucket, RateLimitName } from "../config.ts";
 import { MemoryRateLimiter, type RateLimiter } from "../limits/rate_limiter.ts";
-import { RedisRateLimiter } from "../limits/redis_rate_limiter.ts";
+import { RedisRateLimiter } from "./redis_rate_limiter.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { ChatMessage } from "../protocol/types.ts";
 import type { ParleyServer } from "../realtime/io.ts";

@@ -9,9 +9,9 @@
  */
 import type { RateBucket, RateLimitName } from "../config.ts";
 import { errorFields, type Logger } from "../log.ts";
-import { type RedisClient, withTimeout } from "../cluster/redis_link.ts";
-import { NOW, Script } from "../cluster/scripts.ts";
-import type { RateDecision, RateLimiter } from "./rate_limiter.ts";
+import type { RateDecision, RateLimiter } from "../limits/rate_limiter.ts";
+import { type RedisClient, withTimeout } from "./redis_link.ts";
+import { NOW, Script } from "./scripts.ts";
 
 /**
  * KEYS[1] the bucket; ARGV: refill per second, burst.
