@@ -2,7 +2,8 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { AppError } from "../errors.ts";
 import { enforce, type RateLimiter } from "../limits/rate_limiter.ts";
-import { bearerToken, type Identity, type TokenVerifier } from "./tokens.ts";
+import type { Identity } from "../protocol/types.ts";
+import { bearerToken, type TokenVerifier } from "./tokens.ts";
 
 export interface AuthVariables {
   identity: Identity;

@@ -1,5 +1,6 @@
 import type { Socket } from "socket.io";
-import { bearerToken, type Identity, type TokenVerifier } from "./tokens.ts";
+import type { Identity } from "../protocol/types.ts";
+import { bearerToken, type TokenVerifier } from "./tokens.ts";
 
 /** The message of the `connect_error` a client sees when its token is refused. */
 export const UNAUTHORIZED_MESSAGE = "unauthorized";

@@ -14,15 +14,8 @@ import {
 } from "jose";
 import { AppError } from "../errors.ts";
 import type { Config } from "../config.ts";
+import type { Identity } from "../protocol/types.ts";
 import { UserId } from "../schemas/inputs.ts";
-
-export interface Identity {
-  userId: string;
-  username?: string;
-  email?: string;
-  /** Expiry in epoch seconds, when the token has one. */
-  expiresAt?: number;
-}
 
 export interface TokenVerifier {
   /** Resolves the caller's identity; throws AppError UNAUTHORIZED otherwise. */

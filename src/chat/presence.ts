@@ -7,7 +7,7 @@
  */
 import type { Logger } from "../log.ts";
 import { errorFields } from "../log.ts";
-import type { Identity } from "../auth/tokens.ts";
+import type { Identity } from "../protocol/types.ts";
 import type { ChatStore } from "../store/repository.ts";
 import { LocalSockets } from "./local_sockets.ts";
 import type { Notifier } from "./notifier.ts";

@@ -17,7 +17,7 @@
  * using the store's `isOnline` to tell what others were last told.
  */
 import { LocalSockets } from "../chat/local_sockets.ts";
-import type { Identity } from "../auth/tokens.ts";
+import type { Identity } from "../protocol/types.ts";
 import type { Notifier } from "../chat/notifier.ts";
 import { announcePresence, type Presence, type PresenceOptions } from "../chat/presence.ts";
 import { errorFields, type Logger } from "../log.ts";

@@ -130,11 +130,14 @@ export interface ServerToClientEvents {
 // deno-lint-ignore no-empty-interface
 export interface InterServerEvents {}
 
-/** What the auth middleware leaves on `socket.data`. */
-export interface SocketData {
+/** Who a verified token says the caller is: its `sub`, and the names it carries. */
+export interface Identity {
   userId: string;
   username?: string;
   email?: string;
-  /** Token expiry, epoch seconds. */
+  /** Expiry in epoch seconds, when the token has one. */
   expiresAt?: number;
 }
+
+/** What the auth middleware leaves on `socket.data`: the socket's verified identity. */
+export type SocketData = Identity;
