@@ -7,7 +7,7 @@ import { MongoClient } from "mongodb";
 import { loadConfig } from "../src/config.ts";
 import { detectType } from "../src/uploads/content_type.ts";
 import { contentDisposition } from "../src/http/uploads_routes.ts";
-import type { UploadRecord } from "../src/uploads/upload_store.ts";
+import type { UploadRecord } from "../src/store/upload_store.ts";
 import { parseRange } from "../src/uploads/range.ts";
 import { fileName } from "../src/uploads/upload_service.ts";
 import type { FileAttachment } from "../src/protocol/types.ts";

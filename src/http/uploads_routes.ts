@@ -10,7 +10,7 @@ import { parseInput } from "../schemas/parse.ts";
 import { firstFilePart } from "../uploads/multipart.ts";
 import { parseRange } from "../uploads/range.ts";
 import type { UploadService } from "../uploads/upload_service.ts";
-import type { UploadRecord } from "../uploads/upload_store.ts";
+import type { UploadRecord } from "../store/upload_store.ts";
 
 type Env = { Variables: AuthVariables };
 

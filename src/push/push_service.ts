@@ -11,7 +11,7 @@ import { errorFields, type Logger } from "../log.ts";
 import type { ChatMessage } from "../protocol/types.ts";
 import type { UserRepository } from "../store/repository.ts";
 import { RetryQueue } from "./retry_queue.ts";
-import type { SubscriptionStore } from "./subscription_store.ts";
+import type { SubscriptionStore } from "../store/subscription_store.ts";
 import { type PushNotification, WebPushSender } from "./web_push_sender.ts";
 import { WebhookSender } from "./webhook_sender.ts";
 

@@ -17,7 +17,7 @@ import {
   retryAfterMs,
   type RetryQueue,
 } from "./retry_queue.ts";
-import type { StoredSubscription, SubscriptionStore } from "./subscription_store.ts";
+import type { StoredSubscription, SubscriptionStore } from "../store/subscription_store.ts";
 
 export interface VapidKeys {
   publicKey: string;

@@ -3,8 +3,8 @@
  * connection (SQLite: one database file and the worker that owns it; MongoDB:
  * one client). `open_backend.ts` is the one switch that picks it.
  */
-import type { SubscriptionStore } from "../push/subscription_store.ts";
-import type { UploadStore } from "../uploads/upload_store.ts";
+import type { SubscriptionStore } from "./subscription_store.ts";
+import type { UploadStore } from "./upload_store.ts";
 import type { ChatStore } from "./repository.ts";
 
 export interface StoreBackend {

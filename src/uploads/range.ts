@@ -1,5 +1,5 @@
 /** `Range: bytes=…` for downloads (RFC 9110 §14), one range per request. */
-import type { ByteRange } from "./upload_store.ts";
+import type { ByteRange } from "../store/upload_store.ts";
 
 /**
  * The byte range a `Range` header asks of a file of `size` bytes:

@@ -9,7 +9,7 @@ import { errorFields, type Logger } from "../log.ts";
 import type { ChatMessage, FileAttachment } from "../protocol/types.ts";
 import type { MessageHooks } from "../chat/message_hooks.ts";
 import { type DetectedType, detectType, SNIFF_BYTES } from "./content_type.ts";
-import type { ByteRange, UploadRecord, UploadStore } from "./upload_store.ts";
+import type { ByteRange, UploadRecord, UploadStore } from "../store/upload_store.ts";
 
 export interface UploadOptions {
   maxBytes: number;

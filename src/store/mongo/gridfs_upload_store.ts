@@ -30,7 +30,7 @@ import {
   type UploadRecord,
   type UploadReference,
   type UploadStore,
-} from "../../uploads/upload_store.ts";
+} from "../upload_store.ts";
 
 const BUCKET = "uploads";
 /**

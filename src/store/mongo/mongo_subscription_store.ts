@@ -11,7 +11,7 @@ import {
   MAX_SUBSCRIPTIONS_PER_USER,
   type StoredSubscription,
   type SubscriptionStore,
-} from "../../push/subscription_store.ts";
+} from "../subscription_store.ts";
 import { createIndexes, inChunks, upsertRetrying } from "./ferretdb.ts";
 import { storeCall } from "./store_errors.ts";
 

@@ -10,12 +10,8 @@
  */
 import { AppError } from "../../errors.ts";
 import type { ChatMessage } from "../../protocol/types.ts";
-import type { StoredSubscription } from "../../push/subscription_store.ts";
-import {
-  quotaExceeded,
-  type UploadRecord,
-  type UploadReference,
-} from "../../uploads/upload_store.ts";
+import type { StoredSubscription } from "../subscription_store.ts";
+import { quotaExceeded, type UploadRecord, type UploadReference } from "../upload_store.ts";
 import { conversationKey } from "../conversation_key.ts";
 import type { ConversationSummary, InsertResult, User } from "../repository.ts";
 import type { Row, Sql } from "./sql.ts";

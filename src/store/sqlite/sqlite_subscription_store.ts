@@ -3,7 +3,7 @@ import {
   endpointId,
   MAX_SUBSCRIPTIONS_PER_USER,
   type SubscriptionStore,
-} from "../../push/subscription_store.ts";
+} from "../subscription_store.ts";
 import type { SqliteConnection } from "./connection.ts";
 
 export function sqliteSubscriptionStore(db: SqliteConnection): SubscriptionStore {

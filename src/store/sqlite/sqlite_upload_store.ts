@@ -20,7 +20,7 @@ import {
   type UploadRecord,
   type UploadReference,
   type UploadStore,
-} from "../../uploads/upload_store.ts";
+} from "../upload_store.ts";
 import type { SqliteConnection } from "./connection.ts";
 
 /** A file left in tmp/ this long belongs to no running upload. */

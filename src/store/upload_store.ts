@@ -5,7 +5,7 @@
  * MongoDB GridFS (src/store/mongo/gridfs_upload_store.ts).
  */
 import { AppError } from "../errors.ts";
-import type { FileKind } from "./content_type.ts";
+import type { FileAttachment } from "../protocol/types.ts";
 
 export interface UploadRecord {
   /** A ULID: time-ordered, 80 random bits, also the last segment of the URL. */
@@ -14,7 +14,7 @@ export interface UploadRecord {
   name: string;
   /** Detected from the bytes; served as `Content-Type`. */
   mime: string;
-  kind: FileKind;
+  kind: FileAttachment["type"];
   size: number;
   createdAt: string;
   /** Set once a message carries it; unsent uploads are removed after the retention period. */
