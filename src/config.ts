@@ -1,8 +1,33 @@
-/** The environment, parsed once by zod into a typed, frozen Config. */
+/**
+ * The environment, parsed once by zod into a typed, frozen Config. Each
+ * variable is declared once, in `ENV` below, with its default and a
+ * description; the README's configuration tables list the same variables with
+ * the same defaults (tests/config_test.ts compares them). `Config` is the type
+ * of what `toConfig()` builds from the parsed variables, so it cannot drift.
+ */
 import { z } from "zod";
 import { hostName, type HostPolicy, isLoopbackHost } from "./auth/hosts.ts";
 
-const optionalText = z.string().trim().min(1).optional().catch(undefined);
+/** Set but blank (after trimming) counts as unset. */
+const OptionalText = z.string().trim().min(1).optional().catch(undefined);
+
+/** `true` or `false`, as booleans. */
+const Flag = z.enum(["true", "false"]).transform((text) => text === "true");
+
+function int(min: number, max: number) {
+  return z.coerce.number().int().min(min).max(max);
+}
+
+function httpUrl() {
+  return z.url({ protocol: /^https?$/ });
+}
+
+/** Comma-separated, trimmed, lowercase, blanks dropped. */
+function lowercaseList() {
+  return z.string().transform((text) =>
+    text.split(",").map((item) => item.trim().toLowerCase()).filter(Boolean)
+  );
+}
 
 const SECONDS_PER_UNIT = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 
@@ -18,7 +43,7 @@ const Duration = z.string().regex(/^\d+[smhd]?$/, 'must be seconds or "<n>s|m|h|
 const Bucket = z.string().regex(/^\d+(\.\d+)?:\d+$/, 'must be "<per second>:<burst>", e.g. 10:20')
   .transform((text) => {
     const [perSecond, burst] = text.split(":").map(Number) as [number, number];
-    return { perSecond, burst };
+    return Object.freeze({ perSecond, burst });
   })
   .refine((b) => b.perSecond > 0 && b.burst >= 1, "rate and burst must be positive");
 
@@ -33,7 +58,7 @@ const EncryptionKeys = z.string().transform((text, ctx) => {
     if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || bytes?.length !== 32) {
       ctx.addIssue({ code: "custom", message: `each entry must be "<id>:<base64 of 32 bytes>"` });
     }
-    return { id: id ?? "", key: bytes ?? new Uint8Array() };
+    return Object.freeze({ id: id ?? "", key: bytes ?? new Uint8Array() });
   });
   if (new Set(keys.map((k) => k.id)).size !== keys.length) {
     ctx.addIssue({ code: "custom", message: "key ids must be unique" });
@@ -41,264 +66,273 @@ const EncryptionKeys = z.string().transform((text, ctx) => {
   return keys;
 });
 
-const EnvSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().trim().min(1).default("127.0.0.1"),
-  JWT_SECRET: z.string().min(32, "must be at least 32 characters (HS256 key)").optional(),
-  JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
-  JWT_ISSUER: optionalText,
-  JWT_AUDIENCE: optionalText,
+/**
+ * Browser origins, comma-separated; `*` allows every origin. Each entry is
+ * compared with the `Origin` header as it is, so an entry no browser ever sends
+ * (`localhost:5173`, `https://app.example/`, `https://App.example`) would
+ * silently refuse the page it was meant for: it is refused here instead.
+ */
+const OriginList = z.string().transform((text, ctx) => {
+  const entries = text.split(",").map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const problem = originProblem(entry);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }
+  return entries.includes("*") ? "*" as const : Object.freeze(entries);
+});
+
+/** Why `entry` is not an origin as browsers send it, or undefined when it is one. */
+function originProblem(entry: string): string | undefined {
+  if (entry === "*") return undefined;
+  const notAnOrigin = `${JSON.stringify(entry)} is not an origin (scheme://host[:port], ` +
+    `nothing after it, e.g. https://app.example)`;
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return notAnOrigin;
+  }
+  if (url.protocol === "http:" || url.protocol === "https:") {
+    return url.origin === entry ? undefined : `${notAnOrigin}; did you mean ${url.origin}?`;
+  }
+  // Apps in web views send their own schemes (capacitor://localhost, chrome-extension://<id>).
+  return /^[a-z][a-z0-9+.-]*:\/\/[a-z0-9.-]+(:\d+)?$/.test(entry) ? undefined : notAnOrigin;
+}
+
+/** Every variable Parley reads: its parser, its default (when it has one) and what it means. */
+const ENV = z.object({
+  PORT: int(0, 65535).default(3000).meta({
+    description: "HTTP + Socket.IO port (0 picks a free one).",
+  }),
+  HOST: z.string().trim().min(1).default("127.0.0.1").meta({
+    description: "Listen address; a non-loopback one needs JWT_SECRET or JWT_JWKS_URL.",
+  }),
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters (HS256 key)").optional().meta({
+    description: "HS256 shared secret (at least 32 characters); turns dev mode off.",
+  }),
+  JWT_JWKS_URL: httpUrl().optional().meta({
+    description: "JWKS of an identity provider, for RS256/ES256 tokens; turns dev mode off.",
+  }),
+  JWT_ISSUER: OptionalText.meta({ description: "When set, every token's `iss` must match." }),
+  JWT_AUDIENCE: OptionalText.meta({ description: "When set, every token's `aud` must match." }),
+  JWT_REQUIRE_EXP: Flag.prefault("true").meta({
+    description: "Refuse tokens without `exp`; false accepts them (they never expire).",
+  }),
+  JWT_MAX_TTL: Duration.optional().meta({
+    description: "Refuse tokens valid for longer than this after `iat` (seconds, or 30m, 24h, 7d).",
+  }),
+  JWT_JWKS_COOLDOWN_MS: int(0, 3_600_000).default(30_000).meta({
+    description: "Least time between two JWKS downloads (an unknown `kid` triggers one).",
+  }),
   MONGODB_URI: z.string().regex(
     /^mongodb(\+srv)?:\/\//,
     "must start with mongodb:// or mongodb+srv://",
   )
-    .optional(),
+    .optional().meta({ description: "When set, MongoDB is the store." }),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, "must be a plain database name")
-    .default("parley"),
-  SQLITE_PATH: z.string().min(1).default("./data/parley.db"),
-  // Deno KV is gone (SQLite replaced it): a leftover setting is named in a warning, nothing else.
-  KV_PATH: z.string().optional(),
-  // A cluster of nodes (README, "Running a cluster"): Socket.IO's Redis Streams adapter, presence, rate limits.
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
-  CLUSTER_NODE_TTL_MS: z.coerce.number().int().min(300).max(300_000).default(15_000),
-  CORS_ORIGINS: z.string().default(""),
-  ALLOWED_HOSTS: z.string().default("").transform((text) =>
-    text.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean)
-  ).refine(
+    .default("parley").meta({ description: "MongoDB database name." }),
+  SQLITE_PATH: z.string().min(1).default("./data/parley.db").meta({
+    description: "SQLite file when MongoDB is not used; `:memory:` keeps nothing.",
+  }),
+  KV_PATH: z.string().optional().meta({
+    description: "Ignored (Deno KV was replaced by SQLite); when set, a start-up warning says so.",
+  }),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional()
+    .meta({ description: "Run as one node of a cluster (README, Running a cluster)." }),
+  CLUSTER_NODE_TTL_MS: int(300, 300_000).default(15_000).meta({
+    description: "A node whose heartbeat is older than this is dead; its users go offline.",
+  }),
+  CORS_ORIGINS: OriginList.optional().meta({
+    description: "Browser origins allowed besides the page's own, comma-separated; `*`: any.",
+  }),
+  ALLOWED_HOSTS: lowercaseList().refine(
     (hosts) => hosts.every((host) => /^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/.test(host)),
     "must be host names or addresses without ports, comma-separated",
-  ),
-  PRESENCE_BROADCAST: z.enum(["partners", "all"]).default("partners"),
-  PRESENCE_GRACE_MS: z.coerce.number().int().min(0).max(1500).default(1000),
-  DELIVERY_ACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-  MAX_UNACKED_PER_SOCKET: z.coerce.number().int().min(1).max(100_000).default(100),
-  RECOVERY_WINDOW_MS: z.coerce.number().int().min(0).max(3_600_000).default(120_000),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
-  JWT_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
-  JWT_REQUIRE_EXP: z.enum(["true", "false"]).default("true"),
-  JWT_MAX_TTL: Duration.optional(),
-  RATE_LIMITS: z.enum(["on", "off"]).default("on"),
-  RATE_LIMIT_SEND: Bucket.default({ perSecond: 10, burst: 20 }),
-  RATE_LIMIT_TYPING: Bucket.default({ perSecond: 5, burst: 10 }),
-  RATE_LIMIT_HISTORY: Bucket.default({ perSecond: 5, burst: 20 }),
-  RATE_LIMIT_READ: Bucket.default({ perSecond: 50, burst: 100 }),
-  RATE_LIMIT_REST: Bucket.default({ perSecond: 10, burst: 40 }),
-  RATE_LIMIT_ANON_REST: Bucket.default({ perSecond: 5, burst: 20 }),
-  RATE_LIMIT_CONNECT: Bucket.default({ perSecond: 20, burst: 60 }),
-  RATE_LIMIT_HANDSHAKE: Bucket.default({ perSecond: 40, burst: 120 }),
-  MAX_PENDING_SESSIONS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
-  MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
-  MAX_SOCKET_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(16_777_216).default(65_536),
-  TRUST_PROXY: z.enum(["true", "false"]).default("false"),
-  MESSAGE_ENCRYPTION_KEYS: EncryptionKeys.optional(),
+  ).optional().meta({ description: "`Host` names served, comma-separated; unset: any." }),
+  TRUST_PROXY: Flag.prefault("false").meta({
+    description: "Take client addresses from `X-Forwarded-For` (only behind your own proxy).",
+  }),
+  PRESENCE_BROADCAST: z.enum(["partners", "all"]).default("partners").meta({
+    description: "Who hears presence: users who share a conversation, or every socket.",
+  }),
+  PRESENCE_GRACE_MS: int(0, 1500).default(1000).meta({
+    description: "How long a user whose last socket closed stays online.",
+  }),
+  DELIVERY_ACK_TIMEOUT_MS: int(100, 600_000).default(10_000).meta({
+    description: "How long a device has to acknowledge a `receiveMessage`.",
+  }),
+  MAX_UNACKED_PER_SOCKET: int(1, 100_000).default(100).meta({
+    description: "`receiveMessage`s sent to one socket and not yet acknowledged, at most.",
+  }),
+  MAX_WRITE_BUFFER_BYTES: int(1024, 1 << 30).default(1 << 20).meta({
+    description:
+      "Bytes a socket may hold unsent (a peer that does not read) before the timeout below runs.",
+  }),
+  WRITE_BUFFER_TIMEOUT_MS: int(100, 600_000).default(15_000).meta({
+    description:
+      "How long a socket may stay over `MAX_WRITE_BUFFER_BYTES` before it is disconnected.",
+  }),
+  RECOVERY_WINDOW_MS: int(0, 3_600_000).default(120_000).meta({
+    description: "How long a dropped connection may resume its Socket.IO session.",
+  }),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info").meta({
+    description: "Least level logged (JSON lines, without message text).",
+  }),
+  RATE_LIMITS: z.enum(["on", "off"]).default("on").meta({
+    description: "`off` lifts every rate limit (benchmarks, trusted networks only).",
+  }),
+  RATE_LIMIT_SEND: Bucket.prefault("10:20").meta({ description: "Per user, `sendMessage`." }),
+  RATE_LIMIT_TYPING: Bucket.prefault("5:10").meta({ description: "Per user, `typing`." }),
+  RATE_LIMIT_HISTORY: Bucket.prefault("5:20").meta({ description: "Per user, `getChatHistory`." }),
+  RATE_LIMIT_READ: Bucket.prefault("50:100").meta({ description: "Per user, `messageRead`." }),
+  RATE_LIMIT_REST: Bucket.prefault("10:40").meta({
+    description: "Per user, every authenticated REST call.",
+  }),
+  RATE_LIMIT_ANON_REST: Bucket.prefault("5:20").meta({
+    description: "Per IP, REST calls without a valid token (and the dev token route).",
+  }),
+  RATE_LIMIT_CONNECT: Bucket.prefault("20:60").meta({
+    description: "Per IP, Socket.IO connection attempts.",
+  }),
+  RATE_LIMIT_HANDSHAKE: Bucket.prefault("40:120").meta({
+    description: "Per IP, Engine.IO handshakes (before a session exists).",
+  }),
+  MAX_PENDING_SESSIONS: int(1, 1_000_000).default(10_000).meta({
+    description: "Engine.IO sessions that may wait unauthenticated at once.",
+  }),
+  MAX_SOCKETS_PER_USER: int(1, 10_000).default(20).meta({
+    description: "Sockets one user may hold on one node; the next closes the oldest.",
+  }),
+  MAX_SOCKET_PAYLOAD_BYTES: int(1024, 16_777_216).default(65_536).meta({
+    description: "Largest Socket.IO frame; a larger one closes the connection.",
+  }),
+  MAX_BODY_BYTES: int(1024, 16_777_216).default(65_536).meta({
+    description: "Largest REST request body (uploads have their own limit).",
+  }),
+  MESSAGE_ENCRYPTION_KEYS: EncryptionKeys.optional().meta({
+    description: "`id:base64key,...` (32-byte keys) encrypting messages and files at rest.",
+  }),
   // Attachments and push notifications (docs/attachments-and-notifications.md).
-  PUBLIC_URL: z.url({ protocol: /^https?$/ }).transform((url) => new URL(url).origin).optional(),
-  UPLOAD_DIR: z.string().min(1).default("./data/uploads"),
-  UPLOAD_MAX_BYTES: z.coerce.number().int().min(1).max(2 ** 31).default(10 * 1024 * 1024),
-  UPLOAD_QUOTA_BYTES: z.coerce.number().int().min(1).max(2 ** 50).default(1024 ** 3),
-  UPLOAD_RETENTION_MS: z.coerce.number().int().min(100).max(30 * 86_400_000).default(86_400_000),
-  PUSH_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
-  PUSH_WEBHOOK_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
-  PUSH_INCLUDE_TEXT: z.enum(["true", "false"]).default("false"),
-  PUSH_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(6),
-  PUSH_RETRY_BASE_MS: z.coerce.number().int().min(1).max(600_000).default(1000),
-  PUSH_ALLOW_INSECURE_ENDPOINTS: z.enum(["true", "false"]).default("false"),
-  PUSH_ENDPOINT_HOSTS: z.string().default(
+  PUBLIC_URL: httpUrl().transform((url) => new URL(url).origin).optional().meta({
+    description: "Origin clients reach Parley at, for upload links; unset: the request's.",
+  }),
+  UPLOAD_DIR: z.string().min(1).default("./data/uploads").meta({
+    description: "Directory of upload bytes with SQLite (MongoDB keeps them in GridFS).",
+  }),
+  UPLOAD_MAX_BYTES: int(1, 2 ** 31).default(10 * 1024 * 1024).meta({
+    description: "Largest upload.",
+  }),
+  UPLOAD_QUOTA_BYTES: int(1, 2 ** 50).default(1024 ** 3).meta({
+    description: "Most bytes one user's stored uploads (sent or not) may take together.",
+  }),
+  UPLOAD_RETENTION_MS: int(100, 30 * 86_400_000).default(86_400_000).meta({
+    description: "An upload never sent in a message is removed after this long.",
+  }),
+  PUSH_WEBHOOK_URL: httpUrl().optional().meta({
+    description: "Webhook for messages to users with no connected socket.",
+  }),
+  PUSH_WEBHOOK_SECRET: z.string().min(32, "must be at least 32 characters").optional().meta({
+    description: "HMAC key signing webhook calls; required with PUSH_WEBHOOK_URL.",
+  }),
+  PUSH_INCLUDE_TEXT: Flag.prefault("false").meta({
+    description: "Put the message text into Web Push notifications.",
+  }),
+  PUSH_MAX_ATTEMPTS: int(1, 20).default(6).meta({ description: "Attempts per notification." }),
+  PUSH_RETRY_BASE_MS: int(1, 600_000).default(1000).meta({
+    description: "First retry delay, doubled each time.",
+  }),
+  PUSH_ALLOW_INSECURE_ENDPOINTS: Flag.prefault("false").meta({
+    description: "Accept `http:` push endpoints (emulators and tests only).",
+  }),
+  PUSH_ENDPOINT_HOSTS: lowercaseList().refine(
+    (hosts) => hosts.every((host) => /^(\*\.)?[a-z0-9.:\[\]-]+$/.test(host)),
+    'must be host names, each maybe starting with "*." (e.g. *.push.apple.com)',
+  ).prefault(
     "fcm.googleapis.com,updates.push.services.mozilla.com,*.push.apple.com,*.notify.windows.com",
-  ).transform((text) => text.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean))
-    .refine(
-      (hosts) => hosts.every((host) => /^(\*\.)?[a-z0-9.:\[\]-]+$/.test(host)),
-      'must be host names, each maybe starting with "*." (e.g. *.push.apple.com)',
-    ),
+  ).meta({ description: "Hosts a Web Push endpoint may name; `*.` matches any subdomain." }),
   VAPID_PUBLIC_KEY: z.string().regex(/^[A-Za-z0-9_-]{87}$/, "must be a base64url P-256 public key")
-    .optional(),
+    .optional().meta({ description: "Web Push public key (with the other two VAPID_*)." }),
   VAPID_PRIVATE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "must be a base64url P-256 key")
-    .optional(),
+    .optional().meta({ description: "Web Push private key (with the other two VAPID_*)." }),
   VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)\S+$/, "must be a mailto: or https: URL")
-    .optional(),
+    .optional().meta({ description: "Web Push contact (with the other two VAPID_*)." }),
 });
 
-export type RateBucket = { readonly perSecond: number; readonly burst: number };
+type Env = z.output<typeof ENV>;
 
-/** Every rate-limited action; the user's (or, for anonymous ones, the IP's) own bucket. */
-export type RateLimitName =
-  | "send"
-  | "typing"
-  | "history"
-  | "read"
-  | "rest"
-  | "anonRest"
-  | "connect"
-  | "handshake";
-
-export interface Config {
-  readonly port: number;
-  readonly host: string;
-  readonly auth: {
-    /** No secret and no JWKS: tokens are minted by `POST /api/dev/token`. */
-    readonly devMode: boolean;
-    readonly secret?: string;
-    readonly jwksUrl?: string;
-    readonly issuer?: string;
-    readonly audience?: string;
-    /** Least time between two JWKS downloads (an unknown `kid` triggers one). */
-    readonly jwksCooldownMs: number;
-    /** Refuse tokens without `exp` (`JWT_REQUIRE_EXP`, default true). */
-    readonly requireExp: boolean;
-    /** Refuse tokens valid for longer than this many seconds after they were issued. */
-    readonly maxTtlSeconds?: number;
-  };
-  readonly store:
-    | { readonly kind: "mongo"; readonly uri: string; readonly db: string }
-    | { readonly kind: "sqlite"; readonly path: string };
-  /** Set with `REDIS_URL`: this process is one node of a cluster. */
-  readonly cluster?: ClusterConfig;
-  /** `"*"` only when set explicitly; an empty list allows same-origin pages only. */
-  readonly corsOrigins: "*" | readonly string[];
-  /** Which `Host` headers are served (auth/hosts.ts). */
-  readonly hosts: HostPolicy;
-  readonly presence: { readonly broadcast: "partners" | "all"; readonly graceMs: number };
-  readonly delivery: {
-    readonly ackTimeoutMs: number;
-    readonly recoveryWindowMs: number;
-    /** `receiveMessage`s sent to one socket and not yet acknowledged, at most. */
-    readonly maxUnackedPerSocket: number;
-  };
-  readonly logLevel: z.infer<typeof EnvSchema>["LOG_LEVEL"];
-  /** null: limits off (`RATE_LIMITS=off`). */
-  readonly rateLimits: Readonly<Record<RateLimitName, RateBucket>> | null;
-  readonly limits: {
-    readonly socketPayloadBytes: number;
-    readonly bodyBytes: number;
-    /** Sockets one user may hold on one node; the next closes the oldest. */
-    readonly socketsPerUser: number;
-    /** Engine.IO sessions that may wait unauthenticated at once; one more closes the oldest. */
-    readonly pendingSessions: number;
-  };
-  /** Take client addresses from `X-Forwarded-For` (only behind a proxy you run). */
-  readonly trustProxy: boolean;
-  /** The first key encrypts; all of them decrypt. Empty: stored in clear. */
-  readonly encryptionKeys: readonly { readonly id: string; readonly key: Uint8Array }[];
-  /** Origin clients reach Parley at (`PUBLIC_URL`), for upload links; unset: the request's. */
-  readonly publicUrl?: string;
-  readonly uploads: UploadConfig;
-  readonly push: PushConfig;
-  /** Settings that are accepted but do nothing, each with what to do instead (logged at start). */
-  readonly warnings: readonly string[];
+/** A declared variable, as the README's configuration tables list it. */
+export interface Setting {
+  readonly name: string;
+  /** As written in the environment; undefined: none (unset means off, or see the description). */
+  readonly default?: string;
+  readonly description: string;
 }
 
-export interface ClusterConfig {
-  readonly redisUrl: string;
-  /**
-   * A node that has not renewed its heartbeat for this long counts as dead; its users go
-   * offline within about 4/3 of it (heartbeats and sweeps run every third of it).
-   */
-  readonly nodeTtlMs: number;
+/** Every variable `loadConfig()` reads, in declaration order. */
+export function declaredSettings(): readonly Setting[] {
+  return Object.entries(ENV.shape).map(([name, schema]) => ({
+    name,
+    default: "defaultValue" in schema.def ? String(schema.def.defaultValue) : undefined,
+    description: String(schema.meta()?.description ?? ""),
+  }));
 }
 
-export interface UploadConfig {
-  /** Local directory for upload bytes with SQLite (MongoDB keeps them in GridFS). */
-  readonly dir: string;
-  readonly maxBytes: number;
-  /** Most bytes one user's stored uploads (sent or not) may take together. */
-  readonly quotaBytes: number;
-  /** An upload never sent in a message is removed after this long. */
-  readonly retentionMs: number;
-}
-
-export interface PushConfig {
-  readonly webhook?: { readonly url: string; readonly secret: string };
-  readonly webPush?: {
-    readonly publicKey: string;
-    readonly privateKey: string;
-    readonly subject: string;
-  };
-  /** Put the message text into Web Push notifications. */
-  readonly includeText: boolean;
-  readonly maxAttempts: number;
-  readonly retryBaseMs: number;
-  /** Accept `http:` push endpoints (local push-service emulators and tests only). */
-  readonly allowInsecureEndpoints: boolean;
-  /** Hosts Web Push endpoints may name (`PUSH_ENDPOINT_HOSTS`); `*.` matches any subdomain. */
-  readonly endpointHosts: readonly string[];
-}
-
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
-/** Parses the environment; throws ConfigError naming each bad variable and its value. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
-  const cleaned = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
-  );
-  const parsed = EnvSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0]);
-      const given = /SECRET|KEY/.test(name) ? "(hidden)" : JSON.stringify(cleaned[name]);
-      return `  ${name}: ${issue.message} (given: ${given})`;
-    });
-    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
-  }
-  const e = parsed.data;
+/** The parsed environment, grouped by the part of Parley that uses it. */
+function toConfig(e: Env) {
   const devMode = !e.JWT_SECRET && !e.JWT_JWKS_URL;
-  if (devMode && !isLoopbackHost(e.HOST)) {
-    throw new ConfigError(
-      `Invalid configuration:\n  HOST: dev mode (no JWT_SECRET or JWT_JWKS_URL) lets anyone mint ` +
-        `tokens, so it only listens on a loopback address (given: ${JSON.stringify(e.HOST)}). ` +
-        `Set JWT_SECRET or JWT_JWKS_URL to listen on other addresses.`,
-    );
-  }
-  if (e.REDIS_URL && !e.MONGODB_URI) {
-    throw new ConfigError(
-      `Invalid configuration:\n  REDIS_URL: a cluster needs the shared MongoDB store: set ` +
-        `MONGODB_URI too (one SQLite file serves one process).`,
-    );
-  }
-  const pushProblems = [
-    e.PUSH_WEBHOOK_URL && !e.PUSH_WEBHOOK_SECRET &&
-    "PUSH_WEBHOOK_SECRET: required with PUSH_WEBHOOK_URL (webhooks are always signed)",
-    [e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY, e.VAPID_SUBJECT].filter(Boolean).length % 3 !== 0 &&
-    "VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT: Web Push needs all three, or none",
-  ].filter(Boolean);
-  if (pushProblems.length > 0) {
-    throw new ConfigError(`Invalid configuration:\n  ${pushProblems.join("\n  ")}`);
-  }
-  const origins = e.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean);
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
     auth: Object.freeze({
+      /** No secret and no JWKS: tokens are minted by `POST /api/dev/token`. */
       devMode,
       secret: e.JWT_SECRET,
       jwksUrl: e.JWT_JWKS_URL,
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
+      /** Least time between two JWKS downloads (an unknown `kid` triggers one). */
       jwksCooldownMs: e.JWT_JWKS_COOLDOWN_MS,
-      requireExp: e.JWT_REQUIRE_EXP === "true",
+      /** Refuse tokens without `exp` (`JWT_REQUIRE_EXP`, default true). */
+      requireExp: e.JWT_REQUIRE_EXP,
+      /** Refuse tokens valid for longer than this many seconds after they were issued. */
       maxTtlSeconds: e.JWT_MAX_TTL,
     }),
     store: e.MONGODB_URI
       ? { kind: "mongo", uri: e.MONGODB_URI, db: e.MONGODB_DB } as const
       : { kind: "sqlite", path: e.SQLITE_PATH } as const,
+    /** Set with `REDIS_URL`: this process is one node of a cluster. */
     cluster: e.REDIS_URL
-      ? Object.freeze({ redisUrl: e.REDIS_URL, nodeTtlMs: e.CLUSTER_NODE_TTL_MS })
+      ? Object.freeze({
+        redisUrl: e.REDIS_URL,
+        /**
+         * A node that has not renewed its heartbeat for this long counts as dead; its users go
+         * offline within about 4/3 of it (heartbeats and sweeps run every third of it).
+         */
+        nodeTtlMs: e.CLUSTER_NODE_TTL_MS,
+      })
       : undefined,
-    corsOrigins: origins.includes("*") ? "*" : Object.freeze(origins),
-    hosts: Object.freeze({
+    /** `"*"` only when set explicitly; an empty list allows same-origin pages only. */
+    corsOrigins: e.CORS_ORIGINS ?? Object.freeze<string[]>([]),
+    /** Which `Host` headers are served (auth/hosts.ts). */
+    hosts: Object.freeze<HostPolicy>({
       loopbackOnly: devMode,
-      names: e.ALLOWED_HOSTS.length === 0 ? "any" as const : Object.freeze(e.ALLOWED_HOSTS),
+      names: e.ALLOWED_HOSTS?.length ? Object.freeze(e.ALLOWED_HOSTS) : "any",
       publicHost: e.PUBLIC_URL ? hostName(new URL(e.PUBLIC_URL).host) : undefined,
     }),
     presence: Object.freeze({ broadcast: e.PRESENCE_BROADCAST, graceMs: e.PRESENCE_GRACE_MS }),
     delivery: Object.freeze({
       ackTimeoutMs: e.DELIVERY_ACK_TIMEOUT_MS,
       recoveryWindowMs: e.RECOVERY_WINDOW_MS,
+      /** `receiveMessage`s sent to one socket and not yet acknowledged, at most. */
       maxUnackedPerSocket: e.MAX_UNACKED_PER_SOCKET,
+      /** A socket holding more than `maxBytes` unsent for `timeoutMs` is disconnected. */
+      writeBuffer: Object.freeze({
+        maxBytes: e.MAX_WRITE_BUFFER_BYTES,
+        timeoutMs: e.WRITE_BUFFER_TIMEOUT_MS,
+      }),
     }),
     logLevel: e.LOG_LEVEL,
+    /** Each rate-limited action's bucket, per user (per IP for anonymous ones); null: off. */
     rateLimits: e.RATE_LIMITS === "off" ? null : Object.freeze({
       send: e.RATE_LIMIT_SEND,
       typing: e.RATE_LIMIT_TYPING,
@@ -312,16 +346,24 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     limits: Object.freeze({
       socketPayloadBytes: e.MAX_SOCKET_PAYLOAD_BYTES,
       bodyBytes: e.MAX_BODY_BYTES,
+      /** Sockets one user may hold on one node; the next closes the oldest. */
       socketsPerUser: e.MAX_SOCKETS_PER_USER,
+      /** Engine.IO sessions that may wait unauthenticated at once; one more closes the oldest. */
       pendingSessions: e.MAX_PENDING_SESSIONS,
     }),
-    trustProxy: e.TRUST_PROXY === "true",
+    /** Take client addresses from `X-Forwarded-For` (only behind a proxy you run). */
+    trustProxy: e.TRUST_PROXY,
+    /** The first key encrypts; all of them decrypt. Empty: stored in clear. */
     encryptionKeys: Object.freeze(e.MESSAGE_ENCRYPTION_KEYS ?? []),
+    /** Origin clients reach Parley at (`PUBLIC_URL`), for upload links; unset: the request's. */
     publicUrl: e.PUBLIC_URL,
     uploads: Object.freeze({
+      /** Local directory for upload bytes with SQLite (MongoDB keeps them in GridFS). */
       dir: e.UPLOAD_DIR,
       maxBytes: e.UPLOAD_MAX_BYTES,
+      /** Most bytes one user's stored uploads (sent or not) may take together. */
       quotaBytes: e.UPLOAD_QUOTA_BYTES,
+      /** An upload never sent in a message is removed after this long. */
       retentionMs: e.UPLOAD_RETENTION_MS,
     }),
     push: Object.freeze({
@@ -335,12 +377,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           subject: e.VAPID_SUBJECT,
         })
         : undefined,
-      includeText: e.PUSH_INCLUDE_TEXT === "true",
+      /** Put the message text into Web Push notifications. */
+      includeText: e.PUSH_INCLUDE_TEXT,
       maxAttempts: e.PUSH_MAX_ATTEMPTS,
       retryBaseMs: e.PUSH_RETRY_BASE_MS,
-      allowInsecureEndpoints: e.PUSH_ALLOW_INSECURE_ENDPOINTS === "true",
+      /** Accept `http:` push endpoints (local push-service emulators and tests only). */
+      allowInsecureEndpoints: e.PUSH_ALLOW_INSECURE_ENDPOINTS,
+      /** Hosts Web Push endpoints may name (`PUSH_ENDPOINT_HOSTS`); `*.` matches any subdomain. */
       endpointHosts: Object.freeze(e.PUSH_ENDPOINT_HOSTS),
     }),
+    /** Settings that are accepted but do nothing, each with what to do instead (logged at start). */
     warnings: Object.freeze(
       e.KV_PATH === undefined ? [] : [
         `KV_PATH is ignored: Deno KV was replaced by SQLite. The embedded store is ` +
@@ -349,4 +395,57 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ],
     ),
   });
+}
+
+/** Everything Parley is configured with; built once from the environment by `loadConfig()`. */
+export type Config = ReturnType<typeof toConfig>;
+export type ClusterConfig = NonNullable<Config["cluster"]>;
+export type UploadConfig = Config["uploads"];
+export type PushConfig = Config["push"];
+/** A token bucket: refilled at `perSecond`, holding at most `burst`. */
+export type RateBucket = z.output<typeof Bucket>;
+/** Every rate-limited action; the user's (or, for anonymous ones, the IP's) own bucket. */
+export type RateLimitName = keyof NonNullable<Config["rateLimits"]>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses the environment; throws ConfigError naming each bad variable and its value. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const parsed = ENV.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const given = /SECRET|KEY/.test(name) ? "(hidden)" : JSON.stringify(cleaned[name]);
+      return `  ${name}: ${issue.message} (given: ${given})`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const problems = combinationProblems(parsed.data);
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join("\n  ")}`);
+  }
+  return toConfig(parsed.data);
+}
+
+/** Variables each valid alone that do not go together. */
+function combinationProblems(e: Env): string[] {
+  const devMode = !e.JWT_SECRET && !e.JWT_JWKS_URL;
+  return [
+    devMode && !isLoopbackHost(e.HOST) &&
+    `HOST: dev mode (no JWT_SECRET or JWT_JWKS_URL) lets anyone mint tokens, so it only ` +
+      `listens on a loopback address (given: ${JSON.stringify(e.HOST)}). Set JWT_SECRET or ` +
+      `JWT_JWKS_URL to listen on other addresses.`,
+    e.REDIS_URL && !e.MONGODB_URI &&
+    `REDIS_URL: a cluster needs the shared MongoDB store: set MONGODB_URI too (one SQLite ` +
+      `file serves one process).`,
+    e.PUSH_WEBHOOK_URL && !e.PUSH_WEBHOOK_SECRET &&
+    "PUSH_WEBHOOK_SECRET: required with PUSH_WEBHOOK_URL (webhooks are always signed)",
+    [e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY, e.VAPID_SUBJECT].filter(Boolean).length % 3 !== 0 &&
+    "VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT: Web Push needs all three, or none",
+  ].filter((problem): problem is string => typeof problem === "string");
 }

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "../src/config.ts";
+import { ConfigError, declaredSettings, loadConfig } from "../src/config.ts";
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 
 const SECRET = "x".repeat(32);
@@ -97,4 +97,61 @@ Deno.test("loadConfig() ignores a leftover KV_PATH with one warning naming SQLIT
   assertEquals(config.store, { kind: "sqlite", path: "./data/chat.db" });
   assertEquals(config.warnings.length, 1);
   assertMatch(config.warnings[0]!, /KV_PATH is ignored.*SQLITE_PATH.*"\.\/data\/chat\.db"/);
+});
+
+Deno.test("loadConfig() refuses CORS_ORIGINS entries no browser sends as its Origin, naming each", () => {
+  const message = configError({
+    CORS_ORIGINS: "https://ok.example, localhost:5173, http://x/app, https://Caps.example",
+  });
+  assertMatch(message, /CORS_ORIGINS: "localhost:5173" is not an origin/);
+  assertMatch(
+    message,
+    /CORS_ORIGINS: "http:\/\/x\/app" is not an origin.*did you mean http:\/\/x\?/,
+  );
+  assertMatch(message, /"https:\/\/Caps\.example" is not an origin.*https:\/\/caps\.example\?/);
+  assert(!message.includes('"https://ok.example" is not'));
+  assertMatch(
+    configError({ CORS_ORIGINS: "https://a.example/" }),
+    /did you mean https:\/\/a\.example\?/,
+  );
+  assertMatch(configError({ CORS_ORIGINS: "https://a.example:443" }), /is not an origin/);
+  assertEquals(
+    loadConfig({ CORS_ORIGINS: "http://localhost:5173,capacitor://localhost" }).corsOrigins,
+    ["http://localhost:5173", "capacitor://localhost"],
+  );
+});
+
+/** `{name: default}` of every row of the README's tables headed `| Variable | Default |`. */
+async function readmeSettings(): Promise<Map<string, string | undefined>> {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const settings = new Map<string, string | undefined>();
+  let inTable = false;
+  for (const line of readme.split("\n")) {
+    if (/^\|\s*Variable\s*\|\s*Default\s*\|/.test(line)) inTable = true;
+    else if (!line.startsWith("|")) inTable = false;
+    else if (inTable && !/^\|\s*-/.test(line)) {
+      const [names = "", shown = ""] = line.split("|").slice(1).map((cell) => cell.trim());
+      // A default is written as code (`PUSH_ENDPOINT_HOSTS` lists several); "–", "(any)": none.
+      const codes = [...shown.matchAll(/`([^`]*)`/g)].map((match) => match[1]);
+      const value = codes.length > 0 ? codes.join(",") : undefined;
+      for (const [, name] of names.matchAll(/`([A-Z][A-Z0-9_]*)`/g)) {
+        assert(
+          !settings.has(name!) || settings.get(name!) === value,
+          `${name} is listed twice with different defaults`,
+        );
+        settings.set(name!, value);
+      }
+    }
+  }
+  return settings;
+}
+
+Deno.test("the README's configuration tables list exactly the declared variables, with their defaults", async () => {
+  const declared = declaredSettings();
+  const listed = await readmeSettings();
+  assertEquals([...listed.keys()].sort(), declared.map((s) => s.name).sort());
+  for (const setting of declared) {
+    assertEquals(listed.get(setting.name), setting.default, `${setting.name}'s default`);
+    assert(setting.description.length > 0, `${setting.name} has no description`);
+  }
 });
