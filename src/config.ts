@@ -6,7 +6,7 @@
  * of what `toConfig()` builds from the parsed variables, so it cannot drift.
  */
 import { z } from "zod";
-import { hostName, type HostPolicy, isLoopbackHost } from "./auth/hosts.ts";
+import { hostName, type HostPolicy, isLoopbackHost } from "./hosts.ts";
 
 /** Set but blank (after trimming) counts as unset. */
 const OptionalText = z.string().trim().min(1).optional().catch(undefined);
@@ -313,7 +313,7 @@ function toConfig(e: Env) {
       : undefined,
     /** `"*"` only when set explicitly; an empty list allows same-origin pages only. */
     corsOrigins: e.CORS_ORIGINS ?? Object.freeze<string[]>([]),
-    /** Which `Host` headers are served (auth/hosts.ts). */
+    /** Which `Host` headers are served (hosts.ts). */
     hosts: Object.freeze<HostPolicy>({
       loopbackOnly: devMode,
       names: e.ALLOWED_HOSTS?.length ? Object.freeze(e.ALLOWED_HOSTS) : "any",

@@ -8,7 +8,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { BlankEnv } from "hono/types";
 import { clientAddress } from "../auth/client_address.ts";
 import { requireUser } from "../auth/http_auth.ts";
-import { type HostPolicy, isHostAllowed } from "../auth/hosts.ts";
+import { type HostPolicy, isHostAllowed } from "../hosts.ts";
 import { type AllowedOrigins, isOriginAllowed } from "../auth/origins.ts";
 import { enforce, type RateLimiter } from "../limits/rate_limiter.ts";
 import type { Metrics } from "../metrics/metrics.ts";

@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
-import { type HostPolicy, isHostAllowed } from "../auth/hosts.ts";
+import { type HostPolicy, isHostAllowed } from "../hosts.ts";
 import { type AllowedOrigins, isOriginAllowed } from "../auth/origins.ts";
 import type {
   ChatMessage,

@@ -5,6 +5,9 @@
  * anyone who reaches `POST /api/dev/token` gets a token, only loopback names
  * are served; otherwise `ALLOWED_HOSTS` can pin the names (default: any).
  * `PUBLIC_URL`'s host is always allowed.
+ *
+ * It sits beside config.ts, not in auth/, and imports nothing: config.ts builds the policy
+ * from the environment, and everything else (auth/ too) reads config.ts.
  */
 
 const LOOPBACK_HOSTS = new Set(["localhost", "::1", "[::1]"]);
