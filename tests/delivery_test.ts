@@ -7,16 +7,7 @@ import {
   disconnectAll,
   startTestServer,
 } from "./helpers/server.ts";
-
-/** Records every receiveMessage and acknowledges it, as a well-behaved client does. */
-function acking(client: ChatClient): ChatMessage[] {
-  const got: ChatMessage[] = [];
-  client.on("receiveMessage", (message, ack) => {
-    got.push(message);
-    ack();
-  });
-  return got;
-}
+import { acking } from "./helpers/messages.ts";
 
 Deno.test("a repeated clientMessageId is answered with the original and not delivered again", async () => {
   const server = await startTestServer();

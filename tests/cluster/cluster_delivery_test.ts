@@ -7,18 +7,9 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { collect, nextEvent, settle, waitFor } from "../helpers/events.ts";
 import type { ChatClient } from "../helpers/server.ts";
 import { reportSkip, TestCluster } from "./harness.ts";
+import { acking } from "../helpers/messages.ts";
 
 const skip = reportSkip("cluster delivery tests");
-
-/** Records every receiveMessage and acknowledges it, as a well-behaved client does. */
-function acking(client: ChatClient): ChatMessage[] {
-  const got: ChatMessage[] = [];
-  client.on("receiveMessage", (message, ack) => {
-    got.push(message);
-    ack();
-  });
-  return got;
-}
 
 Deno.test({
   name: "cluster: every event reaches every tab of its users, whichever node they are on",

@@ -6,8 +6,8 @@
 import type { ChatMessage } from "../../src/protocol/types.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { collect, nextEvent, settle, waitFor } from "../helpers/events.ts";
-import type { ChatClient } from "../helpers/server.ts";
 import { NGINX, reportSkip, SKIP_REASON, TestCluster, TestProxy } from "./harness.ts";
+import { acking } from "../helpers/messages.ts";
 
 const skip = reportSkip("cluster failover tests");
 if (!SKIP_REASON && !NGINX) console.warn("SKIPPED: nginx tests (apt-get install -y nginx)");
@@ -15,14 +15,6 @@ if (!SKIP_REASON && !NGINX) console.warn("SKIPPED: nginx tests (apt-get install 
 const NODE_TTL_MS = 1500;
 /** docs/cluster.md: a dead node's users go offline within 4/3 of the TTL (plus a store write). */
 const OFFLINE_BOUND_MS = (NODE_TTL_MS * 4) / 3 + 500;
-
-function acking(client: ChatClient, into: ChatMessage[] = []): ChatMessage[] {
-  client.on("receiveMessage", (message, ack) => {
-    into.push(message);
-    ack();
-  });
-  return into;
-}
 
 Deno.test({
   name: "cluster failover: sticky polling through nginx, kill -9 of a node loses nothing confirmed",
