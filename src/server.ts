@@ -21,6 +21,7 @@ import type { Config } from "./config.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { Logger } from "./log.ts";
 import { acceptConnections } from "./realtime/connections.ts";
+import { guardWriteBuffers } from "./realtime/write_buffer_guard.ts";
 import { countRefusals } from "./limits/counted.ts";
 import { MemoryRateLimiter, unlimited } from "./limits/rate_limiter.ts";
 import { createMetrics } from "./metrics/metrics.ts";
@@ -141,6 +142,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     maxPendingSessions: config.limits.pendingSessions,
     log,
   });
+  guardWriteBuffers(io, config.delivery.writeBuffer, log);
   const app: Hono = await createHttpApp({
     chat,
     verifier,
