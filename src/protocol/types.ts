@@ -1,11 +1,38 @@
 /**
  * The wire contract of Parley: payload types and Socket.IO event maps, shared by
  * the server, the tests and TypeScript clients.
+ *
+ * Plain TypeScript that imports nothing, so that a client can copy this one file. The server's
+ * zod schemas (src/schemas/) and its table of error codes (src/errors.ts) are held to these
+ * types at compile time by tests/protocol_contract_types_test.ts.
  */
-import type { ErrorCode } from "../errors.ts";
-import type { FileAttachment } from "../schemas/inputs.ts";
 
-export type { ErrorCode, FileAttachment };
+/** Every `code` a refusal may carry; src/errors.ts gives each its meaning and HTTP status. */
+export type ErrorCode =
+  | "VALIDATION_ERROR"
+  | "UNAUTHORIZED"
+  | "TOKEN_EXPIRED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "DELETED"
+  | "PAYLOAD_TOO_LARGE"
+  | "QUOTA_EXCEEDED"
+  | "UNSUPPORTED_TYPE"
+  | "RANGE_NOT_SATISFIABLE"
+  | "RATE_LIMITED"
+  | "STORE_UNAVAILABLE"
+  | "INTERNAL_ERROR";
+
+/** A file a message carries: an upload of this server (`POST /api/uploads`) or any http(s) URL. */
+export interface FileAttachment {
+  /** An http(s) URL, at most 2048 characters. */
+  url: string;
+  type: "image" | "video" | "audio" | "document";
+  /** The file name shown to people, 1 to 255 characters. */
+  name: string;
+  /** In bytes, a positive integer. */
+  size: number;
+}
 
 /** A stored message as clients see it; times are ISO-8601 strings. */
 export interface ChatMessage {
