@@ -1,7 +1,9 @@
 /** Starts one Parley process from the environment. */
 import { ConfigError, loadConfig } from "./src/config.ts";
+import { checkDataDirectories } from "./src/data_directories.ts";
 import { createLogger } from "./src/log.ts";
-import { startParley } from "./src/server.ts";
+import { type RunningParley, startParley } from "./src/server.ts";
+import { describeStartupFailure } from "./src/startup_errors.ts";
 
 if (import.meta.main) {
   let config;
@@ -20,7 +22,15 @@ if (import.meta.main) {
         "Never run like this in production.",
     );
   }
-  const parley = await startParley(config, log);
+  let parley: RunningParley;
+  try {
+    await checkDataDirectories(config);
+    parley = await startParley(config, log);
+  } catch (err) {
+    // One line that says what to fix, no stack trace (startup_errors.ts).
+    console.error(describeStartupFailure(err, config));
+    Deno.exit(1);
+  }
   log.info("parley listening", { url: parley.url, store: parley.store.kind });
 
   const shutdown = async (signal: string) => {

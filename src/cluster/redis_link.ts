@@ -78,12 +78,19 @@ export async function connectRedis(url: string, log: Logger): Promise<RedisLink>
   const restoredListeners: (() => void)[] = [];
   let lostAt: number | undefined;
   let closing = false;
+  // Until start-up has connected, an error is the reason start-up fails, said once by it.
+  let started = false;
+  let startError: unknown;
 
   /** Follows one connection's state; logs the outage once, not per retry. */
   const watch = (client: RedisClient, name: string) => {
     connections.add(client);
     client.on("error", (err: unknown) => {
       if (closing) return;
+      if (!started) {
+        startError = err;
+        return;
+      }
       if (lostAt === undefined) {
         lostAt = Date.now();
         log.error("redis unreachable", { redis: host, connection: name, ...errorFields(err) });
@@ -113,21 +120,26 @@ export async function connectRedis(url: string, log: Logger): Promise<RedisLink>
   watch(adapterClient, "adapter");
   watch(commands, "commands");
 
-  const started = Promise.all([adapterClient.connect(), commands.connect()]);
+  const connected = Promise.all([adapterClient.connect(), commands.connect()]);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`Redis at ${host} did not answer within ${CONNECT_TIMEOUT_MS} ms`)),
+      () => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`, { cause: startError })),
       CONNECT_TIMEOUT_MS,
     );
   });
   try {
-    await Promise.race([started, timeout]);
+    // A PING too: a Redis that wants a password accepts the connection and refuses commands.
+    await Promise.race([connected.then(() => commands.ping()), timeout]);
+    started = true;
   } catch (err) {
     closing = true;
     adapterClient.destroy();
     commands.destroy();
-    throw err;
+    // One error type for start-up to name Redis in its line (startup_errors.ts).
+    const failure = new Error(`Redis at ${host} cannot be used`, { cause: err });
+    failure.name = "RedisConnectError";
+    throw failure;
   } finally {
     clearTimeout(timer);
   }

@@ -12,7 +12,12 @@ export async function storeCall<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof MongoServerSelectionError || err instanceof MongoNetworkError) {
-      throw new AppError("STORE_UNAVAILABLE", "The message store is unavailable; retry later");
+      const unavailable = new AppError(
+        "STORE_UNAVAILABLE",
+        "The message store is unavailable; retry later",
+      );
+      unavailable.cause = err; // for logs and start-up (startup_errors.ts): which server, why
+      throw unavailable;
     }
     throw err;
   }
