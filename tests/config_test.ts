@@ -1,17 +1,8 @@
-import { ConfigError, declaredSettings, loadConfig } from "../src/config.ts";
+import { declaredSettings, loadConfig } from "../src/config.ts";
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
+import { configError } from "./helpers/config.ts";
 
 const SECRET = "x".repeat(32);
-
-function configError(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    assert(err instanceof ConfigError);
-    return err.message;
-  }
-  throw new Error(`accepted ${JSON.stringify(env)}`);
-}
 
 Deno.test("loadConfig() defaults to dev mode on loopback with a SQLite file and no cross-origin access", () => {
   const config = loadConfig({});

@@ -3,7 +3,7 @@
  * that checks the HMAC, and a Web Push endpoint that checks the VAPID JWT and
  * decrypts the payload (tests/helpers/push_receivers.ts).
  */
-import { ConfigError, loadConfig } from "../src/config.ts";
+import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
 import { RetryQueue } from "../src/push/retry_queue.ts";
 import { userRoom } from "../src/realtime/io.ts";
@@ -20,7 +20,9 @@ import {
   startWebhookReceiver,
   type WebhookRequest,
 } from "./helpers/push_receivers.ts";
-import { type ChatClient, startTestServer, type TestServer } from "./helpers/server.ts";
+import { startTestServer, type TestServer } from "./helpers/server.ts";
+import { send } from "./helpers/messages.ts";
+import { configError } from "./helpers/config.ts";
 
 const WEBHOOK_SECRET = "webhook-secret-that-is-32-characters-or-more";
 const VAPID = { ...generateVapidKeys(), subject: "mailto:ops@example.com" };
@@ -34,12 +36,6 @@ const VAPID_ENV = {
 };
 /** Fast retries: 20 ms, 40 ms, 80 ms … */
 const FAST_RETRIES = { PUSH_RETRY_BASE_MS: "20", PUSH_MAX_ATTEMPTS: "4" };
-
-async function send(client: ChatClient, receiverId: string, text: string) {
-  const ack = await client.timeout(3000).emitWithAck("sendMessage", { receiverId, text });
-  assert(ack.ok, JSON.stringify(ack));
-  return ack.message;
-}
 
 function parsed(request: WebhookRequest) {
   return JSON.parse(request.body);
@@ -361,24 +357,15 @@ Deno.test("loadConfig() reads the push settings and refuses half of them", () =>
   assertEquals(both.push.webPush, VAPID);
   assertEquals(both.push.includeText, true);
 
-  const refused = (env: Record<string, string>) => {
-    try {
-      loadConfig(env);
-    } catch (err) {
-      assert(err instanceof ConfigError);
-      return err.message;
-    }
-    throw new Error(`accepted ${JSON.stringify(env)}`);
-  };
   assertMatch(
-    refused({ PUSH_WEBHOOK_URL: "https://a.example/h" }),
+    configError({ PUSH_WEBHOOK_URL: "https://a.example/h" }),
     /PUSH_WEBHOOK_SECRET: required/,
   );
-  assertMatch(refused({ VAPID_PUBLIC_KEY: VAPID.publicKey }), /Web Push needs all three/);
-  const hidden = refused({ VAPID_PRIVATE_KEY: "short", VAPID_PUBLIC_KEY: VAPID.publicKey });
+  assertMatch(configError({ VAPID_PUBLIC_KEY: VAPID.publicKey }), /Web Push needs all three/);
+  const hidden = configError({ VAPID_PRIVATE_KEY: "short", VAPID_PUBLIC_KEY: VAPID.publicKey });
   assertMatch(hidden, /VAPID_PRIVATE_KEY: .*\(hidden\)/);
   assert(!hidden.includes("short"));
-  assertMatch(refused({ VAPID_SUBJECT: "ops@example.com" }), /VAPID_SUBJECT/);
+  assertMatch(configError({ VAPID_SUBJECT: "ops@example.com" }), /VAPID_SUBJECT/);
 });
 
 Deno.test("RetryQueue drops waiting retries on close and aborts attempts still running after the grace", async () => {

@@ -1,12 +1,7 @@
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { nextEvent } from "./helpers/events.ts";
-import { type ChatClient, startTestServer, type TestServer } from "./helpers/server.ts";
-
-async function send(client: ChatClient, receiverId: string, text: string) {
-  const ack = await client.timeout(3000).emitWithAck("sendMessage", { receiverId, text });
-  assert(ack.ok, JSON.stringify(ack));
-  return ack.message;
-}
+import { startTestServer, type TestServer } from "./helpers/server.ts";
+import { send } from "./helpers/messages.ts";
 
 async function json(res: Response) {
   return { status: res.status, body: await res.json() };

@@ -1,20 +1,15 @@
 /** The cluster's configuration: checked before anything starts (no Redis needed). */
-import { ConfigError, loadConfig } from "../../src/config.ts";
+import { loadConfig } from "../../src/config.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
+import { configError } from "../helpers/config.ts";
 
 const BASE = { JWT_SECRET: "s".repeat(32) };
 
 Deno.test("loadConfig() refuses REDIS_URL without MONGODB_URI, naming both and why", () => {
-  let caught: unknown;
-  try {
-    loadConfig({ ...BASE, REDIS_URL: "redis://127.0.0.1:6379" });
-  } catch (err) {
-    caught = err;
-  }
-  assert(caught instanceof ConfigError);
-  assert(caught.message.includes("REDIS_URL"), caught.message);
-  assert(caught.message.includes("MONGODB_URI"), caught.message);
-  assert(caught.message.includes("one SQLite file serves one process"), caught.message);
+  const message = configError({ ...BASE, REDIS_URL: "redis://127.0.0.1:6379" });
+  assert(message.includes("REDIS_URL"), message);
+  assert(message.includes("MONGODB_URI"), message);
+  assert(message.includes("one SQLite file serves one process"), message);
 });
 
 Deno.test("loadConfig() reads the cluster settings, and none without REDIS_URL", () => {
@@ -34,12 +29,10 @@ Deno.test("loadConfig() reads the cluster settings, and none without REDIS_URL",
 });
 
 Deno.test("loadConfig() refuses a REDIS_URL that is not redis:// or rediss://", () => {
-  let caught: unknown;
-  try {
-    loadConfig({ ...BASE, REDIS_URL: "http://redis:6379", MONGODB_URI: "mongodb://m/" });
-  } catch (err) {
-    caught = err;
-  }
-  assert(caught instanceof ConfigError);
-  assert(caught.message.includes("REDIS_URL: must start with redis://"), caught.message);
+  const message = configError({
+    ...BASE,
+    REDIS_URL: "http://redis:6379",
+    MONGODB_URI: "mongodb://m/",
+  });
+  assert(message.includes("REDIS_URL: must start with redis://"), message);
 });
