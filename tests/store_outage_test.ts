@@ -5,15 +5,9 @@
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { collect, settle } from "./helpers/events.ts";
 import { delay, MONGODB_URI, startTestServer } from "./helpers/server.ts";
+import { freePort } from "./helpers/ports.ts";
 
 const SCRIPT = new URL("../scripts/mongo-test-server.sh", import.meta.url).pathname;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
 
 async function startMongo(binary: string, port: number, dataDir: string) {
   const child = new Deno.Command(binary, {
