@@ -6,7 +6,10 @@
 import { io as connectSocket } from "socket.io-client";
 import { type ChildServer, spawnServer } from "../helpers/child_server.ts";
 import { waitFor } from "../helpers/events.ts";
+import { freePort } from "../helpers/ports.ts";
 import { type ChatClient, delay, MONGODB_URI, signToken } from "../helpers/server.ts";
+
+export { freePort };
 
 function which(program: string): string | undefined {
   for (const dir of (Deno.env.get("PATH") ?? "").split(":").concat(["/usr/sbin", "/usr/bin"])) {
@@ -32,13 +35,6 @@ export const SKIP_REASON = !REDIS_SERVER
 export function reportSkip(suite: string): boolean {
   if (SKIP_REASON) console.warn(`SKIPPED: ${suite} (${SKIP_REASON})`);
   return SKIP_REASON !== undefined;
-}
-
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /** Reads a child's output until `ready` appears (or it exits / times out). */
