@@ -5,7 +5,7 @@
  */
 import { SignJWT } from "jose";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
-import { connectClient, startTestServer, TEST_SECRET } from "./helpers/server.ts";
+import { connectClient, restStatus, startTestServer, TEST_SECRET } from "./helpers/server.ts";
 
 const key = new TextEncoder().encode(TEST_SECRET);
 
@@ -15,14 +15,6 @@ function tokenWith(claims: Record<string, unknown>): Promise<string> {
 }
 
 const inOneHour = () => Math.floor(Date.now() / 1000) + 3600;
-
-async function status(url: string, token: string): Promise<number> {
-  const res = await fetch(`${url}/api/chats/my-chats`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  await res.body?.cancel();
-  return res.status;
-}
 
 Deno.test("token sub: ids that break the id rules, and subs of other JSON types, are 401 on REST and sockets", async (t) => {
   const server = await startTestServer();
@@ -46,7 +38,7 @@ Deno.test("token sub: ids that break the id rules, and subs of other JSON types,
     for (const [name, sub] of Object.entries(refused)) {
       await t.step(name, async () => {
         const token = await tokenWith({ sub, exp: inOneHour() });
-        assertEquals(await status(server.url, token), 401);
+        assertEquals(await restStatus(server.url, token), 401);
         await assertRejects(
           () => connectClient(server.url, { token }),
           (err) => {
@@ -58,7 +50,7 @@ Deno.test("token sub: ids that break the id rules, and subs of other JSON types,
     }
     await t.step("a well-formed id with spaces inside and any script is accepted", async () => {
       assertEquals(
-        await status(server.url, await tokenWith({ sub: "ana maría 李", exp: inOneHour() })),
+        await restStatus(server.url, await tokenWith({ sub: "ana maría 李", exp: inOneHour() })),
         200,
       );
     });
@@ -75,9 +67,9 @@ Deno.test("token lifetime: no exp is refused unless JWT_REQUIRE_EXP=false; JWT_M
 
   const strict = await startTestServer({ JWT_MAX_TTL: "2h" });
   try {
-    assertEquals(await status(strict.url, forever), 401);
-    assertEquals(await status(strict.url, day), 401);
-    assertEquals(await status(strict.url, hour), 200);
+    assertEquals(await restStatus(strict.url, forever), 401);
+    assertEquals(await restStatus(strict.url, day), 401);
+    assertEquals(await restStatus(strict.url, hour), 200);
     await assertRejects(() => connectClient(strict.url, { token: day }));
     (await connectClient(strict.url, { token: hour })).close();
   } finally {
@@ -86,8 +78,8 @@ Deno.test("token lifetime: no exp is refused unless JWT_REQUIRE_EXP=false; JWT_M
 
   const lenient = await startTestServer({ JWT_REQUIRE_EXP: "false" });
   try {
-    assertEquals(await status(lenient.url, forever), 200);
-    assertEquals(await status(lenient.url, day), 200);
+    assertEquals(await restStatus(lenient.url, forever), 200);
+    assertEquals(await restStatus(lenient.url, day), 200);
   } finally {
     await lenient.close();
   }

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { nextEvent } from "./helpers/events.ts";
-import { connectClient, startTestServer, TEST_SECRET } from "./helpers/server.ts";
+import { connectClient, restStatus, startTestServer, TEST_SECRET } from "./helpers/server.ts";
 
 const ISSUER = "https://idp.example.com/";
 const AUDIENCE = "parley";
@@ -100,13 +100,7 @@ Deno.test("JWT_ISSUER and JWT_AUDIENCE are checked on every token, HS256 include
       if (aud) jwt.setAudience(aud);
       return jwt.sign(key);
     };
-    const status = async (t: string) => {
-      const res = await fetch(`${server.url}/api/chats/my-chats`, {
-        headers: { authorization: `Bearer ${t}` },
-      });
-      await res.body?.cancel();
-      return res.status;
-    };
+    const status = (t: string) => restStatus(server.url, t);
     assertEquals(await status(await token(ISSUER, AUDIENCE)), 200);
     assertEquals(await status(await token("https://other.example/", AUDIENCE)), 401);
     assertEquals(await status(await token(ISSUER, "someone-else")), 401);

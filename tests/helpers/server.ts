@@ -38,6 +38,15 @@ export function signToken(
     .sign(new TextEncoder().encode(secret));
 }
 
+/** The status of a REST call with `token` as its Bearer token: 200, or 401 when refused. */
+export async function restStatus(url: string, token: string): Promise<number> {
+  const res = await fetch(`${url}/api/chats/my-chats`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
 /** The MongoDB URI of the test server, when one runs (see scripts/mongo-test-server.sh). */
 export const MONGODB_URI = Deno.env.get("MONGODB_URI");
 
