@@ -172,13 +172,14 @@ function shortestCycle(
 
 if (import.meta.main) {
   const root = resolve(Deno.args[0] ?? "src");
+  const shown = relative(Deno.cwd(), root).startsWith("..") ? root : relative(Deno.cwd(), root);
   const edges = await folderEdges(root);
   const groups = tangledGroups(edges);
   if (groups.length === 0) {
-    console.log(`No import cycles between the folders of ${relative(Deno.cwd(), root) || "."}.`);
+    console.log(`No import cycles between the folders of ${shown || "."}.`);
     Deno.exit(0);
   }
-  console.error(`Import cycles between the folders of ${relative(Deno.cwd(), root) || "."}:`);
+  console.error(`Import cycles between the folders of ${shown || "."}:`);
   for (const group of groups) {
     const cycle = shortestCycle(edges, group, group[0]!);
     console.error(`\n  cycle: ${[...cycle.map((edge) => edge.from), group[0]].join(" -> ")}`);
