@@ -13,7 +13,8 @@ export type ChatClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export const TEST_SECRET = "test-secret-that-is-at-least-32-characters-long";
 
-export interface TestServer {
+/** `await using server = await startTestServer()` closes it when the scope ends. */
+export interface TestServer extends AsyncDisposable {
   parley: RunningParley;
   url: string;
   token(userId: string, claims?: Record<string, unknown>): Promise<string>;
@@ -96,6 +97,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       await disconnectAll(clients);
       await parley.close();
     },
+    [Symbol.asyncDispose]: () => server.close(),
   };
   return server;
 }
