@@ -7,7 +7,7 @@
  *   redis-server --port 6390 --save "" &
  *   deno run --allow-all scripts/cluster_adapter_bench.ts redis://127.0.0.1:6390 [rate] [seconds]
  *
- * Numbers from this machine are in docs/cluster.md.
+ * Numbers from this machine are in README.md, "Why the Redis Streams adapter".
  */
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";

@@ -13,7 +13,7 @@ const skip = reportSkip("cluster failover tests");
 if (!SKIP_REASON && !NGINX) console.warn("SKIPPED: nginx tests (apt-get install -y nginx)");
 
 const NODE_TTL_MS = 1500;
-/** docs/cluster.md: a dead node's users go offline within 4/3 of the TTL (plus a store write). */
+/** README, "Presence across nodes": a dead node's users go offline within 4/3 of the TTL (plus a store write). */
 const OFFLINE_BOUND_MS = (NODE_TTL_MS * 4) / 3 + 500;
 
 Deno.test({
