@@ -14,86 +14,74 @@ import {
 } from "./helpers/server.ts";
 
 Deno.test("a send with an ack: the ack confirms it, the sender's other tab gets messageSent, the receiver receiveMessage", async () => {
-  const server = await startTestServer();
-  try {
-    const tab1 = await server.connect("alice");
-    const tab2 = await server.connect("alice");
-    const bob = await server.connect("bob");
-    const tab1Echo = collect(tab1, "messageSent");
-    const onTab2 = nextEvent(tab2, "messageSent");
-    const received = nextEvent(bob, "receiveMessage");
-    const ack = await tab1.timeout(3000).emitWithAck("sendMessage", {
-      receiverId: "bob",
-      text: "one copy each",
-      clientMessageId: "echo-1",
-    });
-    assert(ack.ok, JSON.stringify(ack));
-    assertEquals(await onTab2, ack.message);
-    assertEquals(await received, ack.message);
+  await using server = await startTestServer();
+  const tab1 = await server.connect("alice");
+  const tab2 = await server.connect("alice");
+  const bob = await server.connect("bob");
+  const tab1Echo = collect(tab1, "messageSent");
+  const onTab2 = nextEvent(tab2, "messageSent");
+  const received = nextEvent(bob, "receiveMessage");
+  const ack = await tab1.timeout(3000).emitWithAck("sendMessage", {
+    receiverId: "bob",
+    text: "one copy each",
+    clientMessageId: "echo-1",
+  });
+  assert(ack.ok, JSON.stringify(ack));
+  assertEquals(await onTab2, ack.message);
+  assertEquals(await received, ack.message);
 
-    // A resend with the same id is answered the same way: ack here, messageSent there.
-    const again = nextEvent(tab2, "messageSent");
-    const repeat = await tab1.timeout(3000).emitWithAck("sendMessage", {
-      receiverId: "bob",
-      text: "one copy each",
-      clientMessageId: "echo-1",
-    });
-    assert(repeat.ok && repeat.duplicate === true, JSON.stringify(repeat));
-    assertEquals((await again)._id, ack.message._id);
-    await settle(tab1);
-    assertEquals(tab1Echo.stop(), []);
-  } finally {
-    await server.close();
-  }
+  // A resend with the same id is answered the same way: ack here, messageSent there.
+  const again = nextEvent(tab2, "messageSent");
+  const repeat = await tab1.timeout(3000).emitWithAck("sendMessage", {
+    receiverId: "bob",
+    text: "one copy each",
+    clientMessageId: "echo-1",
+  });
+  assert(repeat.ok && repeat.duplicate === true, JSON.stringify(repeat));
+  assertEquals((await again)._id, ack.message._id);
+  await settle(tab1);
+  assertEquals(tab1Echo.stop(), []);
 });
 
 Deno.test("a send without an ack, as the brief's clients send, still gets messageSent on the sending socket", async () => {
-  const server = await startTestServer();
-  try {
-    const tab1 = await server.connect("alice");
-    const tab2 = await server.connect("alice");
-    const bob = await server.connect("bob");
-    const sent = [nextEvent(tab1, "messageSent"), nextEvent(tab2, "messageSent")];
-    const received = nextEvent(bob, "receiveMessage");
-    tab1.emit("sendMessage", { receiverId: "bob", text: "no ack" });
-    const [onTab1, onTab2] = await Promise.all(sent);
-    assertEquals(onTab1?.text, "no ack");
-    assertEquals(onTab2, onTab1);
-    assertEquals(await received, onTab1);
-  } finally {
-    await server.close();
-  }
+  await using server = await startTestServer();
+  const tab1 = await server.connect("alice");
+  const tab2 = await server.connect("alice");
+  const bob = await server.connect("bob");
+  const sent = [nextEvent(tab1, "messageSent"), nextEvent(tab2, "messageSent")];
+  const received = nextEvent(bob, "receiveMessage");
+  tab1.emit("sendMessage", { receiverId: "bob", text: "no ack" });
+  const [onTab1, onTab2] = await Promise.all(sent);
+  assertEquals(onTab1?.text, "no ack");
+  assertEquals(onTab2, onTab1);
+  assertEquals(await received, onTab1);
 });
 
 Deno.test("messageRead with an ack: the reading socket has its receipt in the ack, everyone else concerned gets messageRead", async () => {
-  const server = await startTestServer();
-  try {
-    const alice = await server.connect("alice");
-    const bob1 = await server.connect("bob");
-    const bob2 = await server.connect("bob");
-    const send = async (text: string) => {
-      const ack = await alice.timeout(3000).emitWithAck("sendMessage", { receiverId: "bob", text });
-      assert(ack.ok);
-      return ack.message._id;
-    };
+  await using server = await startTestServer();
+  const alice = await server.connect("alice");
+  const bob1 = await server.connect("bob");
+  const bob2 = await server.connect("bob");
+  const send = async (text: string) => {
+    const ack = await alice.timeout(3000).emitWithAck("sendMessage", { receiverId: "bob", text });
+    assert(ack.ok);
+    return ack.message._id;
+  };
 
-    const first = await send("read with an ack");
-    const bob1Echo = collect(bob1, "messageRead");
-    const others = [nextEvent(alice, "messageRead"), nextEvent(bob2, "messageRead")];
-    const ack = await bob1.timeout(3000).emitWithAck("messageRead", { messageId: first });
-    assert(ack.ok, JSON.stringify(ack));
-    const receipt = { messageId: first, readerId: "bob", readAt: ack.readAt };
-    for (const got of await Promise.all(others)) assertEquals(got, receipt);
-    await settle(bob1);
-    assertEquals(bob1Echo.stop(), []);
+  const first = await send("read with an ack");
+  const bob1Echo = collect(bob1, "messageRead");
+  const others = [nextEvent(alice, "messageRead"), nextEvent(bob2, "messageRead")];
+  const ack = await bob1.timeout(3000).emitWithAck("messageRead", { messageId: first });
+  assert(ack.ok, JSON.stringify(ack));
+  const receipt = { messageId: first, readerId: "bob", readAt: ack.readAt };
+  for (const got of await Promise.all(others)) assertEquals(got, receipt);
+  await settle(bob1);
+  assertEquals(bob1Echo.stop(), []);
 
-    const second = await send("read without an ack");
-    const everyone = [alice, bob1, bob2].map((c) => nextEvent(c, "messageRead"));
-    bob1.emit("messageRead", { messageId: second });
-    for (const got of await Promise.all(everyone)) assertEquals(got.messageId, second);
-  } finally {
-    await server.close();
-  }
+  const second = await send("read without an ack");
+  const everyone = [alice, bob1, bob2].map((c) => nextEvent(c, "messageRead"));
+  bob1.emit("messageRead", { messageId: second });
+  for (const got of await Promise.all(everyone)) assertEquals(got.messageId, second);
 });
 
 /** A client that resumes its session after a drop (connection state recovery). */
