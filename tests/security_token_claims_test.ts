@@ -17,46 +17,42 @@ function tokenWith(claims: Record<string, unknown>): Promise<string> {
 const inOneHour = () => Math.floor(Date.now() / 1000) + 3600;
 
 Deno.test("token sub: ids that break the id rules, and subs of other JSON types, are 401 on REST and sockets", async (t) => {
-  const server = await startTestServer();
-  try {
-    const refused: Record<string, unknown> = {
-      "a lone surrogate": "al\ud800ice",
-      "a leading blank": " alice",
-      "a trailing blank": "alice ",
-      "NUL": "ali\u0000ce",
-      "LF": "ali\nce",
-      "ESC": "ali\u001bce",
-      "DEL": "ali\u007fce",
-      "129 characters": "a".repeat(129),
-      "an empty string": "",
-      "an object": { id: "alice" },
-      "a number": 42,
-      "an array": ["alice"],
-      "true": true,
-      "null": null,
-    };
-    for (const [name, sub] of Object.entries(refused)) {
-      await t.step(name, async () => {
-        const token = await tokenWith({ sub, exp: inOneHour() });
-        assertEquals(await restStatus(server.url, token), 401);
-        await assertRejects(
-          () => connectClient(server.url, { token }),
-          (err) => {
-            assert(err instanceof Error);
-            assertEquals((err as Error & { data?: { code?: string } }).data?.code, "UNAUTHORIZED");
-          },
-        );
-      });
-    }
-    await t.step("a well-formed id with spaces inside and any script is accepted", async () => {
-      assertEquals(
-        await restStatus(server.url, await tokenWith({ sub: "ana maría 李", exp: inOneHour() })),
-        200,
+  await using server = await startTestServer();
+  const refused: Record<string, unknown> = {
+    "a lone surrogate": "al\ud800ice",
+    "a leading blank": " alice",
+    "a trailing blank": "alice ",
+    "NUL": "ali\u0000ce",
+    "LF": "ali\nce",
+    "ESC": "ali\u001bce",
+    "DEL": "ali\u007fce",
+    "129 characters": "a".repeat(129),
+    "an empty string": "",
+    "an object": { id: "alice" },
+    "a number": 42,
+    "an array": ["alice"],
+    "true": true,
+    "null": null,
+  };
+  for (const [name, sub] of Object.entries(refused)) {
+    await t.step(name, async () => {
+      const token = await tokenWith({ sub, exp: inOneHour() });
+      assertEquals(await restStatus(server.url, token), 401);
+      await assertRejects(
+        () => connectClient(server.url, { token }),
+        (err) => {
+          assert(err instanceof Error);
+          assertEquals((err as Error & { data?: { code?: string } }).data?.code, "UNAUTHORIZED");
+        },
       );
     });
-  } finally {
-    await server.close();
   }
+  await t.step("a well-formed id with spaces inside and any script is accepted", async () => {
+    assertEquals(
+      await restStatus(server.url, await tokenWith({ sub: "ana maría 李", exp: inOneHour() })),
+      200,
+    );
+  });
 });
 
 Deno.test("token lifetime: no exp is refused unless JWT_REQUIRE_EXP=false; JWT_MAX_TTL caps exp - iat", async () => {
@@ -76,11 +72,7 @@ Deno.test("token lifetime: no exp is refused unless JWT_REQUIRE_EXP=false; JWT_M
     await strict.close();
   }
 
-  const lenient = await startTestServer({ JWT_REQUIRE_EXP: "false" });
-  try {
-    assertEquals(await restStatus(lenient.url, forever), 200);
-    assertEquals(await restStatus(lenient.url, day), 200);
-  } finally {
-    await lenient.close();
-  }
+  await using lenient = await startTestServer({ JWT_REQUIRE_EXP: "false" });
+  assertEquals(await restStatus(lenient.url, forever), 200);
+  assertEquals(await restStatus(lenient.url, day), 200);
 });
