@@ -90,43 +90,35 @@ Deno.test("JWKS: RS256 and ES256 tokens verify, keys are cached, a rotated key i
 });
 
 Deno.test("JWT_ISSUER and JWT_AUDIENCE are checked on every token, HS256 included", async () => {
-  const server = await startTestServer({ JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
-  try {
-    const key = new TextEncoder().encode(TEST_SECRET);
-    const token = (iss?: string, aud?: string) => {
-      const jwt = new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice")
-        .setExpirationTime("1h");
-      if (iss) jwt.setIssuer(iss);
-      if (aud) jwt.setAudience(aud);
-      return jwt.sign(key);
-    };
-    const status = (t: string) => restStatus(server.url, t);
-    assertEquals(await status(await token(ISSUER, AUDIENCE)), 200);
-    assertEquals(await status(await token("https://other.example/", AUDIENCE)), 401);
-    assertEquals(await status(await token(ISSUER, "someone-else")), 401);
-    assertEquals(await status(await token()), 401);
-    await assertRejects(() => connectClient(server.url, { token: "" }));
-  } finally {
-    await server.close();
-  }
+  await using server = await startTestServer({ JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
+  const key = new TextEncoder().encode(TEST_SECRET);
+  const token = (iss?: string, aud?: string) => {
+    const jwt = new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice")
+      .setExpirationTime("1h");
+    if (iss) jwt.setIssuer(iss);
+    if (aud) jwt.setAudience(aud);
+    return jwt.sign(key);
+  };
+  const status = (t: string) => restStatus(server.url, t);
+  assertEquals(await status(await token(ISSUER, AUDIENCE)), 200);
+  assertEquals(await status(await token("https://other.example/", AUDIENCE)), 401);
+  assertEquals(await status(await token(ISSUER, "someone-else")), 401);
+  assertEquals(await status(await token()), 401);
+  await assertRejects(() => connectClient(server.url, { token: "" }));
 });
 
 Deno.test("a socket whose token expires gets TOKEN_EXPIRED and is disconnected within a second", async () => {
-  const server = await startTestServer();
-  try {
-    const exp = Math.floor(Date.now() / 1000) + 2;
-    const token = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice")
-      .setExpirationTime(exp).sign(new TextEncoder().encode(TEST_SECRET));
-    const client = await connectClient(server.url, { token });
-    const expired = nextEvent(client, "messageError", (e) => e.code === "TOKEN_EXPIRED", 5000);
-    const disconnected = new Promise<number>((resolve) =>
-      client.once("disconnect", () => resolve(Date.now()))
-    );
-    assertEquals((await expired).code, "TOKEN_EXPIRED");
-    const at = await disconnected;
-    assert(at - exp * 1000 < 1000, `disconnected ${at - exp * 1000} ms after exp`);
-    assert(at >= exp * 1000 - 50, "not before exp");
-  } finally {
-    await server.close();
-  }
+  await using server = await startTestServer();
+  const exp = Math.floor(Date.now() / 1000) + 2;
+  const token = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice")
+    .setExpirationTime(exp).sign(new TextEncoder().encode(TEST_SECRET));
+  const client = await connectClient(server.url, { token });
+  const expired = nextEvent(client, "messageError", (e) => e.code === "TOKEN_EXPIRED", 5000);
+  const disconnected = new Promise<number>((resolve) =>
+    client.once("disconnect", () => resolve(Date.now()))
+  );
+  assertEquals((await expired).code, "TOKEN_EXPIRED");
+  const at = await disconnected;
+  assert(at - exp * 1000 < 1000, `disconnected ${at - exp * 1000} ms after exp`);
+  assert(at >= exp * 1000 - 50, "not before exp");
 });
