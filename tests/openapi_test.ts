@@ -6,6 +6,7 @@
 import type { TokenVerifier } from "../src/auth/tokens.ts";
 import type { ChatService } from "../src/chat/chat_service.ts";
 import { createHttpApp, type HttpAppDeps } from "../src/http/app.ts";
+import { loadStaticPage } from "../src/http/static_page.ts";
 import { unlimited } from "../src/limits/rate_limiter.ts";
 import { createLogger } from "../src/log.ts";
 import { createMetrics } from "../src/metrics/metrics.ts";
@@ -34,11 +35,17 @@ interface OpenApiDocument {
   components: { securitySchemes: Record<string, { type: string; scheme: string }> };
 }
 
-/** Served by the app but not part of the REST API: the test page, metrics, these docs. */
+/** Served by the app but not part of the REST API: the web client, metrics, these docs. */
+const NOT_API = new Set([
+  ...(await loadStaticPage()).routes,
+  "/favicon.ico",
+  "/metrics",
+  "/openapi.json",
+  "/docs",
+]);
+
 function isApiRoute(path: string): boolean {
-  const notApi = ["/", "/test-websocket.html", "/app.js", "/style.css", "/favicon.ico"];
-  return !notApi.includes(path) && path !== "/metrics" && path !== "/openapi.json" &&
-    path !== "/docs" && !path.startsWith("/docs/");
+  return !NOT_API.has(path) && !path.startsWith("/docs/");
 }
 
 /** The app in-process, every optional router mounted (dev mode, uploads, Web Push). */
@@ -153,34 +160,30 @@ Deno.test("POST /api/dev/token answers a body that is not JSON with a VALIDATION
 });
 
 Deno.test("GET /docs serves Swagger UI from this server, with no inline script, under the CSP", async () => {
-  const server = await startTestServer();
-  try {
-    const res = await fetch(`${server.url}/docs`);
-    assertEquals(res.status, 200);
-    assert(res.headers.get("content-type")?.startsWith("text/html"));
-    const csp = res.headers.get("content-security-policy") ?? "";
-    assert(csp.includes("script-src 'self'") && csp.includes("style-src 'self'"), csp);
-    const html = await res.text();
-    assert(!/https?:\/\//.test(html), "nothing from another host");
-    assert(!/<script(?![^>]*\bsrc=)[^>]*>/.test(html), "no inline script");
-    assert(!/\sstyle=|<style/.test(html), "no inline style");
+  await using server = await startTestServer();
+  const res = await fetch(`${server.url}/docs`);
+  assertEquals(res.status, 200);
+  assert(res.headers.get("content-type")?.startsWith("text/html"));
+  const csp = res.headers.get("content-security-policy") ?? "";
+  assert(csp.includes("script-src 'self'") && csp.includes("style-src 'self'"), csp);
+  const html = await res.text();
+  assert(!/https?:\/\//.test(html), "nothing from another host");
+  assert(!/<script(?![^>]*\bsrc=)[^>]*>/.test(html), "no inline script");
+  assert(!/\sstyle=|<style/.test(html), "no inline style");
 
-    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
-    assertEquals(assets.sort(), [
-      "/docs/init.js",
-      "/docs/swagger-ui-bundle.js",
-      "/docs/swagger-ui.css",
-    ]);
-    for (const asset of assets) {
-      const file = await fetch(`${server.url}${asset}`);
-      assertEquals(file.status, 200, asset);
-      const type = file.headers.get("content-type") ?? "";
-      assert(type.startsWith(asset.endsWith(".css") ? "text/css" : "text/javascript"), type);
-      const text = await file.text();
-      if (asset.endsWith("init.js")) assert(text.includes('"/openapi.json"'), text);
-      if (asset.endsWith("bundle.js")) assert(text.includes("SwaggerUIBundle"));
-    }
-  } finally {
-    await server.close();
+  const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
+  assertEquals(assets.sort(), [
+    "/docs/init.js",
+    "/docs/swagger-ui-bundle.js",
+    "/docs/swagger-ui.css",
+  ]);
+  for (const asset of assets) {
+    const file = await fetch(`${server.url}${asset}`);
+    assertEquals(file.status, 200, asset);
+    const type = file.headers.get("content-type") ?? "";
+    assert(type.startsWith(asset.endsWith(".css") ? "text/css" : "text/javascript"), type);
+    const text = await file.text();
+    if (asset.endsWith("init.js")) assert(text.includes('"/openapi.json"'), text);
+    if (asset.endsWith("bundle.js")) assert(text.includes("SwaggerUIBundle"));
   }
 });
