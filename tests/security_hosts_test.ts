@@ -78,10 +78,6 @@ Deno.test("ALLOWED_HOSTS pins the names served; PUBLIC_URL's host is always one;
   } finally {
     await pinned.close();
   }
-  const open = await startTestServer();
-  try {
-    assertEquals((await call(open.url, "/healthz", { host: "anything.example" })).status, 200);
-  } finally {
-    await open.close();
-  }
+  await using open = await startTestServer();
+  assertEquals((await call(open.url, "/healthz", { host: "anything.example" })).status, 200);
 });
