@@ -165,6 +165,9 @@ function message(n: number, senders: number): ChatMessage {
     updatedAt: now,
     deliveredAt: null,
     readAt: null,
+    editedAt: null,
+    reactions: [],
+    replyTo: null,
   };
 }
 

@@ -13,6 +13,9 @@ const message: ChatMessage = {
   updatedAt: new Date(2026, 0, 2, 9, 5).toISOString(),
   deliveredAt: null,
   readAt: null,
+  editedAt: null,
+  reactions: [],
+  replyTo: null,
 };
 
 Deno.test("clean() keeps text on one line and drops terminal escape sequences", () => {

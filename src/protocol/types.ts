@@ -17,6 +17,7 @@ export type ErrorCode =
   | "DELETED"
   | "PAYLOAD_TOO_LARGE"
   | "QUOTA_EXCEEDED"
+  | "SEARCH_UNAVAILABLE"
   | "UNSUPPORTED_TYPE"
   | "RANGE_NOT_SATISFIABLE"
   | "RATE_LIMITED"
@@ -47,7 +48,36 @@ export interface ChatMessage {
   /** First acknowledgement of `receiveMessage` by any of the receiver's devices. */
   deliveredAt: string | null;
   readAt: string | null;
+  /** When the sender last edited the text; null until edited. */
+  editedAt: string | null;
+  /** One entry per emoji, in the order each was first added; empty when none. */
+  reactions: Reaction[];
+  /** The message this one replies to, as it was when this one was sent; null when not a reply. */
+  replyTo: ReplyTo | null;
 }
+
+/** The users who reacted to a message with one emoji, in the order they did. */
+export interface Reaction {
+  emoji: string;
+  userIds: string[];
+}
+
+/** A snapshot of the quoted message, taken when the reply was sent (later edits do not change it). */
+export interface QuotedMessage {
+  _id: string;
+  senderId: string;
+  /** Its first 200 characters. */
+  text: string | null;
+  file: Pick<FileAttachment, "name" | "type"> | null;
+}
+
+/** What a reply shows once its quoted message was deleted: the id only. */
+export interface DeletedQuote {
+  _id: string;
+  deleted: true;
+}
+
+export type ReplyTo = QuotedMessage | DeletedQuote;
 
 export interface UserSummary {
   _id: string;

@@ -26,6 +26,17 @@ export const ChatMessage = z.object({
     description: "First acknowledgement of `receiveMessage` by any of the receiver's devices.",
   }),
   readAt: Timestamp.nullable(),
+  editedAt: Timestamp.nullable().meta({ description: "When the sender last edited the text." }),
+  reactions: z.array(z.object({ emoji: z.string(), userIds: z.array(z.string()) })),
+  replyTo: z.union([
+    z.object({
+      _id: z.string(),
+      senderId: z.string(),
+      text: z.string().nullable().meta({ description: "Its first 200 characters." }),
+      file: FileAttachment.pick({ name: true, type: true }).nullable(),
+    }),
+    z.object({ _id: z.string(), deleted: z.literal(true) }),
+  ]).nullable().meta({ description: "The quoted message as it was when this reply was sent." }),
 }).meta({ id: "ChatMessage", description: "A stored message." });
 export type ChatMessage = z.infer<typeof ChatMessage>;
 

@@ -6,9 +6,22 @@
  * The first key seals; every configured key opens, so keys can be rotated.
  * Sender and receiver are bound in as associated data: a ciphertext moved to
  * another conversation does not open.
+ *
+ * Edits are sealed like sends (with the message's file, which an edit keeps);
+ * a reply's quote is sealed with the reply's own associated data; a report's
+ * copy of the message stays sealed as the message was, opened on reading.
+ * Search needs the words in clear, so with encryption it refuses
+ * (SEARCH_UNAVAILABLE): the store only ever sees ciphertext.
  */
-import type { ChatMessage, FileAttachment } from "../protocol/types.ts";
-import type { ChatStore, MessageRepository, NewMessage } from "./repository.ts";
+import { AppError } from "../errors.ts";
+import type { ChatMessage, FileAttachment, QuotedMessage, ReplyTo } from "../protocol/types.ts";
+import type {
+  ChatStore,
+  MessageRepository,
+  NewMessage,
+  Report,
+  ReportRepository,
+} from "./repository.ts";
 
 export interface EncryptionKey {
   readonly id: string;
@@ -16,6 +29,7 @@ export interface EncryptionKey {
   readonly key: Uint8Array;
 }
 
+/** Sealed text starts so; the SQLite search index skips such text (schema.ts, migration 2). */
 const PREFIX = "enc:v1:";
 
 interface Sealed {
@@ -83,10 +97,22 @@ export async function withEncryption(
   const cipher = await Cipher.create(keys);
   const inner = store.messages;
 
+  // Quotes of what was sent before encryption was on are stored in clear.
+  const sealQuote = async (quote: QuotedMessage, aad: string): Promise<QuotedMessage> => ({
+    ...quote,
+    text: await cipher.seal({ text: quote.text, file: quote.file as FileAttachment | null }, aad),
+    file: null,
+  });
+  const openQuote = async (quote: ReplyTo | null, aad: string): Promise<ReplyTo | null> => {
+    if (quote === null || "deleted" in quote || !quote.text?.startsWith(PREFIX)) return quote;
+    const { text, file } = await cipher.open(quote.text, aad);
+    return { ...quote, text, file };
+  };
   const open = async (message: ChatMessage): Promise<ChatMessage> => {
-    if (!message.text?.startsWith(PREFIX)) return message; // stored before encryption was on
+    const replyTo = await openQuote(message.replyTo, aadOf(message));
+    if (!message.text?.startsWith(PREFIX)) return { ...message, replyTo }; // stored before encryption was on
     const { text, file } = await cipher.open(message.text, aadOf(message));
-    return { ...message, text, file };
+    return { ...message, text, file, replyTo };
   };
   const openAll = (messages: ChatMessage[]) => Promise.all(messages.map(open));
   const openMaybe = async (message: ChatMessage | null) => message && await open(message);
@@ -94,7 +120,8 @@ export async function withEncryption(
   const messages: MessageRepository = {
     async insert(input: NewMessage) {
       const sealed = await cipher.seal({ text: input.text, file: input.file }, aadOf(input));
-      const result = await inner.insert({ ...input, text: sealed, file: null });
+      const replyTo = input.replyTo && await sealQuote(input.replyTo, aadOf(input));
+      const result = await inner.insert({ ...input, text: sealed, file: null, replyTo });
       return { ...result, message: await open(result.message) };
     },
     get: async (id) => openMaybe(await inner.get(id)),
@@ -112,6 +139,49 @@ export async function withEncryption(
       })));
     },
     partnersOf: (userId) => inner.partnersOf(userId),
+    async editMessage(messageId, senderId, text, editedAt, options) {
+      const current = await openMaybe(await inner.get(messageId));
+      // Refusals (not_found, not_sender, too_late) come from the store as they would unsealed.
+      const file = current?.file ?? null;
+      const sealed = current ? await cipher.seal({ text, file }, aadOf(current)) : text;
+      const result = await inner.editMessage(messageId, senderId, sealed, editedAt, options);
+      return result.ok ? { ok: true, message: await open(result.message) } : result;
+    },
+    async addReaction(messageId, userId, emoji) {
+      const result = await inner.addReaction(messageId, userId, emoji);
+      return result.ok ? { ...result, message: await open(result.message) } : result;
+    },
+    async removeReaction(messageId, userId, emoji) {
+      const result = await inner.removeReaction(messageId, userId, emoji);
+      return result.ok ? { ...result, message: await open(result.message) } : result;
+    },
+    search() {
+      return Promise.reject(
+        new AppError(
+          "SEARCH_UNAVAILABLE",
+          "Search is unavailable: messages are encrypted at rest (MESSAGE_ENCRYPTION_KEYS)",
+        ),
+      );
+    },
+    async hideForUser(messageId, userId) {
+      const result = await inner.hideForUser(messageId, userId);
+      return result.ok ? { ...result, message: await open(result.message) } : result;
+    },
   };
-  return { kind: store.kind, users: store.users, messages };
+
+  // The report holds the message's content as it was stored: sealed with the message's pair.
+  const openReport = async (report: Report): Promise<Report> => {
+    if (!report.text?.startsWith(PREFIX)) return report;
+    const aad = aadOf({ senderId: report.reportedUserId, receiverId: report.reporterId });
+    const { text, file } = await cipher.open(report.text, aad);
+    return { ...report, text, file };
+  };
+  const reports: ReportRepository = {
+    async report(input) {
+      const result = await store.reports.report(input);
+      return result.ok ? { ...result, report: await openReport(result.report) } : result;
+    },
+    list: async (query) => Promise.all((await store.reports.list(query)).map(openReport)),
+  };
+  return { ...store, messages, reports };
 }

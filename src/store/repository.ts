@@ -3,7 +3,7 @@
  * it in its own folder, and one shared test suite (tests/store_contract.ts)
  * runs against every backend.
  */
-import type { ChatMessage, FileAttachment } from "../protocol/types.ts";
+import type { ChatMessage, FileAttachment, QuotedMessage } from "../protocol/types.ts";
 
 export interface User {
   _id: string;
@@ -26,6 +26,28 @@ export interface NewMessage {
   text: string | null;
   file: FileAttachment | null;
   clientMessageId: string | null;
+  /**
+   * A reply's snapshot of the quoted message ({@linkcode quoteOf}), stored as
+   * given. The quoted message must be live and in the same conversation, else
+   * the insert throws VALIDATION_ERROR.
+   */
+  replyTo?: QuotedMessage | null;
+}
+
+/** Most characters of the quoted text a reply keeps. */
+export const QUOTED_TEXT_CHARS = 200;
+
+/** The snapshot a reply to `message` stores: its first 200 characters, its file's name and type. */
+export function quoteOf(message: ChatMessage): QuotedMessage {
+  return {
+    _id: message._id,
+    senderId: message.senderId,
+    // By code point: a surrogate pair is never cut in half.
+    text: message.text === null
+      ? null
+      : Array.from(message.text).slice(0, QUOTED_TEXT_CHARS).join(""),
+    file: message.file && { name: message.file.name, type: message.file.type },
+  };
 }
 
 export interface InsertResult {
@@ -38,6 +60,8 @@ export interface HistoryQuery {
   skip: number;
   /** Only messages older than this id (cursor paging). */
   before?: string;
+  /** Leaves out the messages this user deleted for themselves (hideForUser). */
+  viewerId?: string;
 }
 
 export interface PageQuery {
@@ -50,7 +74,52 @@ export interface ConversationSummary {
   partnerId: string;
   lastMessage: ChatMessage | null;
   unreadCount: number;
+  /** The user muted this conversation (mutes.mute), and the mute has not ended. */
+  muted: boolean;
+  /** When the mute ends; null when open-ended or not muted. */
+  mutedUntil: string | null;
 }
+
+/** Why an edit changed nothing. A deleted message is `not_found`: it is gone. */
+export type EditRefusal = "not_found" | "not_sender" | "too_late";
+
+export type EditResult =
+  | { ok: true; message: ChatMessage }
+  | { ok: false; reason: EditRefusal };
+
+export interface EditOptions {
+  /** Refuse (`too_late`) when the message was created before this time (the edit window). */
+  createdAfter?: string;
+}
+
+/** Most distinct emoji on one message; a new one beyond them is refused. */
+export const MAX_REACTION_EMOJI = 20;
+
+/**
+ * Why a reaction changed nothing: the message is gone, the user is neither its
+ * sender nor its receiver, or it already carries MAX_REACTION_EMOJI other emoji.
+ */
+export type ReactionRefusal = "not_found" | "not_participant" | "too_many_emoji";
+
+export type ReactionResult =
+  /** `changed: false`: a repeat (already there, or already absent); nothing was written. */
+  | { ok: true; changed: boolean; message: ChatMessage }
+  | { ok: false; reason: ReactionRefusal };
+
+export interface SearchQuery {
+  /** Only the conversation with this user. */
+  with?: string;
+  limit: number;
+  /** Only messages older than this id (cursor paging). */
+  before?: string;
+}
+
+export type HideRefusal = "not_found" | "not_participant";
+
+export type HideResult =
+  /** `changed: false`: it was already hidden for this user. */
+  | { ok: true; changed: boolean; message: ChatMessage }
+  | { ok: false; reason: HideRefusal };
 
 export interface UserRepository {
   /** Creates the user on first sight; fills profile fields that are given. */
@@ -91,6 +160,108 @@ export interface MessageRepository {
   conversations(userId: string, query: PageQuery): Promise<ConversationSummary[]>;
   /** Every user that shares a conversation with this one. */
   partnersOf(userId: string): Promise<string[]>;
+  /**
+   * Changes the text of the sender's message and sets `editedAt` (and
+   * `updatedAt`) to `editedAt`. Replies that quote it keep their snapshot.
+   */
+  editMessage(
+    messageId: string,
+    senderId: string,
+    text: string,
+    editedAt: string,
+    options?: EditOptions,
+  ): Promise<EditResult>;
+  /** Adds the user's `emoji` to the message, by its sender or receiver; one of each per user. */
+  addReaction(messageId: string, userId: string, emoji: string): Promise<ReactionResult>;
+  /** Takes the user's `emoji` off the message. */
+  removeReaction(messageId: string, userId: string, emoji: string): Promise<ReactionResult>;
+  /**
+   * The user's own messages (sent or received, not hidden for them) whose text
+   * holds every word of `q`, case-insensitively, newest first. Words are runs
+   * of letters and digits ({@linkcode searchWords}); a `q` with none finds
+   * nothing. The encrypted store refuses with SEARCH_UNAVAILABLE.
+   */
+  search(userId: string, q: string, query: SearchQuery): Promise<ChatMessage[]>;
+  /**
+   * Delete for me: hides the message from this participant's history (with
+   * `viewerId`), listForUser, search, undelivered, conversation row and
+   * unread count; the other participant still sees it.
+   */
+  hideForUser(messageId: string, userId: string): Promise<HideResult>;
+}
+
+/**
+ * The words of a search query or a message, as both backends match them:
+ * runs of letters, digits and marks, lower-cased, accents removed.
+ */
+export function searchWords(text: string): string[] {
+  const words = text.normalize("NFD").toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
+  return [...new Set(words.map((word) => word.replace(/\p{M}/gu, "")).filter(Boolean))];
+}
+
+export interface BlockEntry {
+  userId: string;
+  blockedAt: string;
+}
+
+/** Who blocked whom. A block works both ways: `isBlocked` and `blockedEitherWay` see both directions. */
+export interface BlockRepository {
+  /** `blockerId` blocks `blockedId`; false when already blocked (nothing changes). */
+  block(blockerId: string, blockedId: string, blockedAt: string): Promise<boolean>;
+  /** False when it was not blocked. */
+  unblock(blockerId: string, blockedId: string): Promise<boolean>;
+  /** The users `blockerId` blocks, most recently blocked first. */
+  listBlocked(blockerId: string): Promise<BlockEntry[]>;
+  /** Whether either of the two blocks the other. */
+  isBlocked(userA: string, userB: string): Promise<boolean>;
+  /** Every user this one blocks or is blocked by (presence and typing skip them). */
+  blockedEitherWay(userId: string): Promise<string[]>;
+}
+
+export type ReportReason = "spam" | "abuse" | "harassment" | "other";
+
+export interface Report {
+  _id: string;
+  messageId: string;
+  reporterId: string;
+  /** The sender of the reported message. */
+  reportedUserId: string;
+  reason: ReportReason;
+  note: string | null;
+  /** The message's content when it was reported (kept through later edits and deletes). */
+  text: string | null;
+  file: FileAttachment | null;
+  createdAt: string;
+}
+
+export interface NewReport {
+  messageId: string;
+  reporterId: string;
+  reason: ReportReason;
+  note: string | null;
+  createdAt: string;
+}
+
+export type ReportResult =
+  /** `created: false`: this user had reported this message already; `report` is that first one. */
+  | { ok: true; created: boolean; report: Report }
+  /** Only the receiver of a message may report it. */
+  | { ok: false; reason: "not_found" | "not_receiver" };
+
+export interface ReportRepository {
+  /** One report per user and message; a repeat answers the first. */
+  report(input: NewReport): Promise<ReportResult>;
+  /** Every report, newest first (for the host app's moderation). */
+  list(query: { limit: number; before?: string }): Promise<Report[]>;
+}
+
+export interface MuteRepository {
+  /** `userId` mutes the conversation with `partnerId` until `until` (null: until unmuted); replaces an earlier mute. */
+  mute(userId: string, partnerId: string, until: string | null): Promise<void>;
+  /** False when it was not muted. */
+  unmute(userId: string, partnerId: string): Promise<boolean>;
+  /** Whether `userId` mutes the conversation with `partnerId` at `at` (push notifications skip it). */
+  isMuted(userId: string, partnerId: string, at: string): Promise<boolean>;
 }
 
 /** The chat's part of a backend (backend.ts opens and closes it with the rest). */
@@ -98,4 +269,7 @@ export interface ChatStore {
   readonly kind: "sqlite" | "mongo";
   readonly users: UserRepository;
   readonly messages: MessageRepository;
+  readonly blocks: BlockRepository;
+  readonly reports: ReportRepository;
+  readonly mutes: MuteRepository;
 }

@@ -68,6 +68,20 @@
  *    operations side by side: the driver's default of 100 (or a size fitted
  *    to the load) would do.
  *
+ * 6. {@linkcode searchKeys}: search by a multikey index of `userId NUL word`
+ *    keys. FerretDB 1.24 has no text index and no `$text` ("unknown top level
+ *    operator: $text"), nor array traversal in dotted paths or the positional
+ *    `$` update. So each message stores, for each participant that has not
+ *    hidden it, one key per word of its text (`searchWords`, the words SQLite's
+ *    FTS5 matches too), and a search asks for all of the user's keys with
+ *    `$all`, newest first by `_id`. The user is in the key because a compound
+ *    index cannot hold two arrays (`participants` and the words). On MongoDB a
+ *    text index with `$text` could serve it instead, at the price of its own
+ *    stemming and stop words (results unlike SQLite's) and a user filter
+ *    applied after the text match; these keys are index-served there too.
+ *    Reactions change by reading the message and writing its whole list back
+ *    with the list read as the update's condition (no positional `$` here).
+ *
  * Smaller choices made for FerretDB that are equally right on MongoDB and stay:
  * the GridFS quota lock is taken by inserting a document (an insert is atomic
  * on FerretDB too; a conditional update is not), `$pull` is given the whole
@@ -86,6 +100,7 @@ import {
   MongoServerError,
   type WithId,
 } from "mongodb";
+import { searchWords } from "../repository.ts";
 import { DUPLICATE_KEY, perDocumentErrors } from "./store_errors.ts";
 
 // ---------------------------------------------------------------------------
@@ -240,3 +255,17 @@ export async function inRounds<T extends Document>(
 
 /** Connections per process (chat, uploads and subscriptions together). */
 export const MAX_POOL_SIZE = 10;
+
+// ---------------------------------------------------------------------------
+// 6. Search by keys of user and word (no text index, no `$text`).
+
+/** The search keys of `text` for each of `userIds`; none for sealed text (encryption at rest). */
+export function searchKeys(text: string | null | undefined, userIds: readonly string[]): string[] {
+  if (!text || text.startsWith("enc:v1:")) return [];
+  const words = searchWords(text);
+  return userIds.flatMap((userId) => words.map((word) => searchKey(userId, word)));
+}
+
+export function searchKey(userId: string, word: string): string {
+  return `${userId}\u0000${word}`;
+}

@@ -31,6 +31,25 @@ const INDEXES: IndexSpec[] = [
   },
   // start-up of a single node: the users left online by a process that died (few of all users)
   { collection: "users", key: { isOnline: 1 }, name: "online_users" },
+  // search: a user's messages holding a word, newest first (keys: ferretdb.ts, item 6)
+  { collection: "messages", key: { searchKeys: 1, _id: -1 }, name: "search" },
+  // a delete finds the replies that quote the message
+  {
+    collection: "messages",
+    key: { replyToId: 1 },
+    name: "replies",
+    partialFilterExpression: { replyToId: { $type: "string" } },
+  },
+  // blocks: _id is [blocker, blocked] as JSON; the blocker's list, and who blocks a user
+  { collection: "blocks", key: { blockerId: 1, blockedAt: -1 }, name: "blocked_by" },
+  { collection: "blocks", key: { blockedId: 1 }, name: "blockers_of" },
+  // reports: one per user and message (the unique key also answers a repeat)
+  {
+    collection: "reports",
+    key: { reporterId: 1, messageId: 1 },
+    name: "report_once",
+    unique: true,
+  },
 ];
 
 /**

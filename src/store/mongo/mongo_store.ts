@@ -9,32 +9,69 @@
  *                  A deleted message that had a client id becomes a tombstone
  *                  { _id, senderId, clientMessageId, deletedAt } so that the unique
  *                  index keeps refusing its id (a resend recreates nothing).
+ *                  Also, when there are any: editedAt, reactions [{emoji, userIds}],
+ *                  replyTo (the quote) and replyToId (its id, dropped once the quoted
+ *                  message is deleted), hiddenFor [userId] (delete for me), searchKeys
+ *                  (ferretdb.ts, item 6).
  *   conversations  { _id: [owner, partner] as JSON, ownerId, partnerId, lastMessageId,
  *                    unreadCount }, one row per user and partner, updated on every write.
+ *   blocks         { _id: [blocker, blocked] as JSON, blockerId, blockedId, blockedAt }
+ *   mutes          { _id: [user, partner] as JSON, userId, partnerId, until }
+ *   reports        { _id: ObjectId, messageId, reporterId, reportedUserId, reason, note,
+ *                    text, file, createdAt }, one per reporter and message.
  * Indexes are created idempotently by `ensureIndexes` (see indexes.ts). What is
  * here only for FerretDB (queues, upsert retries, bounded commands) comes from
  * ferretdb.ts.
  */
-import { type Collection, type Db, ObjectId } from "mongodb";
+import { type Collection, type Db, MongoServerError, ObjectId } from "mongodb";
 import { AppError } from "../../errors.ts";
-import type { ChatMessage, FileAttachment } from "../../protocol/types.ts";
-import { conversationKey } from "../conversation_key.ts";
 import type {
-  ChatStore,
-  ConversationSummary,
-  HistoryQuery,
-  InsertResult,
-  MessageRepository,
-  NewMessage,
-  PageQuery,
-  User,
-  UserProfile,
-  UserRepository,
+  ChatMessage,
+  FileAttachment,
+  QuotedMessage,
+  Reaction,
+  ReplyTo,
+} from "../../protocol/types.ts";
+import { conversationKey } from "../conversation_key.ts";
+import { withReaction } from "../reactions.ts";
+import {
+  type BlockEntry,
+  type BlockRepository,
+  type ChatStore,
+  type ConversationSummary,
+  type EditOptions,
+  type EditResult,
+  type HideResult,
+  type HistoryQuery,
+  type InsertResult,
+  MAX_REACTION_EMOJI,
+  type MessageRepository,
+  type MuteRepository,
+  type NewMessage,
+  type NewReport,
+  type PageQuery,
+  type ReactionResult,
+  type Report,
+  type ReportRepository,
+  type ReportResult,
+  type SearchQuery,
+  searchWords,
+  type User,
+  type UserProfile,
+  type UserRepository,
 } from "../repository.ts";
-import { inChunks, inRounds, KeyedSerialQueue, SerialQueue, upsertRetrying } from "./ferretdb.ts";
+import {
+  inChunks,
+  inRounds,
+  KeyedSerialQueue,
+  searchKey,
+  searchKeys,
+  SerialQueue,
+  upsertRetrying,
+} from "./ferretdb.ts";
 import { InsertBatch } from "./insert_batch.ts";
 import { LIVE, queries } from "./queries.ts";
-import { storeCall } from "./store_errors.ts";
+import { DUPLICATE_KEY, storeCall } from "./store_errors.ts";
 
 export interface MessageDoc {
   _id: ObjectId;
@@ -50,6 +87,31 @@ export interface MessageDoc {
   deliveredAt?: Date | null;
   readAt?: Date | null;
   deletedAt?: Date;
+  editedAt?: Date | null;
+  reactions?: Reaction[];
+  replyTo?: ReplyTo;
+  replyToId?: string;
+  hiddenFor?: string[];
+  searchKeys?: string[];
+}
+
+export interface BlockDoc {
+  _id: string;
+  blockerId: string;
+  blockedId: string;
+  blockedAt: Date;
+}
+
+export interface MuteDoc {
+  _id: string;
+  userId: string;
+  partnerId: string;
+  until: Date | null;
+}
+
+export interface ReportDoc extends Omit<Report, "_id" | "createdAt"> {
+  _id: ObjectId;
+  createdAt: Date;
 }
 
 export interface UserDoc {
@@ -79,10 +141,14 @@ export interface MongoChatStore extends ChatStore {
 /** The chat store on `db`, whose indexes `ensureIndexes` has created. */
 export function mongoChatStore(db: Db): MongoChatStore {
   const writes = new WritesUnderWay();
+  const messages = new MongoMessageRepository(db, writes);
   return {
     kind: "mongo",
     users: new MongoUserRepository(db.collection<UserDoc>("users"), writes),
-    messages: new MongoMessageRepository(db, writes),
+    messages,
+    blocks: new MongoBlockRepository(db.collection<BlockDoc>("blocks"), writes),
+    reports: new MongoReportRepository(db, messages, writes),
+    mutes: new MongoMuteRepository(db.collection<MuteDoc>("mutes"), writes),
     idle: () => writes.idle(),
   };
 }
@@ -128,7 +194,19 @@ function toMessage(doc: MessageDoc): ChatMessage {
     updatedAt: doc.updatedAt!.toISOString(),
     deliveredAt: doc.deliveredAt ? doc.deliveredAt.toISOString() : null,
     readAt: doc.readAt ? doc.readAt.toISOString() : null,
+    editedAt: doc.editedAt ? doc.editedAt.toISOString() : null,
+    reactions: doc.reactions ?? [],
+    replyTo: doc.replyTo ?? null,
   };
+}
+
+/** The participants that still see the message (not deleted for themselves). */
+function seers(doc: MessageDoc): string[] {
+  return (doc.participants ?? []).filter((id) => !doc.hiddenFor?.includes(id));
+}
+
+function toReport(doc: ReportDoc): Report {
+  return { ...doc, _id: doc._id.toHexString(), createdAt: doc.createdAt.toISOString() };
 }
 
 function toUser(doc: UserDoc): User {
@@ -228,8 +306,10 @@ class MongoUserRepository implements UserRepository {
 }
 
 class MongoMessageRepository implements MessageRepository {
-  private readonly messages: Collection<MessageDoc>;
+  /** Also read by the report repository (a report copies the message). */
+  readonly messages: Collection<MessageDoc>;
   private readonly conversationsOf: Collection<ConversationDoc>;
+  private readonly mutes: Collection<MuteDoc>;
 
   /**
    * Every write to `conversations` runs here, one at a time: FerretDB loses
@@ -250,6 +330,7 @@ class MongoMessageRepository implements MessageRepository {
   constructor(db: Db, private readonly writes: WritesUnderWay) {
     this.messages = db.collection<MessageDoc>("messages");
     this.conversationsOf = db.collection<ConversationDoc>("conversations");
+    this.mutes = db.collection<MuteDoc>("mutes");
     this.inserts = new InsertBatch(this.messages, this.conversationsOf, {
       rowId: pairId,
       rowWrites: this.rowWrites,
@@ -275,6 +356,20 @@ class MongoMessageRepository implements MessageRepository {
       };
       // Absent, not null: the unique index then ignores messages without one.
       if (input.clientMessageId !== null) doc.clientMessageId = input.clientMessageId;
+      const keys = searchKeys(input.text, [s, r]);
+      if (keys.length > 0) doc.searchKeys = keys;
+      if (input.replyTo) {
+        // A resend answers its original even if the quoted message is gone since.
+        if (input.clientMessageId !== null) {
+          const original = await this.messages.findOne(
+            queries.byClientId(s, input.clientMessageId).filter,
+          );
+          if (original) return await this.duplicateOf(s, input.clientMessageId);
+        }
+        await this.checkQuoted(input.replyTo, doc.conversationId!);
+        doc.replyTo = input.replyTo;
+        doc.replyToId = input.replyTo._id;
+      }
       // Stored, then both conversation rows updated, in a batch with concurrent sends.
       if (await this.inserts.submit(doc) === "inserted") {
         return { message: toMessage(doc), duplicate: false };
@@ -282,6 +377,14 @@ class MongoMessageRepository implements MessageRepository {
       if (input.clientMessageId === null) throw new Error("duplicate key without a client id");
       return await this.duplicateOf(s, input.clientMessageId);
     }));
+  }
+
+  private async checkQuoted(quoted: QuotedMessage, conversationId: string): Promise<void> {
+    const _id = toObjectId(quoted._id);
+    const found = _id && await this.messages.findOne({ _id, conversationId, ...LIVE });
+    if (!found) {
+      throw new AppError("VALIDATION_ERROR", "replyTo: no such message in this conversation");
+    }
   }
 
   private async duplicateOf(senderId: string, clientMessageId: string): Promise<InsertResult> {
@@ -307,7 +410,11 @@ class MongoMessageRepository implements MessageRepository {
     return storeCall(async () => {
       const before = query.before === undefined ? undefined : toObjectId(query.before);
       if (before === null) throw new AppError("VALIDATION_ERROR", "before: not a message id");
-      const { filter, sort } = queries.history(conversationId(userA, userB), before);
+      const { filter, sort } = queries.history(
+        conversationId(userA, userB),
+        before,
+        query.viewerId,
+      );
       const docs = await this.messages.find(filter)
         .sort(sort!).skip(query.skip).limit(query.limit).toArray();
       return docs.reverse().map(toMessage);
@@ -347,12 +454,10 @@ class MongoMessageRepository implements MessageRepository {
         return read;
       });
       if (!doc) return null;
-      await this.rowWrites.run(() =>
-        this.conversationsOf.updateOne(
-          { _id: pairId(doc.receiverId!, doc.senderId), unreadCount: { $gt: 0 } },
-          { $inc: { unreadCount: -1 } },
-        )
-      );
+      // Hiding it for the receiver took it off their count already.
+      if (!doc.hiddenFor?.includes(doc.receiverId!)) {
+        await this.rowWrites.run(() => this.takeOffUnread(doc.receiverId!, doc.senderId));
+      }
       return toMessage(doc);
     }));
   }
@@ -409,29 +514,183 @@ class MongoMessageRepository implements MessageRepository {
       if (!removed) return false;
       // One row-write job, newest-message lookup included: no batch can land
       // between the lookup and the rows it sets (or removes).
-      await this.rowWrites.run(() => this.afterDelete(toMessage(removed), _id));
+      await this.rowWrites.run(() => this.afterDelete(removed));
+      await this.unquote(messageId);
       return true;
     }));
   }
 
   /** The conversation rows after a delete; runs as a row-write job. */
-  private async afterDelete(message: ChatMessage, _id: ObjectId): Promise<void> {
-    const { senderId: s, receiverId: r } = message;
-    if (!message.readAt) {
-      await this.conversationsOf.updateOne(
-        { _id: pairId(r, s), unreadCount: { $gt: 0 } },
-        { $inc: { unreadCount: -1 } },
-      );
-    }
-    // Two rows: far below MAX_BULK_OPS.
-    const rows = { _id: { $in: [pairId(s, r), pairId(r, s)] }, lastMessageId: _id };
-    const { filter, sort } = queries.history(conversationId(s, r));
+  private async afterDelete(removed: MessageDoc): Promise<void> {
+    const { senderId: s, receiverId: r } = toMessage(removed);
+    if (!removed.readAt && !removed.hiddenFor?.includes(r)) await this.takeOffUnread(r, s);
+    await this.moveLastMessage(s, r, removed._id);
+    await this.moveLastMessage(r, s, removed._id);
+  }
+
+  /** Row write: one fewer unread message for `owner` from `partner`. */
+  private async takeOffUnread(owner: string, partner: string): Promise<void> {
+    await this.conversationsOf.updateOne(
+      { _id: pairId(owner, partner), unreadCount: { $gt: 0 } },
+      { $inc: { unreadCount: -1 } },
+    );
+  }
+
+  /**
+   * Row write: points the owner's row at their newest message they have not
+   * hidden, if it points at `formerLast` (none left: the row goes).
+   */
+  private async moveLastMessage(owner: string, partner: string, formerLast: ObjectId) {
+    const row = { _id: pairId(owner, partner), lastMessageId: formerLast };
+    const { filter, sort } = queries.history(conversationId(owner, partner), undefined, owner);
     const newest = await this.messages.find(filter).sort(sort!).limit(1).next();
     if (newest) {
-      await this.conversationsOf.updateMany(rows, { $set: { lastMessageId: newest._id } });
+      await this.conversationsOf.updateOne(row, { $set: { lastMessageId: newest._id } });
     } else {
-      await this.conversationsOf.deleteMany(rows);
+      await this.conversationsOf.deleteOne(row);
     }
+  }
+
+  /** The replies quoting a deleted message keep its id only. */
+  private async unquote(messageId: string): Promise<void> {
+    const { filter } = queries.quoting(messageId);
+    await inRounds(this.messages, filter, async (ids) => {
+      const changed = await Promise.all(
+        ids.map((_id) =>
+          this.messageWrites.run(_id.toHexString(), async () => {
+            const result = await this.messages.updateOne({ _id, ...filter }, {
+              $set: { replyTo: { _id: messageId, deleted: true } },
+              $unset: { replyToId: "" },
+            });
+            return result.modifiedCount;
+          })
+        ),
+      );
+      return changed.reduce((sum, n) => sum + n, 0);
+    });
+  }
+
+  editMessage(
+    messageId: string,
+    senderId: string,
+    text: string,
+    editedAt: string,
+    options: EditOptions = {},
+  ): Promise<EditResult> {
+    return this.writes.track(storeCall(async () => {
+      const _id = toObjectId(messageId);
+      if (!_id) return { ok: false, reason: "not_found" };
+      return await this.messageWrites.run(_id.toHexString(), async (): Promise<EditResult> => {
+        const doc = await this.messages.findOne(queries.messageById(_id).filter);
+        if (!doc) return { ok: false, reason: "not_found" };
+        if (doc.senderId !== senderId) return { ok: false, reason: "not_sender" };
+        if (options.createdAfter !== undefined && doc.createdAt! < new Date(options.createdAfter)) {
+          return { ok: false, reason: "too_late" };
+        }
+        const at = new Date(editedAt);
+        const edited = await this.messages.findOneAndUpdate({ _id, ...LIVE }, {
+          $set: { text, editedAt: at, updatedAt: at, searchKeys: searchKeys(text, seers(doc)) },
+        }, { returnDocument: "after" });
+        return edited
+          ? { ok: true, message: toMessage(edited) }
+          : { ok: false, reason: "not_found" };
+      });
+    }));
+  }
+
+  addReaction(messageId: string, userId: string, emoji: string): Promise<ReactionResult> {
+    return this.react(messageId, userId, emoji, true);
+  }
+
+  removeReaction(messageId: string, userId: string, emoji: string): Promise<ReactionResult> {
+    return this.react(messageId, userId, emoji, false);
+  }
+
+  /**
+   * Reads the list, writes the changed list back if it is still the one read
+   * (another process may have changed it: read again and retry).
+   */
+  private react(
+    messageId: string,
+    userId: string,
+    emoji: string,
+    add: boolean,
+  ): Promise<ReactionResult> {
+    return this.writes.track(storeCall(async () => {
+      const _id = toObjectId(messageId);
+      if (!_id) return { ok: false, reason: "not_found" };
+      return await this.messageWrites.run(_id.toHexString(), async (): Promise<ReactionResult> => {
+        for (;;) {
+          const doc = await this.messages.findOne(queries.messageById(_id).filter);
+          if (!doc) return { ok: false, reason: "not_found" };
+          if (userId !== doc.senderId && userId !== doc.receiverId) {
+            return { ok: false, reason: "not_participant" };
+          }
+          const next = withReaction(doc.reactions ?? [], userId, emoji, add);
+          if (next === null) return { ok: true, changed: false, message: toMessage(doc) };
+          if (next.length > MAX_REACTION_EMOJI) return { ok: false, reason: "too_many_emoji" };
+          const unchanged = doc.reactions === undefined
+            ? { reactions: { $exists: false } }
+            : { reactions: doc.reactions };
+          const result = await this.messages.updateOne(
+            { _id, ...LIVE, ...unchanged },
+            { $set: { reactions: next } },
+          );
+          if (result.matchedCount === 1) {
+            return { ok: true, changed: true, message: toMessage({ ...doc, reactions: next }) };
+          }
+        }
+      });
+    }));
+  }
+
+  search(userId: string, q: string, query: SearchQuery): Promise<ChatMessage[]> {
+    return storeCall(async () => {
+      const words = searchWords(q);
+      if (words.length === 0) return [];
+      const before = query.before === undefined ? undefined : toObjectId(query.before);
+      if (before === null) throw new AppError("VALIDATION_ERROR", "before: not a message id");
+      const conversation = query.with === undefined
+        ? undefined
+        : conversationId(userId, query.with);
+      const keys = words.map((word) => searchKey(userId, word));
+      const { filter, sort } = queries.search(keys, conversation, before);
+      const docs = await this.messages.find(filter).sort(sort!).limit(query.limit).toArray();
+      return docs.map(toMessage);
+    });
+  }
+
+  hideForUser(messageId: string, userId: string): Promise<HideResult> {
+    return this.writes.track(storeCall(async () => {
+      const _id = toObjectId(messageId);
+      if (!_id) return { ok: false, reason: "not_found" };
+      const outcome = await this.messageWrites.run(_id.toHexString(), async () => {
+        const doc = await this.messages.findOne(queries.messageById(_id).filter);
+        if (!doc) return { ok: false, reason: "not_found" } as const;
+        if (userId !== doc.senderId && userId !== doc.receiverId) {
+          return { ok: false, reason: "not_participant" } as const;
+        }
+        if (doc.hiddenFor?.includes(userId)) return { ok: true, changed: false, doc } as const;
+        const keys = searchKeys(doc.text, seers(doc).filter((id) => id !== userId));
+        const hidden = await this.messages.findOneAndUpdate(
+          { _id, ...LIVE, hiddenFor: { $ne: userId } },
+          { $addToSet: { hiddenFor: userId }, $set: { searchKeys: keys } },
+          { returnDocument: "after" },
+        );
+        if (!hidden) return { ok: false, reason: "not_found" } as const;
+        return { ok: true, changed: true, doc: hidden } as const;
+      });
+      if (!outcome.ok) return outcome;
+      const { doc, changed } = outcome;
+      if (changed) {
+        const partner = userId === doc.senderId ? doc.receiverId! : doc.senderId;
+        await this.rowWrites.run(async () => {
+          if (userId === doc.receiverId && !doc.readAt) await this.takeOffUnread(userId, partner);
+          await this.moveLastMessage(userId, partner, _id);
+        });
+      }
+      return { ok: true, changed, message: toMessage(doc) };
+    }));
   }
 
   conversations(userId: string, query: PageQuery): Promise<ConversationSummary[]> {
@@ -444,12 +703,23 @@ class MongoMessageRepository implements MessageRepository {
         const lasts = await this.messages.find(queries.lastMessages(ids).filter).toArray();
         for (const doc of lasts) byId.set(doc._id.toHexString(), doc);
       }
+      const mutes = new Map<string, MuteDoc>();
+      for (const ids of inChunks(rows.map((row) => row._id))) {
+        for (const mute of await this.mutes.find({ _id: { $in: ids } }).toArray()) {
+          mutes.set(mute._id, mute);
+        }
+      }
+      const now = new Date();
       return rows.map((row) => {
         const last = byId.get(row.lastMessageId.toHexString());
+        const mute = mutes.get(row._id);
+        const muted = mute !== undefined && mutesAt(mute, now);
         return {
           partnerId: row.partnerId,
           lastMessage: last && !last.deletedAt ? toMessage(last) : null,
           unreadCount: Math.max(0, row.unreadCount),
+          muted,
+          mutedUntil: muted && mute.until ? mute.until.toISOString() : null,
         };
       });
     });
@@ -460,6 +730,165 @@ class MongoMessageRepository implements MessageRepository {
       const rows = await this.conversationsOf
         .find(queries.conversations(userId).filter, { projection: { partnerId: 1 } }).toArray();
       return rows.map((row) => row.partnerId);
+    });
+  }
+}
+
+/** A mute with no end, or one that ends after `at`. */
+function mutesAt(mute: MuteDoc, at: Date): boolean {
+  return mute.until === null || mute.until > at;
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return err instanceof MongoServerError && err.code === DUPLICATE_KEY;
+}
+
+class MongoBlockRepository implements BlockRepository {
+  constructor(
+    private readonly blocks: Collection<BlockDoc>,
+    private readonly writes: WritesUnderWay,
+  ) {}
+
+  block(blockerId: string, blockedId: string, blockedAt: string): Promise<boolean> {
+    return this.writes.track(storeCall(async () => {
+      try {
+        await this.blocks.insertOne({
+          _id: pairId(blockerId, blockedId),
+          blockerId,
+          blockedId,
+          blockedAt: new Date(blockedAt),
+        });
+        return true;
+      } catch (err) {
+        if (isDuplicateKey(err)) return false;
+        throw err;
+      }
+    }));
+  }
+
+  unblock(blockerId: string, blockedId: string): Promise<boolean> {
+    return this.writes.track(storeCall(async () => {
+      const result = await this.blocks.deleteOne({ _id: pairId(blockerId, blockedId) });
+      return result.deletedCount > 0;
+    }));
+  }
+
+  listBlocked(blockerId: string): Promise<BlockEntry[]> {
+    return storeCall(async () => {
+      const { filter, sort } = queries.blockedBy(blockerId);
+      const docs = await this.blocks.find(filter).sort(sort!).toArray();
+      return docs.map((doc) => ({ userId: doc.blockedId, blockedAt: doc.blockedAt.toISOString() }));
+    });
+  }
+
+  isBlocked(userA: string, userB: string): Promise<boolean> {
+    return storeCall(async () => {
+      const ids = [pairId(userA, userB), pairId(userB, userA)];
+      return await this.blocks.findOne({ _id: { $in: ids } }) !== null;
+    });
+  }
+
+  blockedEitherWay(userId: string): Promise<string[]> {
+    return storeCall(async () => {
+      const blocked = await this.blocks.find(queries.blockedBy(userId).filter).toArray();
+      const blockers = await this.blocks.find(queries.blockersOf(userId).filter).toArray();
+      return [
+        ...new Set([...blocked.map((b) => b.blockedId), ...blockers.map((b) => b.blockerId)]),
+      ];
+    });
+  }
+}
+
+class MongoMuteRepository implements MuteRepository {
+  constructor(
+    private readonly mutes: Collection<MuteDoc>,
+    private readonly writes: WritesUnderWay,
+  ) {}
+
+  mute(userId: string, partnerId: string, until: string | null): Promise<void> {
+    return this.writes.track(storeCall(async () => {
+      const _id = pairId(userId, partnerId);
+      await upsertRetrying(() =>
+        this.mutes.updateOne(
+          { _id },
+          { $set: { userId, partnerId, until: until === null ? null : new Date(until) } },
+          { upsert: true },
+        )
+      );
+    }));
+  }
+
+  unmute(userId: string, partnerId: string): Promise<boolean> {
+    return this.writes.track(storeCall(async () => {
+      const result = await this.mutes.deleteOne({ _id: pairId(userId, partnerId) });
+      return result.deletedCount > 0;
+    }));
+  }
+
+  isMuted(userId: string, partnerId: string, at: string): Promise<boolean> {
+    return storeCall(async () => {
+      const mute = await this.mutes.findOne({ _id: pairId(userId, partnerId) });
+      return mute !== null && mutesAt(mute, new Date(at));
+    });
+  }
+}
+
+class MongoReportRepository implements ReportRepository {
+  private readonly reports: Collection<ReportDoc>;
+
+  constructor(
+    db: Db,
+    private readonly messages: MongoMessageRepository,
+    private readonly writes: WritesUnderWay,
+  ) {
+    this.reports = db.collection<ReportDoc>("reports");
+  }
+
+  report(input: NewReport): Promise<ReportResult> {
+    return this.writes.track(storeCall(async (): Promise<ReportResult> => {
+      const earlier = await this.earlier(input);
+      if (earlier) return earlier;
+      const _id = toObjectId(input.messageId);
+      const message = _id && await this.messages.messages.findOne(queries.messageById(_id).filter);
+      if (!message) return { ok: false, reason: "not_found" };
+      if (message.receiverId !== input.reporterId) return { ok: false, reason: "not_receiver" };
+      // The content as stored (sealed, with encryption at rest).
+      const doc: ReportDoc = {
+        _id: new ObjectId(),
+        messageId: input.messageId,
+        reporterId: input.reporterId,
+        reportedUserId: message.senderId,
+        reason: input.reason,
+        note: input.note,
+        text: message.text ?? null,
+        file: message.file ?? null,
+        createdAt: new Date(input.createdAt),
+      };
+      try {
+        await this.reports.insertOne(doc);
+      } catch (err) {
+        // A concurrent repeat won: answer its report.
+        if (isDuplicateKey(err)) return (await this.earlier(input)) ?? Promise.reject(err);
+        throw err;
+      }
+      return { ok: true, created: true, report: toReport(doc) };
+    }));
+  }
+
+  private async earlier(input: NewReport): Promise<ReportResult | null> {
+    const doc = await this.reports.findOne(
+      queries.reportOf(input.reporterId, input.messageId).filter,
+    );
+    return doc ? { ok: true, created: false, report: toReport(doc) } : null;
+  }
+
+  list(query: { limit: number; before?: string }): Promise<Report[]> {
+    return storeCall(async () => {
+      const before = query.before === undefined ? undefined : toObjectId(query.before);
+      if (before === null) throw new AppError("VALIDATION_ERROR", "before: not a report id");
+      const { filter, sort } = queries.reportsNewestFirst(before);
+      const docs = await this.reports.find(filter).sort(sort!).limit(query.limit).toArray();
+      return docs.map(toReport);
     });
   }
 }

@@ -6,7 +6,7 @@
 import type { ObjectId, Sort } from "mongodb";
 
 export interface QueryShape {
-  collection: "messages" | "conversations" | "users";
+  collection: "messages" | "conversations" | "users" | "blocks" | "reports" | "mutes";
   filter: Record<string, unknown>;
   sort?: Sort;
 }
@@ -14,20 +14,45 @@ export interface QueryShape {
 /** Live messages only: tombstones of deleted messages carry `deletedAt`. */
 export const LIVE = { deletedAt: { $exists: false } };
 
+/**
+ * Messages the user has not deleted for themselves: a filter applied to what
+ * an index found (few messages are hidden), never an index's own key.
+ */
+export const visibleTo = (userId: string) => ({ hiddenFor: { $ne: userId } });
+
 export const queries = {
   messageById: (_id: ObjectId): QueryShape => ({
     collection: "messages",
     filter: { _id, ...LIVE },
   }),
-  history: (conversationId: string, before?: ObjectId): QueryShape => ({
+  history: (conversationId: string, before?: ObjectId, viewerId?: string): QueryShape => ({
     collection: "messages",
-    filter: before ? { conversationId, _id: { $lt: before } } : { conversationId },
+    filter: {
+      conversationId,
+      ...(before ? { _id: { $lt: before } } : {}),
+      ...(viewerId === undefined ? {} : visibleTo(viewerId)),
+    },
     sort: { _id: -1 },
   }),
   myChats: (userId: string): QueryShape => ({
     collection: "messages",
-    filter: { participants: userId },
+    filter: { participants: userId, ...visibleTo(userId) },
     sort: { _id: -1 },
+  }),
+  /** Every key given (the user's, one per word), in one conversation or all, older than `before`. */
+  search: (keys: string[], conversationId?: string, before?: ObjectId): QueryShape => ({
+    collection: "messages",
+    filter: {
+      searchKeys: { $all: keys },
+      ...(conversationId === undefined ? {} : { conversationId }),
+      ...(before ? { _id: { $lt: before } } : {}),
+    },
+    sort: { _id: -1 },
+  }),
+  /** The replies that still quote the message in full (a delete drops their `replyToId`). */
+  quoting: (messageId: string): QueryShape => ({
+    collection: "messages",
+    filter: { replyToId: messageId },
   }),
   byClientId: (senderId: string, clientMessageId: string): QueryShape => ({
     collection: "messages",
@@ -35,9 +60,12 @@ export const queries = {
   }),
   undelivered: (receiverId: string, after?: ObjectId): QueryShape => ({
     collection: "messages",
-    filter: after
-      ? { receiverId, deliveredAt: null, _id: { $gt: after } }
-      : { receiverId, deliveredAt: null },
+    filter: {
+      receiverId,
+      deliveredAt: null,
+      ...(after ? { _id: { $gt: after } } : {}),
+      ...visibleTo(receiverId),
+    },
     sort: { _id: 1 },
   }),
   conversations: (ownerId: string): QueryShape => ({
@@ -57,5 +85,23 @@ export const queries = {
   usersById: (ids: string[]): QueryShape => ({
     collection: "users",
     filter: { _id: { $in: ids } },
+  }),
+  blockedBy: (blockerId: string): QueryShape => ({
+    collection: "blocks",
+    filter: { blockerId },
+    sort: { blockedAt: -1, _id: 1 },
+  }),
+  blockersOf: (blockedId: string): QueryShape => ({
+    collection: "blocks",
+    filter: { blockedId },
+  }),
+  reportsNewestFirst: (before?: ObjectId): QueryShape => ({
+    collection: "reports",
+    filter: before ? { _id: { $lt: before } } : {},
+    sort: { _id: -1 },
+  }),
+  reportOf: (reporterId: string, messageId: string): QueryShape => ({
+    collection: "reports",
+    filter: { reporterId, messageId },
   }),
 };

@@ -9,11 +9,25 @@
  * back and the writes it was batched with still commit.
  */
 import { AppError } from "../../errors.ts";
-import type { ChatMessage } from "../../protocol/types.ts";
+import type { ChatMessage, QuotedMessage, Reaction } from "../../protocol/types.ts";
 import type { StoredSubscription } from "../subscription_store.ts";
 import { quotaExceeded, type UploadRecord, type UploadReference } from "../upload_store.ts";
 import { conversationKey } from "../conversation_key.ts";
-import type { ConversationSummary, InsertResult, User } from "../repository.ts";
+import { withReaction } from "../reactions.ts";
+import {
+  type BlockEntry,
+  type ConversationSummary,
+  type EditResult,
+  type HideResult,
+  type InsertResult,
+  MAX_REACTION_EMOJI,
+  type NewReport,
+  type ReactionResult,
+  type Report,
+  type ReportResult,
+  searchWords,
+  type User,
+} from "../repository.ts";
 import type { Row, Sql } from "./sql.ts";
 
 /** Greater than every message id (ids are ASCII letters and digits). */
@@ -33,6 +47,10 @@ interface MessageRow {
   updated_at: string;
   delivered_at: string | null;
   read_at: string | null;
+  edited_at: string | null;
+  reactions: string | null;
+  reply_to: string | null;
+  reply_to_id: string | null;
 }
 
 function toMessage(row: MessageRow): ChatMessage {
@@ -47,6 +65,23 @@ function toMessage(row: MessageRow): ChatMessage {
     updatedAt: row.updated_at,
     deliveredAt: row.delivered_at,
     readAt: row.read_at,
+    editedAt: row.edited_at,
+    reactions: row.reactions === null ? [] : JSON.parse(row.reactions),
+    replyTo: row.reply_to === null ? null : JSON.parse(row.reply_to),
+  };
+}
+
+function toReport(row: Row): Report {
+  return {
+    _id: row.id as string,
+    messageId: row.message_id as string,
+    reporterId: row.reporter_id as string,
+    reportedUserId: row.reported_user_id as string,
+    reason: row.reason as Report["reason"],
+    note: row.note as string | null,
+    text: row.text as string | null,
+    file: row.file === null ? null : JSON.parse(row.file as string),
+    createdAt: row.created_at as string,
   };
 }
 
@@ -132,6 +167,68 @@ function messageById(sql: Sql, id: string): MessageRow | undefined {
   return sql.get<MessageRow>(MESSAGE_BY_ID, id);
 }
 
+/** A message the user deleted for themselves is left out of what they read. */
+const VISIBLE_TO = (user: string) =>
+  `NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.message_id = m.id AND h.user_id = ${user})`;
+
+function isHiddenFor(sql: Sql, messageId: string, userId: string): boolean {
+  return sql.get(
+    "SELECT 1 FROM hidden_messages WHERE message_id = ? AND user_id = ?",
+    messageId,
+    userId,
+  ) !== undefined;
+}
+
+/**
+ * Points the member's conversation row at their newest message they have not
+ * hidden, if it points at `formerLast` (null: the conversation leaves their list).
+ */
+function moveLastMessage(sql: Sql, conversation: number, userId: string, formerLast: string): void {
+  const newest = sql.get<{ id: string }>(
+    `SELECT id FROM messages m WHERE conversation_id = ?1 AND ${VISIBLE_TO("?2")}
+     ORDER BY id DESC LIMIT 1`,
+    conversation,
+    userId,
+  );
+  sql.run(
+    `UPDATE conversation_members SET last_message_id = ?
+     WHERE conversation_id = ? AND user_id = ? AND last_message_id = ?`,
+    newest?.id ?? null,
+    conversation,
+    userId,
+    formerLast,
+  );
+}
+
+function takeOffUnread(sql: Sql, conversation: number, userId: string): void {
+  sql.run(
+    `UPDATE conversation_members SET unread_count = max(0, unread_count - 1)
+     WHERE conversation_id = ? AND user_id = ?`,
+    conversation,
+    userId,
+  );
+}
+
+/**
+ * An FTS5 query holding every word (each quoted: a word is letters and digits
+ * only, never FTS5 syntax) and the tokens of the user (and conversation), or
+ * null when `q` has no word.
+ */
+function searchMatch(q: string, userId: string, conversation: number | null): string | null {
+  const words = searchWords(q);
+  if (words.length === 0) return null;
+  const owners = [`owners:u${hexOf(userId)}`];
+  if (conversation !== null) owners.push(`owners:c${conversation}`);
+  return [...owners, ...words.map((word) => `text:"${word}"`)].join(" AND ");
+}
+
+/** Like SQLite's hex() of the text: UTF-8 bytes, two hex digits each. */
+function hexOf(text: string): string {
+  return Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
+}
+
 // ---- writes --------------------------------------------------------------
 
 export const writes = {
@@ -190,10 +287,20 @@ export const writes = {
       if (original) return { message: toMessage(original), duplicate: true };
     }
     const conversation = directConversationFor(sql, m);
+    const quoted = m.replyTo as QuotedMessage | null;
+    if (quoted !== null) {
+      const row = sql.get<{ conversation_id: number }>(
+        "SELECT conversation_id FROM messages WHERE id = ?",
+        quoted._id,
+      );
+      if (row?.conversation_id !== conversation) {
+        throw new AppError("VALIDATION_ERROR", "replyTo: no such message in this conversation");
+      }
+    }
     sql.run(
       `INSERT INTO messages (id, conversation_id, sender_id, receiver_id, text, file,
-         client_message_id, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         client_message_id, created_at, updated_at, reply_to, reply_to_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       m._id,
       conversation,
       m.senderId,
@@ -203,6 +310,8 @@ export const writes = {
       m.clientMessageId,
       m.createdAt,
       m.updatedAt,
+      quoted === null ? null : JSON.stringify(quoted),
+      quoted?._id ?? null,
     );
     const touch = `INSERT INTO conversation_members
         (conversation_id, user_id, partner_id, last_message_id, unread_count)
@@ -223,12 +332,10 @@ export const writes = {
       a.readAt,
     );
     if (!row) return null;
-    sql.run(
-      `UPDATE conversation_members SET unread_count = max(0, unread_count - 1)
-       WHERE conversation_id = ? AND user_id = ?`,
-      row.conversation_id,
-      row.receiver_id,
-    );
+    // Hiding it for the receiver took it off their count already.
+    if (!isHiddenFor(sql, row.id, row.receiver_id!)) {
+      takeOffUnread(sql, row.conversation_id, row.receiver_id!);
+    }
     return toMessage(row);
   },
 
@@ -255,25 +362,142 @@ export const writes = {
         new Date().toISOString(),
       );
     }
-    const replacement = sql.get<{ id: string }>(
-      "SELECT id FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT 1",
-      row.conversation_id,
-    );
+    for (const member of [row.sender_id, row.receiver_id!]) {
+      moveLastMessage(sql, row.conversation_id, member, row.id);
+    }
+    if (row.read_at === null && !isHiddenFor(sql, row.id, row.receiver_id!)) {
+      takeOffUnread(sql, row.conversation_id, row.receiver_id!);
+    }
+    sql.run("DELETE FROM hidden_messages WHERE message_id = ?", row.id);
+    // Replies keep the quoted message's id only.
     sql.run(
-      "UPDATE conversation_members SET last_message_id = ? WHERE conversation_id = ? AND last_message_id = ?",
-      replacement?.id ?? null,
-      row.conversation_id,
+      "UPDATE messages SET reply_to = ?1 WHERE reply_to_id = ?2",
+      JSON.stringify({ _id: row.id, deleted: true }),
       row.id,
     );
-    if (row.read_at === null) {
-      sql.run(
-        `UPDATE conversation_members SET unread_count = max(0, unread_count - 1)
-         WHERE conversation_id = ? AND user_id = ?`,
-        row.conversation_id,
-        row.receiver_id,
-      );
-    }
     return true;
+  },
+
+  editMessage(
+    sql: Sql,
+    a: {
+      messageId: string;
+      senderId: string;
+      text: string;
+      editedAt: string;
+      createdAfter?: string;
+    },
+  ): EditResult {
+    const row = messageById(sql, a.messageId);
+    if (!row) return { ok: false, reason: "not_found" };
+    if (row.sender_id !== a.senderId) return { ok: false, reason: "not_sender" };
+    if (a.createdAfter !== undefined && row.created_at < a.createdAfter) {
+      return { ok: false, reason: "too_late" };
+    }
+    const edited = sql.get<MessageRow>(
+      "UPDATE messages SET text = ?2, edited_at = ?3, updated_at = ?3 WHERE id = ?1 RETURNING *",
+      row.id,
+      a.text,
+      a.editedAt,
+    )!;
+    return { ok: true, message: toMessage(edited) };
+  },
+
+  react(
+    sql: Sql,
+    a: { messageId: string; userId: string; emoji: string; add: boolean },
+  ): ReactionResult {
+    const row = messageById(sql, a.messageId);
+    if (!row) return { ok: false, reason: "not_found" };
+    if (a.userId !== row.sender_id && a.userId !== row.receiver_id) {
+      return { ok: false, reason: "not_participant" };
+    }
+    const current: Reaction[] = row.reactions === null ? [] : JSON.parse(row.reactions);
+    const next = withReaction(current, a.userId, a.emoji, a.add);
+    if (next === null) return { ok: true, changed: false, message: toMessage(row) };
+    if (next.length > MAX_REACTION_EMOJI) return { ok: false, reason: "too_many_emoji" };
+    const updated = sql.get<MessageRow>(
+      "UPDATE messages SET reactions = ?2 WHERE id = ?1 RETURNING *",
+      row.id,
+      next.length === 0 ? null : JSON.stringify(next),
+    )!;
+    return { ok: true, changed: true, message: toMessage(updated) };
+  },
+
+  hideForUser(sql: Sql, a: { messageId: string; userId: string; hiddenAt: string }): HideResult {
+    const row = messageById(sql, a.messageId);
+    if (!row) return { ok: false, reason: "not_found" };
+    if (a.userId !== row.sender_id && a.userId !== row.receiver_id) {
+      return { ok: false, reason: "not_participant" };
+    }
+    const hidden = sql.run(
+      "INSERT OR IGNORE INTO hidden_messages VALUES (?, ?, ?)",
+      row.id,
+      a.userId,
+      a.hiddenAt,
+    );
+    if (hidden === 0) return { ok: true, changed: false, message: toMessage(row) };
+    moveLastMessage(sql, row.conversation_id, a.userId, row.id);
+    if (a.userId === row.receiver_id && row.read_at === null) {
+      takeOffUnread(sql, row.conversation_id, a.userId);
+    }
+    return { ok: true, changed: true, message: toMessage(row) };
+  },
+
+  block(sql: Sql, a: { blockerId: string; blockedId: string; blockedAt: string }): boolean {
+    return sql.run(
+      "INSERT OR IGNORE INTO blocks VALUES (?, ?, ?)",
+      a.blockerId,
+      a.blockedId,
+      a.blockedAt,
+    ) > 0;
+  },
+
+  unblock(sql: Sql, a: { blockerId: string; blockedId: string }): boolean {
+    return sql.run(
+      "DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?",
+      a.blockerId,
+      a.blockedId,
+    ) > 0;
+  },
+
+  /** The message's content is copied as stored (sealed, with encryption at rest). */
+  report(sql: Sql, a: { id: string; input: NewReport }): ReportResult {
+    const r = a.input;
+    const existing = sql.get(
+      "SELECT * FROM reports WHERE reporter_id = ? AND message_id = ?",
+      r.reporterId,
+      r.messageId,
+    );
+    if (existing) return { ok: true, created: false, report: toReport(existing) };
+    const row = messageById(sql, r.messageId);
+    if (!row) return { ok: false, reason: "not_found" };
+    if (row.receiver_id !== r.reporterId) return { ok: false, reason: "not_receiver" };
+    const report = sql.get(
+      `INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      a.id,
+      r.messageId,
+      r.reporterId,
+      row.sender_id,
+      r.reason,
+      r.note,
+      row.text,
+      row.file,
+      r.createdAt,
+    )!;
+    return { ok: true, created: true, report: toReport(report) };
+  },
+
+  mute(sql: Sql, a: { userId: string; partnerId: string; until: string | null }): void {
+    sql.run("INSERT OR REPLACE INTO mutes VALUES (?, ?, ?)", a.userId, a.partnerId, a.until);
+  },
+
+  unmute(sql: Sql, a: { userId: string; partnerId: string }): boolean {
+    return sql.run(
+      "DELETE FROM mutes WHERE user_id = ? AND partner_id = ?",
+      a.userId,
+      a.partnerId,
+    ) > 0;
   },
 
   /** Adds the record and its bytes to the owner's usage, if that stays within the quota. */
@@ -405,17 +629,26 @@ export const reads = {
   /** Newest first, `skip` then `limit`, older than `before`. */
   history(
     sql: Sql,
-    a: { userA: string; userB: string; limit: number; skip: number; before?: string },
+    a: {
+      userA: string;
+      userB: string;
+      limit: number;
+      skip: number;
+      before?: string;
+      viewerId?: string;
+    },
   ): ChatMessage[] {
     const conversation = directConversationId(sql, a.userA, a.userB);
     if (conversation === null) return [];
     return sql.all<MessageRow>(
-      `SELECT * FROM messages WHERE conversation_id = ? AND id < ?
-       ORDER BY id DESC LIMIT ? OFFSET ?`,
+      `SELECT * FROM messages m WHERE conversation_id = ?1 AND id < ?2
+         AND (?5 IS NULL OR ${VISIBLE_TO("?5")})
+       ORDER BY id DESC LIMIT ?3 OFFSET ?4`,
       conversation,
       a.before ?? AFTER_EVERY_ID,
       a.limit,
       a.skip,
+      a.viewerId ?? null,
     ).map(toMessage);
   },
 
@@ -439,11 +672,12 @@ export const reads = {
       const floor = newest.length >= wanted ? newest[wanted - 1]!.id : "";
       if (conversation.last_message_id <= floor) break;
       const rows = sql.all<MessageRow>(
-        `SELECT * FROM messages WHERE conversation_id = ? AND id > ?
-         ORDER BY id DESC LIMIT ?`,
+        `SELECT * FROM messages m WHERE conversation_id = ?1 AND id > ?2 AND ${VISIBLE_TO("?4")}
+         ORDER BY id DESC LIMIT ?3`,
         conversation.conversation_id,
         floor,
         wanted,
+        a.userId,
       );
       newest = newest.concat(rows).sort((x, y) => (x.id < y.id ? 1 : -1)).slice(0, wanted);
     }
@@ -452,8 +686,9 @@ export const reads = {
 
   undelivered(sql: Sql, a: { receiverId: string; limit: number; after?: string }): ChatMessage[] {
     return sql.all<MessageRow>(
-      `SELECT * FROM messages WHERE receiver_id = ? AND delivered_at IS NULL AND id > ?
-       ORDER BY id LIMIT ?`,
+      `SELECT * FROM messages m WHERE receiver_id = ?1 AND delivered_at IS NULL AND id > ?2
+         AND ${VISIBLE_TO("?1")}
+       ORDER BY id LIMIT ?3`,
       a.receiverId,
       a.after ?? "",
       a.limit,
@@ -464,18 +699,30 @@ export const reads = {
     sql: Sql,
     a: { userId: string; limit: number; skip: number },
   ): ConversationSummary[] {
-    return sql.all<MessageRow & { partner_id: string; unread_count: number }>(
-      `SELECT m.*, c.partner_id, c.unread_count
+    type ConversationRow = MessageRow & {
+      partner_id: string;
+      unread_count: number;
+      muted: number;
+      muted_until: string | null;
+    };
+    return sql.all<ConversationRow>(
+      `SELECT m.*, c.partner_id, c.unread_count,
+         mu.user_id IS NOT NULL AND (mu.until IS NULL OR mu.until > ?4) AS muted,
+         iif(mu.until > ?4, mu.until, NULL) AS muted_until
        FROM conversation_members c JOIN messages m ON m.id = c.last_message_id
-       WHERE c.user_id = ? AND c.last_message_id IS NOT NULL
-       ORDER BY c.last_message_id DESC LIMIT ? OFFSET ?`,
+       LEFT JOIN mutes mu ON mu.user_id = c.user_id AND mu.partner_id = c.partner_id
+       WHERE c.user_id = ?1 AND c.last_message_id IS NOT NULL
+       ORDER BY c.last_message_id DESC LIMIT ?2 OFFSET ?3`,
       a.userId,
       a.limit,
       a.skip,
+      new Date().toISOString(),
     ).map((row) => ({
       partnerId: row.partner_id,
       lastMessage: toMessage(row),
       unreadCount: row.unread_count,
+      muted: row.muted === 1,
+      mutedUntil: row.muted_until,
     }));
   },
 
@@ -485,6 +732,79 @@ export const reads = {
        WHERE user_id = ? AND partner_id IS NOT NULL AND last_message_id IS NOT NULL`,
       a.userId,
     ).map((row) => row.partner_id);
+  },
+
+  /** Newest first: FTS5 walks its rowids (which follow message ids) down from the cursor. */
+  search(
+    sql: Sql,
+    a: { userId: string; q: string; with?: string; limit: number; before?: string },
+  ): ChatMessage[] {
+    let conversation: number | null = null;
+    if (a.with !== undefined) {
+      conversation = directConversationId(sql, a.userId, a.with);
+      if (conversation === null) return [];
+    }
+    const match = searchMatch(a.q, a.userId, conversation);
+    if (match === null) return [];
+    let below = Number.MAX_SAFE_INTEGER;
+    if (a.before !== undefined) {
+      const cursor = sql.get<{ rowid: number }>(
+        "SELECT rowid FROM messages WHERE id < ? ORDER BY id DESC LIMIT 1",
+        a.before,
+      );
+      if (!cursor) return [];
+      below = cursor.rowid + 1;
+    }
+    return sql.all<MessageRow>(
+      `SELECT m.* FROM messages_fts f JOIN messages m ON m.rowid = f.rowid
+       WHERE messages_fts MATCH ? AND f.rowid < ?
+       ORDER BY f.rowid DESC LIMIT ?`,
+      match,
+      below,
+      a.limit,
+    ).map(toMessage);
+  },
+
+  listBlocked(sql: Sql, a: { blockerId: string }): BlockEntry[] {
+    return sql.all<{ blocked_id: string; blocked_at: string }>(
+      "SELECT blocked_id, blocked_at FROM blocks WHERE blocker_id = ? ORDER BY blocked_at DESC, blocked_id",
+      a.blockerId,
+    ).map((row) => ({ userId: row.blocked_id, blockedAt: row.blocked_at }));
+  },
+
+  isBlocked(sql: Sql, a: { userA: string; userB: string }): boolean {
+    return sql.get(
+      `SELECT 1 FROM blocks WHERE (blocker_id = ?1 AND blocked_id = ?2)
+         OR (blocker_id = ?2 AND blocked_id = ?1)`,
+      a.userA,
+      a.userB,
+    ) !== undefined;
+  },
+
+  blockedEitherWay(sql: Sql, a: { userId: string }): string[] {
+    return sql.all<{ id: string }>(
+      `SELECT blocked_id AS id FROM blocks WHERE blocker_id = ?1
+       UNION SELECT blocker_id FROM blocks WHERE blocked_id = ?1`,
+      a.userId,
+    ).map((row) => row.id);
+  },
+
+  listReports(sql: Sql, a: { limit: number; before?: string }): Report[] {
+    return sql.all(
+      "SELECT * FROM reports WHERE id < ? ORDER BY id DESC LIMIT ?",
+      a.before ?? AFTER_EVERY_ID,
+      a.limit,
+    )
+      .map(toReport);
+  },
+
+  isMuted(sql: Sql, a: { userId: string; partnerId: string; at: string }): boolean {
+    return sql.get(
+      `SELECT 1 FROM mutes WHERE user_id = ? AND partner_id = ? AND (until IS NULL OR until > ?)`,
+      a.userId,
+      a.partnerId,
+      a.at,
+    ) !== undefined;
   },
 
   getUpload(sql: Sql, a: { id: string }): UploadRecord | null {

@@ -119,4 +119,99 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id, created_at);
   `,
+
+  // 2: edits, reactions, replies, search, delete-for-me, blocks, reports, mutes (issue 18).
+  `
+  ALTER TABLE messages ADD COLUMN edited_at TEXT;
+  -- JSON [{emoji, userIds}], null when none: read with every message, so kept on its row.
+  ALTER TABLE messages ADD COLUMN reactions TEXT;
+  -- JSON of the quoted message's snapshot (or {_id, deleted: true} once it is deleted).
+  ALTER TABLE messages ADD COLUMN reply_to TEXT;
+  ALTER TABLE messages ADD COLUMN reply_to_id TEXT;
+  -- A delete finds the replies that quote the message.
+  CREATE INDEX messages_reply_to ON messages (reply_to_id) WHERE reply_to_id IS NOT NULL;
+
+  -- Delete for me: the message is hidden from this user only.
+  CREATE TABLE hidden_messages (
+    message_id  TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    hidden_at   TEXT NOT NULL,
+    PRIMARY KEY (message_id, user_id)
+  ) WITHOUT ROWID;
+
+  -- Search: one row per message (rowid = the message's rowid, which follows id order), its
+  -- text and the tokens of who may find it: u<hex of user id> per participant that has not
+  -- hidden it, c<conversation id>. Contentless: the text is stored once, in messages; sealed
+  -- text (encryption at rest, 'enc:v1:') is not indexed.
+  CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    text, owners,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+  );
+  CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+  WHEN NEW.text IS NOT NULL AND substr(NEW.text, 1, 7) <> 'enc:v1:' BEGIN
+    INSERT INTO messages_fts (rowid, text, owners)
+    VALUES (NEW.rowid, NEW.text,
+      'u' || hex(NEW.sender_id) || ' u' || hex(NEW.receiver_id) || ' c' || NEW.conversation_id);
+  END;
+  CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    DELETE FROM messages_fts WHERE rowid = OLD.rowid;
+  END;
+  -- An edit or a hide writes the row again (a contentless table updates whole rows only).
+  CREATE VIEW messages_fts_source AS
+    SELECT m.rowid AS rowid, m.text AS text,
+      trim(
+        iif(EXISTS (SELECT 1 FROM hidden_messages h
+                    WHERE h.message_id = m.id AND h.user_id = m.sender_id),
+            '', 'u' || hex(m.sender_id)) || ' ' ||
+        iif(EXISTS (SELECT 1 FROM hidden_messages h
+                    WHERE h.message_id = m.id AND h.user_id = m.receiver_id),
+            '', 'u' || hex(m.receiver_id))
+      ) || ' c' || m.conversation_id AS owners
+    FROM messages m
+    WHERE m.text IS NOT NULL AND substr(m.text, 1, 7) <> 'enc:v1:';
+  CREATE TRIGGER messages_fts_edit AFTER UPDATE OF text ON messages BEGIN
+    DELETE FROM messages_fts WHERE rowid = OLD.rowid;
+    INSERT INTO messages_fts (rowid, text, owners)
+      SELECT rowid, text, owners FROM messages_fts_source WHERE rowid = NEW.rowid;
+  END;
+  CREATE TRIGGER messages_fts_hide AFTER INSERT ON hidden_messages BEGIN
+    DELETE FROM messages_fts WHERE rowid = (SELECT rowid FROM messages WHERE id = NEW.message_id);
+    INSERT INTO messages_fts (rowid, text, owners)
+      SELECT s.rowid, s.text, s.owners FROM messages_fts_source s
+      WHERE s.rowid = (SELECT rowid FROM messages WHERE id = NEW.message_id);
+  END;
+  INSERT INTO messages_fts (rowid, text, owners) SELECT rowid, text, owners FROM messages_fts_source;
+
+  -- blocker_id blocks blocked_id; the second index answers "who blocks me".
+  CREATE TABLE blocks (
+    blocker_id  TEXT NOT NULL,
+    blocked_id  TEXT NOT NULL,
+    blocked_at  TEXT NOT NULL,
+    PRIMARY KEY (blocker_id, blocked_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX blocks_blocked ON blocks (blocked_id, blocker_id);
+
+  -- Reports of messages, with the message's content when reported; one per user and message.
+  CREATE TABLE reports (
+    id                TEXT PRIMARY KEY,
+    message_id        TEXT NOT NULL,
+    reporter_id       TEXT NOT NULL,
+    reported_user_id  TEXT NOT NULL,
+    reason            TEXT NOT NULL,
+    note              TEXT,
+    text              TEXT,
+    file              TEXT,  -- JSON of the attachment
+    created_at        TEXT NOT NULL,
+    UNIQUE (reporter_id, message_id)
+  ) WITHOUT ROWID;
+
+  -- user_id mutes the conversation with partner_id until the time in until (null: until unmuted).
+  CREATE TABLE mutes (
+    user_id     TEXT NOT NULL,
+    partner_id  TEXT NOT NULL,
+    until       TEXT,
+    PRIMARY KEY (user_id, partner_id)
+  ) WITHOUT ROWID;
+  `,
 ];

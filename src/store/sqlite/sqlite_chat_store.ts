@@ -7,18 +7,28 @@
 import { monotonicFactory } from "ulid";
 import type { ChatMessage } from "../../protocol/types.ts";
 import type {
+  BlockRepository,
   ChatStore,
   HistoryQuery,
   MessageRepository,
+  MuteRepository,
   NewMessage,
   PageQuery,
+  ReportRepository,
   User,
   UserRepository,
 } from "../repository.ts";
 import type { SqliteConnection } from "./connection.ts";
 
 export function sqliteChatStore(db: SqliteConnection): ChatStore {
-  return { kind: "sqlite", users: sqliteUsers(db), messages: sqliteMessages(db) };
+  return {
+    kind: "sqlite",
+    users: sqliteUsers(db),
+    messages: sqliteMessages(db),
+    blocks: sqliteBlocks(db),
+    reports: sqliteReports(db),
+    mutes: sqliteMutes(db),
+  };
 }
 
 function sqliteUsers(db: SqliteConnection): UserRepository {
@@ -55,6 +65,9 @@ function sqliteMessages(db: SqliteConnection): MessageRepository {
         updatedAt: now.toISOString(),
         deliveredAt: null,
         readAt: null,
+        editedAt: null,
+        reactions: [],
+        replyTo: input.replyTo ?? null,
       };
       return db.write("insertMessage", { message });
     },
@@ -70,5 +83,41 @@ function sqliteMessages(db: SqliteConnection): MessageRepository {
     delete: (messageId) => db.write("deleteMessage", { messageId }),
     conversations: (userId, query) => db.read("conversations", { userId, ...query }),
     partnersOf: (userId) => db.read("partnersOf", { userId }),
+    editMessage: (messageId, senderId, text, editedAt, options = {}) =>
+      db.write("editMessage", { messageId, senderId, text, editedAt, ...options }),
+    addReaction: (messageId, userId, emoji) =>
+      db.write("react", { messageId, userId, emoji, add: true }),
+    removeReaction: (messageId, userId, emoji) =>
+      db.write("react", { messageId, userId, emoji, add: false }),
+    search: (userId, q, query) => db.read("search", { userId, q, ...query }),
+    hideForUser: (messageId, userId) =>
+      db.write("hideForUser", { messageId, userId, hiddenAt: new Date().toISOString() }),
+  };
+}
+
+function sqliteBlocks(db: SqliteConnection): BlockRepository {
+  return {
+    block: (blockerId, blockedId, blockedAt) =>
+      db.write("block", { blockerId, blockedId, blockedAt }),
+    unblock: (blockerId, blockedId) => db.write("unblock", { blockerId, blockedId }),
+    listBlocked: (blockerId) => db.read("listBlocked", { blockerId }),
+    isBlocked: (userA, userB) => db.read("isBlocked", { userA, userB }),
+    blockedEitherWay: (userId) => db.read("blockedEitherWay", { userId }),
+  };
+}
+
+function sqliteReports(db: SqliteConnection): ReportRepository {
+  const nextId = monotonicFactory();
+  return {
+    report: (input) => db.write("report", { id: nextId(), input }),
+    list: (query) => db.read("listReports", query),
+  };
+}
+
+function sqliteMutes(db: SqliteConnection): MuteRepository {
+  return {
+    mute: (userId, partnerId, until) => db.write("mute", { userId, partnerId, until }),
+    unmute: (userId, partnerId) => db.write("unmute", { userId, partnerId }),
+    isMuted: (userId, partnerId, at) => db.read("isMuted", { userId, partnerId, at }),
   };
 }
