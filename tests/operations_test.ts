@@ -9,50 +9,46 @@ function metricValue(text: string, name: string): number {
 }
 
 Deno.test("/metrics counts sockets, online users, messages, latencies, errors and rate-limit hits", async () => {
-  const server = await startTestServer({ RATE_LIMITS: "on", RATE_LIMIT_TYPING: "1:1" });
-  try {
-    const alice = await server.connect("alice");
-    const bob = await server.connect("bob");
-    await server.connect("bob");
-    bob.on("receiveMessage", (_m, ack) => ack());
-    const delivered = nextEvent(alice, "messageDelivered");
-    const sent = await alice.timeout(3000).emitWithAck("sendMessage", {
-      receiverId: "bob",
-      text: "m",
-    });
-    assert(sent.ok);
-    await delivered;
-    assert(
-      (await bob.timeout(3000).emitWithAck("messageRead", { messageId: sent.message._id })).ok,
-    );
-    await bob.timeout(3000).emitWithAck("messageRead", { messageId: sent.message._id }); // repeat: not counted
-    await alice.timeout(3000).emitWithAck("sendMessage", { receiverId: "bob", text: "" }); // VALIDATION_ERROR
-    await alice.timeout(3000).emitWithAck("typing", { receiverId: "bob", isTyping: true });
-    await alice.timeout(3000).emitWithAck("typing", { receiverId: "bob", isTyping: true }); // RATE_LIMITED
-    await waitFor(
-      async () => (await server.parley.store.users.get("bob"))?.isOnline === true,
-      "bob online",
-    );
+  await using server = await startTestServer({ RATE_LIMITS: "on", RATE_LIMIT_TYPING: "1:1" });
+  const alice = await server.connect("alice");
+  const bob = await server.connect("bob");
+  await server.connect("bob");
+  bob.on("receiveMessage", (_m, ack) => ack());
+  const delivered = nextEvent(alice, "messageDelivered");
+  const sent = await alice.timeout(3000).emitWithAck("sendMessage", {
+    receiverId: "bob",
+    text: "m",
+  });
+  assert(sent.ok);
+  await delivered;
+  assert(
+    (await bob.timeout(3000).emitWithAck("messageRead", { messageId: sent.message._id })).ok,
+  );
+  await bob.timeout(3000).emitWithAck("messageRead", { messageId: sent.message._id }); // repeat: not counted
+  await alice.timeout(3000).emitWithAck("sendMessage", { receiverId: "bob", text: "" }); // VALIDATION_ERROR
+  await alice.timeout(3000).emitWithAck("typing", { receiverId: "bob", isTyping: true });
+  await alice.timeout(3000).emitWithAck("typing", { receiverId: "bob", isTyping: true }); // RATE_LIMITED
+  await waitFor(
+    async () => (await server.parley.store.users.get("bob"))?.isOnline === true,
+    "bob online",
+  );
 
-    const res = await fetch(`${server.url}/metrics`);
-    assertEquals(res.status, 200);
-    assert(res.headers.get("content-type")?.startsWith("text/plain"));
-    const text = await res.text();
-    assertEquals(metricValue(text, "parley_connected_sockets"), 3);
-    assertEquals(metricValue(text, "parley_online_users"), 2);
-    assertEquals(metricValue(text, "parley_messages_sent_total"), 1);
-    assertEquals(metricValue(text, "parley_messages_delivered_total"), 1);
-    assertEquals(metricValue(text, "parley_messages_read_total"), 1);
-    assertEquals(metricValue(text, 'parley_errors_total{code="VALIDATION_ERROR"}'), 1);
-    assertEquals(metricValue(text, 'parley_rate_limited_total{limit="typing"}'), 1);
-    assert(metricValue(text, 'parley_event_duration_seconds_count{event="sendMessage"}') >= 2);
-    assert(
-      metricValue(text, 'parley_store_duration_seconds_count{operation="messages.insert"}') >= 1,
-    );
-    assert(metricValue(text, "parley_process_resident_memory_bytes") > 0);
-  } finally {
-    await server.close();
-  }
+  const res = await fetch(`${server.url}/metrics`);
+  assertEquals(res.status, 200);
+  assert(res.headers.get("content-type")?.startsWith("text/plain"));
+  const text = await res.text();
+  assertEquals(metricValue(text, "parley_connected_sockets"), 3);
+  assertEquals(metricValue(text, "parley_online_users"), 2);
+  assertEquals(metricValue(text, "parley_messages_sent_total"), 1);
+  assertEquals(metricValue(text, "parley_messages_delivered_total"), 1);
+  assertEquals(metricValue(text, "parley_messages_read_total"), 1);
+  assertEquals(metricValue(text, 'parley_errors_total{code="VALIDATION_ERROR"}'), 1);
+  assertEquals(metricValue(text, 'parley_rate_limited_total{limit="typing"}'), 1);
+  assert(metricValue(text, 'parley_event_duration_seconds_count{event="sendMessage"}') >= 2);
+  assert(
+    metricValue(text, 'parley_store_duration_seconds_count{operation="messages.insert"}') >= 1,
+  );
+  assert(metricValue(text, "parley_process_resident_memory_bytes") > 0);
 });
 
 Deno.test("logs are JSON lines with levels, and carry neither message text nor tokens", async () => {
