@@ -23,36 +23,28 @@ function spin(ms: number): void {
 }
 
 Deno.test("/metrics: the event-loop delay's median, p99 and max, and a 200 ms block shows as a max ≥ 0.15 s", async () => {
-  const server = await startTestServer();
-  try {
-    await delay(100);
-    const quiet = await loopDelay(server.url);
-    assertEquals([...quiet.keys()], ["0.5", "0.99", "1"]);
-    for (const value of quiet.values()) assert(value >= 0 && Number.isFinite(value), `${value}`);
+  await using server = await startTestServer();
+  await delay(100);
+  const quiet = await loopDelay(server.url);
+  assertEquals([...quiet.keys()], ["0.5", "0.99", "1"]);
+  for (const value of quiet.values()) assert(value >= 0 && Number.isFinite(value), `${value}`);
 
-    spin(200);
-    await delay(50); // the probe's timer fires, late, and records it
-    const blocked = await loopDelay(server.url);
-    const max = blocked.get("1")!;
-    assert(max >= 0.15 && max < 1, `max ${max} s after a 200 ms block`);
-    assert(blocked.get("0.5")! <= blocked.get("0.99")! && blocked.get("0.99")! <= max);
-  } finally {
-    await server.close();
-  }
+  spin(200);
+  await delay(50); // the probe's timer fires, late, and records it
+  const blocked = await loopDelay(server.url);
+  const max = blocked.get("1")!;
+  assert(max >= 0.15 && max < 1, `max ${max} s after a 200 ms block`);
+  assert(blocked.get("0.5")! <= blocked.get("0.99")! && blocked.get("0.99")! <= max);
 });
 
 Deno.test("the bench's watchLoopDelay reads the same metric, in ms", async () => {
   const { watchLoopDelay } = await import("../bench/server_metrics.ts");
-  const server = await startTestServer();
-  try {
-    const watch = watchLoopDelay(server.url);
-    spin(200);
-    await delay(50);
-    const run = await watch.stop();
-    assert(run.eventLoopDelayMaxMs >= 150 && run.eventLoopDelayMaxMs < 1000, JSON.stringify(run));
-    assert(run.eventLoopDelayP50Ms <= run.eventLoopDelayP99Ms, JSON.stringify(run));
-    assert(run.eventLoopDelayP99Ms <= run.eventLoopDelayMaxMs, JSON.stringify(run));
-  } finally {
-    await server.close();
-  }
+  await using server = await startTestServer();
+  const watch = watchLoopDelay(server.url);
+  spin(200);
+  await delay(50);
+  const run = await watch.stop();
+  assert(run.eventLoopDelayMaxMs >= 150 && run.eventLoopDelayMaxMs < 1000, JSON.stringify(run));
+  assert(run.eventLoopDelayP50Ms <= run.eventLoopDelayP99Ms, JSON.stringify(run));
+  assert(run.eventLoopDelayP99Ms <= run.eventLoopDelayMaxMs, JSON.stringify(run));
 });
