@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: 413,
   /** An upload that would take its uploader's stored files past their quota (UPLOAD_QUOTA_BYTES). */
   QUOTA_EXCEEDED: 413,
+  /** Search cannot run: messages are encrypted at rest (MESSAGE_ENCRYPTION_KEYS). */
+  SEARCH_UNAVAILABLE: 409,
   /** An upload whose bytes are not of an allowed type (the declared type is not trusted). */
   UNSUPPORTED_TYPE: 415,
   /** A download's Range lies outside the file. */
