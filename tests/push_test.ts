@@ -328,13 +328,9 @@ Deno.test("POST/DELETE /api/push/subscriptions validate input and need a token",
 });
 
 Deno.test("/api/push exists only when VAPID keys are set", async () => {
-  const server = await startTestServer();
-  try {
-    const res = await server.api("bob", "/api/push/subscriptions", { method: "POST", body: "{}" });
-    assertEquals([res.status, (await res.json()).code], [404, "NOT_FOUND"]);
-  } finally {
-    await server.close();
-  }
+  await using server = await startTestServer();
+  const res = await server.api("bob", "/api/push/subscriptions", { method: "POST", body: "{}" });
+  assertEquals([res.status, (await res.json()).code], [404, "NOT_FOUND"]);
 });
 
 Deno.test("loadConfig() reads the push settings and refuses half of them", () => {
