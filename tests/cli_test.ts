@@ -270,17 +270,13 @@ Deno.test("chat CLI --user fetches a dev token from a dev-mode server and exits 
 });
 
 Deno.test("chat CLI refuses to start with a bad token or without dev mode, exit code 1", async () => {
-  const server = await startTestServer();
-  try {
-    const forged = await signToken("alice", {}, "another-secret-that-is-at-least-32-characters");
-    const refused = new CliProcess(["--url", server.url, "--token", forged]);
-    await refused.waitFor(/^! UNAUTHORIZED: .+/);
-    assertEquals((await refused.finish()).code, 1);
+  await using server = await startTestServer();
+  const forged = await signToken("alice", {}, "another-secret-that-is-at-least-32-characters");
+  const refused = new CliProcess(["--url", server.url, "--token", forged]);
+  await refused.waitFor(/^! UNAUTHORIZED: .+/);
+  assertEquals((await refused.finish()).code, 1);
 
-    const noDev = new CliProcess(["--url", server.url, "--user", "alice"]);
-    await noDev.waitFor(/^! NOT_FOUND: dev tokens are disabled/);
-    assertEquals((await noDev.finish()).code, 1);
-  } finally {
-    await server.close();
-  }
+  const noDev = new CliProcess(["--url", server.url, "--user", "alice"]);
+  await noDev.waitFor(/^! NOT_FOUND: dev tokens are disabled/);
+  assertEquals((await noDev.finish()).code, 1);
 });
