@@ -37,40 +37,36 @@ Deno.test({
   name: "python-socketio client: refused token, send, receive, typing, history, read receipt",
   ignore: missing !== undefined,
   async fn() {
-    const server = await startTestServer();
-    try {
-      const { code, stdout, stderr } = await new Deno.Command("python3", {
-        args: [SCRIPT, server.url, await server.token("alice"), await server.token("bob")],
-        stdout: "piped",
-        stderr: "piped",
-        env: { PYTHONUNBUFFERED: "1" },
-      }).output();
-      const out = new TextDecoder().decode(stdout).trim();
-      const diagnostics = `stdout: ${out}\nstderr: ${new TextDecoder().decode(stderr)}`;
-      const result = JSON.parse(out.split("\n").at(-1) ?? "null");
-      assertEquals(result?.ok, true, diagnostics);
-      assertEquals(code, 0, diagnostics);
-      assertEquals(result.checks, [
-        "bad token refused",
-        "connected with tokens",
-        "send with ack",
-        "receive",
-        "delivery ack",
-        "idempotent resend",
-        "typing",
-        "history",
-        "read receipt",
-        "validation error",
-      ]);
+    await using server = await startTestServer();
+    const { code, stdout, stderr } = await new Deno.Command("python3", {
+      args: [SCRIPT, server.url, await server.token("alice"), await server.token("bob")],
+      stdout: "piped",
+      stderr: "piped",
+      env: { PYTHONUNBUFFERED: "1" },
+    }).output();
+    const out = new TextDecoder().decode(stdout).trim();
+    const diagnostics = `stdout: ${out}\nstderr: ${new TextDecoder().decode(stderr)}`;
+    const result = JSON.parse(out.split("\n").at(-1) ?? "null");
+    assertEquals(result?.ok, true, diagnostics);
+    assertEquals(code, 0, diagnostics);
+    assertEquals(result.checks, [
+      "bad token refused",
+      "connected with tokens",
+      "send with ack",
+      "receive",
+      "delivery ack",
+      "idempotent resend",
+      "typing",
+      "history",
+      "read receipt",
+      "validation error",
+    ]);
 
-      // What the Python clients did is what the server stored.
-      const stored = await server.parley.store.messages.get(result.messageId);
-      assertEquals(stored?.senderId, "alice");
-      assertEquals(stored?.receiverId, "bob");
-      assertEquals(stored?.text, "hello from python");
-      assertEquals(typeof stored?.readAt, "string");
-    } finally {
-      await server.close();
-    }
+    // What the Python clients did is what the server stored.
+    const stored = await server.parley.store.messages.get(result.messageId);
+    assertEquals(stored?.senderId, "alice");
+    assertEquals(stored?.receiverId, "bob");
+    assertEquals(stored?.text, "hello from python");
+    assertEquals(typeof stored?.readAt, "string");
   },
 });
