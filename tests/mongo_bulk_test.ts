@@ -36,75 +36,71 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const server = await startTestServer({
+    await using server = await startTestServer({
       MONGODB_URI: MONGODB_URI!,
       MONGODB_DB: `parley_bulk_${Date.now()}`,
     });
-    try {
-      const users = Array.from({ length: 2 * PAIRS }, (_, i) => `bulk${i}`);
-      const partnerOf = (i: number) => users[i ^ 1]!;
-      const clients: ChatClient[] = [];
-      for (let i = 0; i < users.length; i += CONNECTING_AT_ONCE) {
-        const some = users.slice(i, i + CONNECTING_AT_ONCE);
-        clients.push(...await Promise.all(some.map((user) => server.connect(user))));
-      }
-      // Receivers confirm what they get, as real clients do; senders count the receipts.
-      let receipts = 0;
-      for (const client of clients) {
-        client.on("receiveMessage", (_message, ack) => ack());
-        client.on("messageDelivered", () => receipts++);
-      }
-
-      /** Every client sends once to its partner, all in the same tick; the failures, by user. */
-      const exchange = async (round: number): Promise<string[]> => {
-        const acks = await Promise.all(
-          clients.map((client, i) =>
-            client.timeout(ACK_TIMEOUT_MS).emitWithAck("sendMessage", {
-              receiverId: partnerOf(i),
-              text: `${round} from ${users[i]}`,
-              clientMessageId: `bulk-${round}-${i}`,
-            }).catch((err: Error): SendAck | string => `no ack (${err.message})`)
-          ),
-        );
-        return acks.flatMap((ack, i) => {
-          if (typeof ack === "string") return [`${users[i]}: ${ack}`];
-          if (!ack.ok) return [`${users[i]}: ${ack.code}`];
-          const { senderId, receiverId } = ack.message;
-          return senderId === users[i] && receiverId === partnerOf(i)
-            ? []
-            : [`${users[i]}: acked someone else's message`];
-        });
-      };
-      /** Waits for the receipts of `count` messages (or a while): the store is idle again. */
-      const receiptsOf = async (count: number) => {
-        const until = Date.now() + RECEIPTS_TIMEOUT_MS;
-        while (receipts < count && Date.now() < until) await delay(50);
-      };
-      const summary = (failures: string[]) =>
-        `${failures.length} of ${clients.length} sends failed: ` +
-        [...new Set(failures.map((f) => f.slice(f.indexOf(": ") + 2)))].join("; ");
-
-      // The first exchange creates the 200 conversation rows (inserts: FerretDB copes).
-      const first = await exchange(1);
-      assertEquals(first.length, 0, summary(first));
-      await receiptsOf(clients.length);
-      // The second updates them all at once: the command FerretDB never answers unbounded.
-      const second = await exchange(2);
-      assertEquals(second.length, 0, summary(second));
-      await receiptsOf(2 * clients.length);
-
-      // The database still answers: the last pair's conversation row and history.
-      const [a, b] = [users.at(-2)!, users.at(-1)!];
-      const conversations = await server.api(a, "/api/chats/conversations");
-      assertEquals(conversations.status, 200, await conversations.clone().text());
-      const rows = (await conversations.json()) as { user: { _id: string }; unreadCount: number }[];
-      assertEquals(rows.map((row) => [row.user._id, row.unreadCount]), [[b, 2]]);
-      const history = await server.api(a, `/api/chats/history/${b}`);
-      assertEquals(history.status, 200, await history.clone().text());
-      const texts = ((await history.json()) as ChatMessage[]).map((m) => m.text).sort();
-      assertEquals(texts, [`1 from ${a}`, `1 from ${b}`, `2 from ${a}`, `2 from ${b}`]);
-    } finally {
-      await server.close();
+    const users = Array.from({ length: 2 * PAIRS }, (_, i) => `bulk${i}`);
+    const partnerOf = (i: number) => users[i ^ 1]!;
+    const clients: ChatClient[] = [];
+    for (let i = 0; i < users.length; i += CONNECTING_AT_ONCE) {
+      const some = users.slice(i, i + CONNECTING_AT_ONCE);
+      clients.push(...await Promise.all(some.map((user) => server.connect(user))));
     }
+    // Receivers confirm what they get, as real clients do; senders count the receipts.
+    let receipts = 0;
+    for (const client of clients) {
+      client.on("receiveMessage", (_message, ack) => ack());
+      client.on("messageDelivered", () => receipts++);
+    }
+
+    /** Every client sends once to its partner, all in the same tick; the failures, by user. */
+    const exchange = async (round: number): Promise<string[]> => {
+      const acks = await Promise.all(
+        clients.map((client, i) =>
+          client.timeout(ACK_TIMEOUT_MS).emitWithAck("sendMessage", {
+            receiverId: partnerOf(i),
+            text: `${round} from ${users[i]}`,
+            clientMessageId: `bulk-${round}-${i}`,
+          }).catch((err: Error): SendAck | string => `no ack (${err.message})`)
+        ),
+      );
+      return acks.flatMap((ack, i) => {
+        if (typeof ack === "string") return [`${users[i]}: ${ack}`];
+        if (!ack.ok) return [`${users[i]}: ${ack.code}`];
+        const { senderId, receiverId } = ack.message;
+        return senderId === users[i] && receiverId === partnerOf(i)
+          ? []
+          : [`${users[i]}: acked someone else's message`];
+      });
+    };
+    /** Waits for the receipts of `count` messages (or a while): the store is idle again. */
+    const receiptsOf = async (count: number) => {
+      const until = Date.now() + RECEIPTS_TIMEOUT_MS;
+      while (receipts < count && Date.now() < until) await delay(50);
+    };
+    const summary = (failures: string[]) =>
+      `${failures.length} of ${clients.length} sends failed: ` +
+      [...new Set(failures.map((f) => f.slice(f.indexOf(": ") + 2)))].join("; ");
+
+    // The first exchange creates the 200 conversation rows (inserts: FerretDB copes).
+    const first = await exchange(1);
+    assertEquals(first.length, 0, summary(first));
+    await receiptsOf(clients.length);
+    // The second updates them all at once: the command FerretDB never answers unbounded.
+    const second = await exchange(2);
+    assertEquals(second.length, 0, summary(second));
+    await receiptsOf(2 * clients.length);
+
+    // The database still answers: the last pair's conversation row and history.
+    const [a, b] = [users.at(-2)!, users.at(-1)!];
+    const conversations = await server.api(a, "/api/chats/conversations");
+    assertEquals(conversations.status, 200, await conversations.clone().text());
+    const rows = (await conversations.json()) as { user: { _id: string }; unreadCount: number }[];
+    assertEquals(rows.map((row) => [row.user._id, row.unreadCount]), [[b, 2]]);
+    const history = await server.api(a, `/api/chats/history/${b}`);
+    assertEquals(history.status, 200, await history.clone().text());
+    const texts = ((await history.json()) as ChatMessage[]).map((m) => m.text).sort();
+    assertEquals(texts, [`1 from ${a}`, `1 from ${b}`, `2 from ${a}`, `2 from ${b}`]);
   },
 });
