@@ -1,0 +1,571 @@
+// @ts-check
+/// <reference lib="dom" />
+/**
+ * Puts the chat into a container (the page's body, or a <parley-chat> shadow
+ * root) and wires its parts: the connection, the conversation list, the
+ * message list, the composer and the toast. The parts do not know each other;
+ * what one does to another goes through here.
+ */
+import { createApi, fetchDevToken } from "./api.js";
+import { Composer } from "./composer.js";
+import { Connection, TokenSource } from "./connection.js";
+import { ConversationList } from "./conversation_list.js";
+import { pick } from "./dom.js";
+import { isMessage } from "./format.js";
+import { chatMarkup } from "./layout.js";
+import { MessageList } from "./message_list.js";
+import { Outbox } from "./outbox.js";
+import { createToast, describeError } from "./toast.js";
+import { UploadCache } from "./uploads.js";
+
+/** @typedef {import("../../src/protocol/types.ts").ChatMessage} ChatMessage */
+/** @typedef {import("../../src/protocol/types.ts").ConversationRow} ConversationRow */
+/** @typedef {import("./connection.js").ParleyClient} ParleyClient */
+/** @typedef {import("./connection.js").Status} Status */
+
+const HISTORY_LIMIT = 50;
+const CONVERSATIONS_LIMIT = 100;
+const READ_TIMEOUT_MS = 10_000;
+const TYPING_EXPIRE_MS = 5000;
+/** sessionStorage key of the page's sign-in, so a reload reconnects. */
+const SESSION_KEY = "parley.session";
+
+/**
+ * @typedef {object} ChatOptions
+ * @property {string} server Parley's origin.
+ * @property {boolean} signIn Show the sign-in form (the page) or not (an embed gets its token).
+ * @property {boolean} [remember] Keep the sign-in in sessionStorage.
+ */
+
+/**
+ * @param {ParentNode & Node} container Where the chat goes (its content is replaced).
+ * @param {ChatOptions} options
+ */
+export function mountChat(container, options) {
+  const host = document.createElement("div");
+  host.className = "parley";
+  host.innerHTML = chatMarkup({ signIn: options.signIn });
+  container.append(host);
+  const $ = (/** @type {string} */ id) => pick(host, `#${id}`, HTMLElement);
+  const input = (/** @type {string} */ id) => pick(host, `#${id}`, HTMLInputElement);
+  const button = (/** @type {string} */ id) => pick(host, `#${id}`, HTMLButtonElement);
+
+  const app = pick(host, ".parley-app", HTMLElement);
+  const statusEl = $("status");
+  const toast = createToast($("toast"));
+  const showError = (/** @type {string} */ what, /** @type {unknown} */ err) =>
+    toast.show(what, describeError(what, err));
+
+  let tokens = new TokenSource("");
+  const api = createApi(options.server, () => tokens.get());
+  const uploads = new UploadCache(api);
+  /** Every message this page has seen, by id: one copy, merged. */
+  const known = /** @type {Map<string, ChatMessage>} */ (new Map());
+  /** messageRead requests in flight. */
+  const reading = new Set();
+  let openPartner = "";
+  let openGeneration = 0;
+  let loadingHistory = false;
+  let hasOlder = false;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let typingTimer;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let refreshTimer;
+  let pendingPartner = "";
+
+  const connection = new Connection({
+    server: options.server,
+    get tokens() {
+      return tokens;
+    },
+    onStatus: renderStatus,
+    onError: (what, err) => {
+      showError(what, err);
+      if (what === "Connect") forgetSession();
+    },
+    onIdentity: (me) => {
+      if (conversations.me !== me.id) {
+        conversations.reset(me.id);
+        known.clear();
+        outbox.clear();
+        uploads.clear();
+        closeConversation();
+      }
+    },
+    onConnected: () => {
+      toast.clear("Connect");
+      toast.clear("Server");
+      void loadConversations();
+      if (openPartner) void loadHistory(false);
+      outbox.resendPending();
+      if (pendingPartner) {
+        openConversation(pendingPartner);
+        pendingPartner = "";
+      }
+    },
+  });
+
+  const conversations = new ConversationList(
+    { list: pick(host, "#conversations", HTMLUListElement), empty: $("conversationsEmpty") },
+    (id) => openConversation(id),
+  );
+  const messages = new MessageList(
+    {
+      history: $("history"),
+      list: pick(host, "#messages", HTMLUListElement),
+      newMessages: button("newMessagesBtn"),
+    },
+    uploads,
+    {
+      seen: markRead,
+      deleteMessage: (id) => void deleteMessage(id),
+      retry: (clientMessageId) => outbox.retry(clientMessageId),
+    },
+  );
+  const outbox = new Outbox(connection, {
+    changed: (o) => {
+      messages.showOutgoing(o);
+      if (o.state === "failed") showError("Sending", { error: o.error ?? "not sent" });
+    },
+    stored: (o, stored) => {
+      toast.clear("Sending");
+      messages.settleOutgoing(o, stored);
+      ingest(stored);
+    },
+  });
+  const composer = new Composer(
+    {
+      form: pick(host, "#composer", HTMLFormElement),
+      text: pick(host, "#messageText", HTMLTextAreaElement),
+      send: button("sendBtn"),
+      fileInput: input("fileInput"),
+      dropZone: pick(host, ".chat", HTMLElement),
+      attachment: $("attachment"),
+      byUrl: pick(host, "#byUrl", HTMLDetailsElement),
+      fileUrl: input("fileUrl"),
+      fileName: input("fileName"),
+      fileType: pick(host, "#fileType", HTMLSelectElement),
+      fileSize: input("fileSize"),
+    },
+    api,
+    {
+      send: (text, file) => openPartner && outbox.send(openPartner, text, file),
+      typing: (isTyping) => {
+        if (openPartner && connection.connected) {
+          connection.socket?.emit("typing", { receiverId: openPartner, isTyping });
+        }
+      },
+      error: showError,
+      ok: (what) => toast.clear(what),
+    },
+  );
+
+  // ------------------------------------------------------------ status and controls
+
+  /** @param {Status} status */
+  function renderStatus(status) {
+    statusEl.textContent = status.text;
+    statusEl.dataset.kind = status.kind;
+    if (status.kind !== "connected") hidePartnerTyping();
+    updateControls();
+  }
+
+  function updateControls() {
+    const connected = connection.connected;
+    const active = connection.socket !== null;
+    input("partnerId").disabled = !connected;
+    button("openChatBtn").disabled = !connected;
+    composer.setEnabled(connected && openPartner !== "");
+    const older = button("loadOlderBtn");
+    older.hidden = !openPartner || !hasOlder;
+    older.disabled = !connected || loadingHistory;
+    if (options.signIn) {
+      button("connectBtn").disabled = active;
+      button("disconnectBtn").disabled = !active;
+      for (const id of ["userId", "username"]) input(id).disabled = active;
+      pick(host, "#token", HTMLTextAreaElement).disabled = active;
+      button("devTokenBtn").disabled = active;
+    }
+    renderEmpty();
+  }
+
+  function renderEmpty() {
+    const empty = $("messagesEmpty");
+    if (!openPartner) {
+      empty.textContent = connection.socket
+        ? "Pick a conversation or start a new chat."
+        : "Sign in to chat.";
+      empty.hidden = false;
+    } else {
+      empty.textContent = "No messages yet. Say hi!";
+      empty.hidden = messages.size > 0 || loadingHistory;
+    }
+  }
+
+  // ------------------------------------------------------------ sign-in (the page only)
+
+  function forgetSession() {
+    if (options.remember) sessionStorage.removeItem(SESSION_KEY);
+  }
+
+  async function signInFromForm() {
+    const userId = input("userId").value.trim();
+    const tokenField = pick(host, "#token", HTMLTextAreaElement);
+    let token = tokenField.value.trim().replace(/^Bearer\s+/i, "");
+    if (!token) {
+      if (!userId) {
+        showError("Connect", {
+          error: "enter a user id (dev mode) or paste a token",
+          code: "VALIDATION_ERROR",
+        });
+        return;
+      }
+      try {
+        token = await fetchDevToken(options.server, userId, input("username").value.trim());
+      } catch (err) {
+        showError("Dev token", err);
+        return;
+      }
+      tokenField.value = token;
+    }
+    toast.clear("Dev token");
+    await connectWith(new TokenSource(token));
+    if (options.remember && connection.me) {
+      sessionStorage.setItem(SESSION_KEY, JSON.stringify({ userId: connection.me.id, token }));
+      if (!userId) input("userId").value = connection.me.id;
+    }
+  }
+
+  /** @param {TokenSource} source */
+  async function connectWith(source) {
+    tokens = source;
+    toast.clear("Connect");
+    await connection.start(wire);
+    updateControls();
+  }
+
+  if (options.signIn) {
+    pick(host, "#signinForm", HTMLFormElement).addEventListener("submit", (e) => {
+      e.preventDefault();
+      void signInFromForm();
+    });
+    button("devTokenBtn").addEventListener("click", async () => {
+      const userId = input("userId").value.trim();
+      if (!userId) return showError("Dev token", { error: "enter a user id first" });
+      try {
+        pick(host, "#token", HTMLTextAreaElement).value = await fetchDevToken(
+          options.server,
+          userId,
+          input("username").value.trim(),
+        );
+        toast.clear("Dev token");
+      } catch (err) {
+        showError("Dev token", err);
+      }
+    });
+    button("disconnectBtn").addEventListener("click", () => {
+      forgetSession();
+      connection.stop();
+      closeConversation();
+      pick(host, "#token", HTMLTextAreaElement).value = "";
+    });
+  }
+
+  // ------------------------------------------------------------ conversations
+
+  async function loadConversations() {
+    try {
+      const rows = await api.json(
+        "GET",
+        `/api/chats/conversations?limit=${CONVERSATIONS_LIMIT}&skip=0`,
+      );
+      if (!Array.isArray(rows)) return;
+      conversations.replace(/** @type {ConversationRow[]} */ (rows));
+      for (const r of /** @type {ConversationRow[]} */ (rows)) {
+        if (r.lastMessage) remember(r.lastMessage);
+      }
+      renderPartnerHeader();
+      toast.clear("Loading conversations");
+    } catch (err) {
+      showError("Loading conversations", err);
+    }
+  }
+
+  function scheduleRefresh() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => void loadConversations(), 300);
+  }
+
+  /** @param {string} raw */
+  function openConversation(raw) {
+    const partnerId = raw.trim();
+    const me = connection.me?.id;
+    if (!me) return showError("New chat", { error: "connect first" });
+    if (!partnerId) return showError("New chat", { error: "enter a user id" });
+    if (partnerId.length > 128) return showError("New chat", { error: "user id too long" });
+    if (partnerId === me) return showError("New chat", { error: "you cannot chat with yourself" });
+    toast.clear("New chat");
+    app.dataset.view = "chat";
+    if (openPartner === partnerId) return composer.focus();
+    composer.reset();
+    hidePartnerTyping();
+    openPartner = partnerId;
+    openGeneration++;
+    hasOlder = false;
+    conversations.person(partnerId);
+    conversations.setActive(partnerId);
+    messages.reset(me, partnerId);
+    for (const o of outbox.forConversation(partnerId)) messages.showOutgoing(o);
+    renderPartnerHeader();
+    updateControls();
+    composer.focus();
+    void loadHistory(false);
+  }
+
+  function closeConversation() {
+    composer.reset();
+    hidePartnerTyping();
+    openPartner = "";
+    openGeneration++;
+    app.dataset.view = "list";
+    messages.reset(connection.me?.id ?? "", "");
+    conversations.setActive("");
+    renderPartnerHeader();
+    updateControls();
+  }
+
+  function renderPartnerHeader() {
+    const name = $("partnerName");
+    const status = $("partnerStatus");
+    if (!openPartner) {
+      name.textContent = "No conversation open";
+      name.removeAttribute("title");
+      status.textContent = "";
+      status.className = "presence muted";
+      return;
+    }
+    const presence = conversations.presence(openPartner);
+    name.textContent = conversations.displayName(openPartner);
+    name.title = openPartner;
+    status.textContent = presence.kind === "unknown"
+      ? "presence unknown (shared once you have chatted)"
+      : presence.text;
+    status.className = `presence ${presence.kind}`;
+  }
+
+  /** @param {boolean} older */
+  async function loadHistory(older) {
+    const partnerId = openPartner;
+    const generation = openGeneration;
+    if (!partnerId || loadingHistory) return;
+    const params = new URLSearchParams({ limit: String(HISTORY_LIMIT) });
+    if (older) {
+      const oldest = messages.oldest();
+      if (!oldest) return;
+      params.set("before", oldest._id);
+    }
+    const firstPage = !older && messages.messages.size === 0;
+    loadingHistory = true;
+    updateControls();
+    try {
+      const page = await api.json(
+        "GET",
+        `/api/chats/history/${encodeURIComponent(partnerId)}?${params}`,
+      );
+      if (generation !== openGeneration || !Array.isArray(page)) return;
+      const list = page.filter(isMessage).map(remember);
+      if (older || firstPage) hasOlder = list.length >= HISTORY_LIMIT;
+      messages.add(list, { older, firstPage });
+      toast.clear("Loading history");
+    } catch (err) {
+      if (generation === openGeneration) showError("Loading history", err);
+    } finally {
+      if (generation === openGeneration) {
+        loadingHistory = false;
+        updateControls();
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ messages
+
+  /** Stores or merges a message; returns the one copy. @param {ChatMessage} m */
+  function remember(m) {
+    const existing = known.get(m._id);
+    if (!existing) {
+      const copy = { ...m };
+      known.set(m._id, copy);
+      return copy;
+    }
+    if (m.deliveredAt && !existing.deliveredAt) existing.deliveredAt = m.deliveredAt;
+    if (m.readAt && !existing.readAt) existing.readAt = m.readAt;
+    return existing;
+  }
+
+  /** A message arrived live (receiveMessage, messageSent, a send's ack). @param {unknown} raw */
+  function ingest(raw) {
+    const me = connection.me?.id;
+    if (!isMessage(raw) || !me) return;
+    const isNew = !known.has(raw._id);
+    const m = remember(raw);
+    const incoming = m.receiverId === me && m.senderId !== me;
+    const partnerId = incoming ? m.senderId : m.receiverId;
+    const hadRow = conversations.rows.has(partnerId);
+    conversations.noteMessage(m, isNew && incoming && !m.readAt);
+    if (partnerId === openPartner) {
+      if (incoming) hidePartnerTyping();
+      messages.add([m]);
+      renderEmpty();
+    }
+    if (!hadRow || !conversations.people.get(partnerId)?.presenceKnown) scheduleRefresh();
+  }
+
+  /** The reader saw it: tell the server (once). @param {ChatMessage} m */
+  async function markRead(m) {
+    if (m.readAt || reading.has(m._id) || !connection.connected) return;
+    reading.add(m._id);
+    const res = await connection.request("messageRead", { messageId: m._id }, READ_TIMEOUT_MS);
+    reading.delete(m._id);
+    if (!res.ok) return showError("messageRead", res);
+    applyRead(m._id, res.readAt);
+  }
+
+  /**
+   * @param {string} messageId
+   * @param {string} readAt
+   */
+  function applyRead(messageId, readAt) {
+    const m = known.get(messageId);
+    if (!m || m.readAt) return;
+    m.readAt = readAt;
+    if (m.receiverId === connection.me?.id) conversations.markOneRead(m.senderId);
+    messages.update(m);
+  }
+
+  /** @param {string} messageId */
+  async function deleteMessage(messageId) {
+    try {
+      await api.json("DELETE", `/api/chats/${encodeURIComponent(messageId)}`);
+      removeMessage(messageId);
+      toast.clear("Deleting message");
+    } catch (err) {
+      showError("Deleting message", err);
+    }
+  }
+
+  /** @param {string} messageId */
+  function removeMessage(messageId) {
+    known.delete(messageId);
+    messages.remove(messageId);
+    renderEmpty();
+    scheduleRefresh();
+  }
+
+  function hidePartnerTyping() {
+    clearTimeout(typingTimer);
+    const typing = $("typing");
+    typing.hidden = true;
+    typing.textContent = "";
+  }
+
+  // ------------------------------------------------------------ socket events
+
+  /** @param {ParleyClient} socket */
+  function wire(socket) {
+    socket.on("receiveMessage", (m, ack) => {
+      ingest(m);
+      // Stored on this page: the sender's tick turns "delivered" (not "read").
+      if (typeof ack === "function") ack();
+    });
+    socket.on("messageSent", (m) => {
+      if (isMessage(m)) outbox.settle(m);
+      ingest(m);
+    });
+    socket.on("messageDelivered", (d) => {
+      const m = known.get(d.messageId);
+      if (!m || m.deliveredAt) return;
+      m.deliveredAt = d.deliveredAt;
+      messages.update(m);
+    });
+    socket.on("messageRead", (r) => {
+      if (known.has(r.messageId)) applyRead(r.messageId, r.readAt);
+      else if (r.readerId === connection.me?.id) scheduleRefresh();
+    });
+    socket.on("messageDeleted", (d) => removeMessage(d.messageId));
+    socket.on("userOnline", (p) => {
+      conversations.setPresence(p);
+      if (p.userId === openPartner) {
+        renderPartnerHeader();
+        if (!p.isOnline) hidePartnerTyping();
+      }
+    });
+    socket.on("userTyping", (t) => {
+      if (t.userId !== openPartner) return;
+      if (!t.isTyping) return hidePartnerTyping();
+      const typing = $("typing");
+      typing.textContent = `${conversations.displayName(t.userId)} is typing…`;
+      typing.hidden = false;
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(hidePartnerTyping, TYPING_EXPIRE_MS);
+    });
+    socket.on("messageError", (e) => {
+      // A failed send shows on its bubble; the other refusals need words.
+      if (e.event !== "sendMessage" && e.event !== "messageRead") {
+        showError(e.event ?? "Server", e);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ page controls
+
+  pick(host, "#newChatForm", HTMLFormElement).addEventListener("submit", (e) => {
+    e.preventDefault();
+    const field = input("partnerId");
+    openConversation(field.value);
+    if (openPartner === field.value.trim()) field.value = "";
+  });
+  button("loadOlderBtn").addEventListener("click", () => void loadHistory(true));
+  button("backBtn").addEventListener("click", () => {
+    app.dataset.view = "list";
+    conversations.el.list.querySelector(".conv-btn[aria-current]")?.closest("li")
+      ?.querySelector("button")?.focus();
+  });
+  app.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !$("toast").hidden) toast.dismiss();
+  });
+
+  if (options.signIn && options.remember) {
+    const saved = readSession();
+    if (saved) {
+      input("userId").value = saved.userId;
+      pick(host, "#token", HTMLTextAreaElement).value = saved.token;
+      void connectWith(new TokenSource(saved.token));
+    }
+  }
+  updateControls();
+  renderPartnerHeader();
+
+  return {
+    /** Connects with a fixed token or a provider (the embed). @param {TokenSource} source */
+    connectWith,
+    /** Opens a chat now, or once connected. @param {string} partnerId */
+    open(partnerId) {
+      if (connection.connected) openConversation(partnerId);
+      else pendingPartner = partnerId;
+    },
+    destroy() {
+      connection.destroy();
+      uploads.clear();
+      host.remove();
+    },
+  };
+}
+
+/** @returns {{ userId: string, token: string } | null} */
+function readSession() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? "null");
+    if (saved && typeof saved.userId === "string" && typeof saved.token === "string") return saved;
+  } catch { /* a damaged entry is ignored */ }
+  return null;
+}
