@@ -61,16 +61,12 @@ Deno.test("token lifetime: no exp is refused unless JWT_REQUIRE_EXP=false; JWT_M
   const day = await tokenWith({ sub: "alice", iat: now, exp: now + 86_400 });
   const hour = await tokenWith({ sub: "alice", iat: now, exp: now + 3600 });
 
-  const strict = await startTestServer({ JWT_MAX_TTL: "2h" });
-  try {
-    assertEquals(await restStatus(strict.url, forever), 401);
-    assertEquals(await restStatus(strict.url, day), 401);
-    assertEquals(await restStatus(strict.url, hour), 200);
-    await assertRejects(() => connectClient(strict.url, { token: day }));
-    (await connectClient(strict.url, { token: hour })).close();
-  } finally {
-    await strict.close();
-  }
+  await using strict = await startTestServer({ JWT_MAX_TTL: "2h" });
+  assertEquals(await restStatus(strict.url, forever), 401);
+  assertEquals(await restStatus(strict.url, day), 401);
+  assertEquals(await restStatus(strict.url, hour), 200);
+  await assertRejects(() => connectClient(strict.url, { token: day }));
+  (await connectClient(strict.url, { token: hour })).close();
 
   await using lenient = await startTestServer({ JWT_REQUIRE_EXP: "false" });
   assertEquals(await restStatus(lenient.url, forever), 200);
