@@ -28,6 +28,7 @@ export type ErrorCode =
 export interface FileAttachment {
   /** An http(s) URL, at most 2048 characters. */
   url: string;
+  /** What kind of file it is, which decides how clients show it. */
   type: "image" | "video" | "audio" | "document";
   /** The file name shown to people, 1 to 255 characters. */
   name: string;
@@ -37,16 +38,27 @@ export interface FileAttachment {
 
 /** A stored message as clients see it; times are ISO-8601 strings. */
 export interface ChatMessage {
+  /** A ULID (SQLite) or an ObjectId (MongoDB); both sort by arrival. */
   _id: string;
+  /** The user who sent it: the `sub` of their token. */
   senderId: string;
+  /** The user it was sent to. */
   receiverId: string;
+  /** Trimmed, 1 to 5000 characters; null when the message is a file only. */
   text: string | null;
+  /** The attached file; null when there is none. */
   file: FileAttachment | null;
+  /**
+   * The id the sender's client gave it (a resend with it stores nothing); null when none was given.
+   */
   clientMessageId: string | null;
+  /** When the server stored it. */
   createdAt: string;
+  /** When the stored message last changed. */
   updatedAt: string;
   /** First acknowledgement of `receiveMessage` by any of the receiver's devices. */
   deliveredAt: string | null;
+  /** When the receiver first marked it read (`messageRead`); null until then. */
   readAt: string | null;
   /** When the sender last edited the text; null until edited. */
   editedAt: string | null;
@@ -58,67 +70,107 @@ export interface ChatMessage {
 
 /** The users who reacted to a message with one emoji, in the order they did. */
 export interface Reaction {
+  /** The emoji of this entry. */
   emoji: string;
+  /** Who reacted with it, in the order they did. */
   userIds: string[];
 }
 
 /** A snapshot of the quoted message, taken when the reply was sent (later edits do not change it). */
 export interface QuotedMessage {
+  /** The quoted message's id. */
   _id: string;
+  /** Who sent the quoted message. */
   senderId: string;
   /** Its first 200 characters. */
   text: string | null;
+  /** The name and type of its file; null when it had none. */
   file: Pick<FileAttachment, "name" | "type"> | null;
 }
 
 /** What a reply shows once its quoted message was deleted: the id only. */
 export interface DeletedQuote {
+  /** The deleted message's id. */
   _id: string;
+  /** Always true: the quoted message is gone. */
   deleted: true;
 }
 
+/** What `replyTo` shows: the quoted message, or only its id once it was deleted. */
 export type ReplyTo = QuotedMessage | DeletedQuote;
 
+/** A user as the conversation list shows them. */
 export interface UserSummary {
+  /** The user's id (their token's `sub`). */
   _id: string;
+  /** From the user's token (`username`, `preferred_username` or `name`); null when none had one. */
   username: string | null;
+  /** True while the user has a socket connected. */
   isOnline: boolean;
+  /** When the user last came online or went offline; null when never connected. */
   lastSeen: string | null;
 }
 
+/** One row of `GET /api/chats/conversations`: a partner and the newest message between the two. */
 export interface ConversationRow {
+  /** The conversation partner. */
   user: UserSummary;
+  /** The newest message between the two; null when there is none. */
   lastMessage: ChatMessage | null;
+  /** Messages from the partner the caller has not marked read. */
   unreadCount: number;
 }
 
+/** What `sendMessage` takes: `text`, `file` or both. */
 export interface SendMessagePayload {
+  /** For clients of the brief: when given, it must be the token's user (else FORBIDDEN). */
   senderId?: string;
+  /** The user to send to. */
   receiverId: string;
+  /** Trimmed, at most 5000 characters; required unless `file` is given. */
   text?: string | null;
+  /** An attached file; required unless `text` is given. */
   file?: FileAttachment | null;
+  /**
+   * The client's own id, 1 to 64 characters: a resend with it stores nothing and answers the
+   * original (`duplicate: true`).
+   */
   clientMessageId?: string;
 }
 
+/** What `typing` takes. */
 export interface TypingPayload {
+  /** The user whose sockets get `userTyping`. */
   receiverId: string;
+  /** True when typing starts, false when it stops. */
   isTyping: boolean;
 }
 
+/** What `getChatHistory` takes. The caller must be one of the two users. */
 export interface ChatHistoryPayload {
+  /** One user of the conversation. */
   userId1: string;
+  /** The other user of the conversation. */
   userId2: string;
+  /** Messages in the page, 1 to 200; 50 when left out. */
   limit?: number;
+  /** How many of the newest messages to leave out, at most 10,000; 0 when left out. */
   skip?: number;
+  /** A message id: only messages older than it (page back with the oldest one you have). */
   before?: string;
 }
 
+/** What `messageRead` takes. */
 export interface MessageReadPayload {
+  /** The message read; only its receiver may mark it. */
   messageId: string;
 }
 
+/** A refusal: the body of a failed ack (`{ ok: false, … }`) and of `messageError`. */
 export interface ErrorPayload {
+  /** For people; may change. Programs read `code`. */
   error: string;
+  /** Which refusal it is. */
   code: ErrorCode;
   /** With RATE_LIMITED: wait this long before retrying. */
   retryAfterMs?: number;
@@ -126,71 +178,121 @@ export interface ErrorPayload {
   event?: keyof ClientToServerEvents;
 }
 
+/**
+ * `userOnline`: a user's first socket connected, or their last one left (after the grace period).
+ */
 export interface PresencePayload {
+  /** The user whose presence changed. */
   userId: string;
+  /** True when they came online, false when they went offline. */
   isOnline: boolean;
+  /** When the change happened; null when not known. */
   lastSeen: string | null;
 }
 
+/** `userTyping`: a user typing to this one started or stopped. */
 export interface UserTypingPayload {
+  /** The user who is typing (or stopped). */
   userId: string;
+  /** True when typing started, false when it stopped. */
   isTyping: boolean;
 }
 
+/** `messageRead`, and the ack of `messageRead`: the receiver read a message. */
 export interface ReadReceiptPayload {
+  /** The message read. */
   messageId: string;
+  /** Its receiver, who read it. */
   readerId: string;
+  /** When it was first read. */
   readAt: string;
 }
 
+/** `messageDelivered`: a device of the receiver acknowledged `receiveMessage`. */
 export interface DeliveryReceiptPayload {
+  /** The message delivered. */
   messageId: string;
+  /** Its receiver. */
   receiverId: string;
+  /** When the first of the receiver's devices acknowledged it. */
   deliveredAt: string;
 }
 
+/** `messageDeleted`: the sender deleted a message (`DELETE /api/chats/:messageId`). */
 export interface MessageDeletedPayload {
+  /** The message deleted. */
   messageId: string;
 }
 
 /** Every client event may take an ack; it always learns the fate of what it sent. */
 export type AckResult<T> = ({ ok: true } & T) | ({ ok: false } & ErrorPayload);
+/** The callback a client passes as an event's last argument; the server calls it once. */
 export type Ack<T> = (result: AckResult<T>) => void;
 
+/** The events a client emits. Each takes an optional ack, called once with an `AckResult`. */
 export interface ClientToServerEvents {
+  /**
+   * Kept for clients of the brief: accepted (changing nothing) when it names the token's user, else
+   * FORBIDDEN.
+   */
   setUserId: (userId: string, ack?: Ack<{ userId: string }>) => void;
+  /**
+   * Stores a message, then sends `receiveMessage` to the receiver's sockets and `messageSent` to
+   * the sender's others; the ack carries the stored message.
+   */
   sendMessage: (
     payload: SendMessagePayload,
     ack?: Ack<{ message: ChatMessage; duplicate?: true }>,
   ) => void;
+  /** Tells the receiver's sockets (`userTyping`); never stored. */
   typing: (payload: TypingPayload, ack?: Ack<Record<never, never>>) => void;
+  /** A page of a conversation, oldest first: in the ack and as `chatHistory`. */
   getChatHistory: (payload: ChatHistoryPayload, ack?: Ack<{ messages: ChatMessage[] }>) => void;
+  /**
+   * The receiver marks a message read, once: `messageRead` to the sender's sockets and the reader's
+   * others.
+   */
   messageRead: (payload: MessageReadPayload, ack?: Ack<ReadReceiptPayload>) => void;
 }
 
+/** The events the server sends a client. */
 export interface ServerToClientEvents {
   /**
    * A message for this user. Call `ack()` once it is stored or shown: the
    * sender then gets `messageDelivered`, and the message is not sent again.
    */
   receiveMessage: (message: ChatMessage, ack: () => void) => void;
+  /**
+   * A message this user sent from another socket (or from this one, when it sent without an ack).
+   */
   messageSent: (message: ChatMessage) => void;
+  /** A client event failed; its ack, when it had one, says the same. */
   messageError: (error: ErrorPayload) => void;
+  /** A user came online or went offline. */
   userOnline: (presence: PresencePayload) => void;
+  /** A user typing to this one started or stopped. */
   userTyping: (typing: UserTypingPayload) => void;
+  /** The page a `getChatHistory` asked for, oldest first. */
   chatHistory: (messages: ChatMessage[]) => void;
+  /** A message between this user and another was read by its receiver. */
   messageRead: (receipt: ReadReceiptPayload) => void;
+  /** A message this user sent reached a device of its receiver (the first one only). */
   messageDelivered: (receipt: DeliveryReceiptPayload) => void;
+  /** A message between this user and another was deleted by its sender. */
   messageDeleted: (deleted: MessageDeletedPayload) => void;
 }
 
+/** Socket.IO's events between servers: Parley sends none. */
 // deno-lint-ignore no-empty-interface
 export interface InterServerEvents {}
 
 /** Who a verified token says the caller is: its `sub`, and the names it carries. */
 export interface Identity {
+  /** The token's `sub`. */
   userId: string;
+  /** From the token's `username`, `preferred_username` or `name` claim, when it has one. */
   username?: string;
+  /** From the token's `email` claim, when it has one. */
   email?: string;
   /** Expiry in epoch seconds, when the token has one. */
   expiresAt?: number;
