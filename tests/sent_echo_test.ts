@@ -6,12 +6,7 @@
 import { io } from "socket.io-client";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { collect, nextEvent, settle } from "./helpers/events.ts";
-import {
-  type ChatClient,
-  disconnectAll,
-  startTestServer,
-  type TestServer,
-} from "./helpers/server.ts";
+import { type ChatClient, clientList, startTestServer, type TestServer } from "./helpers/server.ts";
 
 Deno.test("a send with an ack: the ack confirms it, the sender's other tab gets messageSent, the receiver receiveMessage", async () => {
   await using server = await startTestServer();
@@ -104,35 +99,32 @@ function drop(client: ChatClient): Promise<void> {
 }
 
 Deno.test("after a drop, a tab gets the messageSent it missed; the sending tab's ack is not replayed as one", async () => {
-  const server = await startTestServer();
+  await using server = await startTestServer();
+  await using tabs = clientList();
   const tab1 = await recovering(server, "alice");
   const tab2 = await recovering(server, "alice");
-  try {
-    const bob = await server.connect("bob");
-    // Recovery resumes from the last room broadcast a client saw: give both one.
-    const seen = [nextEvent(tab1, "userTyping"), nextEvent(tab2, "userTyping")];
-    bob.emit("typing", { receiverId: "alice", isTyping: true });
-    await Promise.all(seen);
-    const tab1Echo = collect(tab1, "messageSent");
-    const tab2Got = collect(tab2, "messageSent");
+  tabs.push(tab1, tab2);
+  const bob = await server.connect("bob");
+  // Recovery resumes from the last room broadcast a client saw: give both one.
+  const seen = [nextEvent(tab1, "userTyping"), nextEvent(tab2, "userTyping")];
+  bob.emit("typing", { receiverId: "alice", isTyping: true });
+  await Promise.all(seen);
+  const tab1Echo = collect(tab1, "messageSent");
+  const tab2Got = collect(tab2, "messageSent");
 
-    const tab2Back = drop(tab2);
-    const during = await tab1.timeout(3000).emitWithAck("sendMessage", {
-      receiverId: "bob",
-      text: "while tab 2 was away",
-    });
-    assert(during.ok);
-    await tab2Back;
-    assert(tab2.recovered, "tab 2 resumed its session");
-    await settle(tab2);
-    assertEquals(tab2Got.stop().map((m) => m._id), [during.message._id]);
+  const tab2Back = drop(tab2);
+  const during = await tab1.timeout(3000).emitWithAck("sendMessage", {
+    receiverId: "bob",
+    text: "while tab 2 was away",
+  });
+  assert(during.ok);
+  await tab2Back;
+  assert(tab2.recovered, "tab 2 resumed its session");
+  await settle(tab2);
+  assertEquals(tab2Got.stop().map((m) => m._id), [during.message._id]);
 
-    await drop(tab1);
-    assert(tab1.recovered, "tab 1 resumed its session");
-    await settle(tab1);
-    assertEquals(tab1Echo.stop(), [], "the missed broadcasts replayed leave out the sending tab");
-  } finally {
-    await disconnectAll([tab1, tab2]);
-    await server.close();
-  }
+  await drop(tab1);
+  assert(tab1.recovered, "tab 1 resumed its session");
+  await settle(tab1);
+  assertEquals(tab1Echo.stop(), [], "the missed broadcasts replayed leave out the sending tab");
 });

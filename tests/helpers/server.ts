@@ -129,6 +129,16 @@ export function connectClient(
   });
 }
 
+/**
+ * A list for clients made outside `server.connect()`. Declared with `await using`
+ * after the server, it closes them (and waits until the server saw them go)
+ * before the server closes.
+ */
+export function clientList(): ChatClient[] & AsyncDisposable {
+  const clients: ChatClient[] = [];
+  return Object.assign(clients, { [Symbol.asyncDispose]: () => disconnectAll(clients) });
+}
+
 /** Closes clients and waits until each is really gone. */
 export async function disconnectAll(clients: ChatClient[]): Promise<void> {
   await Promise.all(clients.map((client) =>
