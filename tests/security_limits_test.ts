@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { collect, nextEvent, settle } from "./helpers/events.ts";
-import { connectClient, disconnectAll, signToken, startTestServer } from "./helpers/server.ts";
+import { clientList, connectClient, signToken, startTestServer } from "./helpers/server.ts";
 
 const LIMITS = { RATE_LIMITS: "on", RATE_LIMIT_SEND: "10:20" };
 
@@ -148,23 +148,18 @@ Deno.test("rate limits: REST answers 429 with Retry-After per user; anonymous ca
 });
 
 Deno.test("rate limits: connection attempts per IP, and RATE_LIMITS=off lifts every limit", async () => {
-  const server = await startTestServer({ RATE_LIMITS: "on", RATE_LIMIT_CONNECT: "1:3" });
-  const open = [];
-  try {
-    for (let i = 0; i < 3; i++) {
-      open.push(await connectClient(server.url, { token: await signToken(`u${i}`) }));
-    }
-    await assertRejects(
-      () => connectClient(server.url, { token: "whatever" }),
-      (err) => {
-        assertEquals((err as Error).message, "rate limited");
-        assertEquals((err as Error & { data?: { code?: string } }).data?.code, "RATE_LIMITED");
-      },
-    );
-  } finally {
-    await disconnectAll(open);
-    await server.close();
+  await using server = await startTestServer({ RATE_LIMITS: "on", RATE_LIMIT_CONNECT: "1:3" });
+  await using open = clientList();
+  for (let i = 0; i < 3; i++) {
+    open.push(await connectClient(server.url, { token: await signToken(`u${i}`) }));
   }
+  await assertRejects(
+    () => connectClient(server.url, { token: "whatever" }),
+    (err) => {
+      assertEquals((err as Error).message, "rate limited");
+      assertEquals((err as Error & { data?: { code?: string } }).data?.code, "RATE_LIMITED");
+    },
+  );
   await using free = await startTestServer({ RATE_LIMITS: "off", RATE_LIMIT_SEND: "1:1" });
   const alice = await free.connect("alice");
   const acks = await Promise.all(
