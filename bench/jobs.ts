@@ -80,6 +80,26 @@ export interface ReceiveJob extends JobBase {
   count: number;
 }
 
+/**
+ * Pairs of clients sending at a fixed total rate for a long time while clients
+ * reconnect and some never acknowledge `receiveMessage` (bench/soak.ts).
+ */
+export interface SoakJob extends JobBase {
+  kind: "soak";
+  pairs: number;
+  /** Messages per second this worker sends, spread over its connected clients. */
+  rate: number;
+  durationMs: number;
+  /** Share of the clients that reconnect per minute, spread evenly over it (0.1 = 10 %). */
+  reconnectShare: number;
+  /** Every `nonAckEvery`-th client never acknowledges a `receiveMessage` (until the drain). */
+  nonAckEvery: number;
+  /** How long a reconnecting client stays away, ms: uniform between the two. */
+  offlineMs: [number, number];
+  /** After the drain: stop waiting once nothing new has arrived for this long, ms. */
+  drainQuietMs: number;
+}
+
 export type Job =
   | BurstJob
   | SteadyJob
@@ -87,7 +107,8 @@ export type Job =
   | HistoryJob
   | ConversationsJob
   | SendJob
-  | ReceiveJob;
+  | ReceiveJob
+  | SoakJob;
 
 /** What every job answers. Times are milliseconds; latencies are raw samples. */
 export interface JobResult {
@@ -109,6 +130,8 @@ export interface JobResult {
   errorSamples: string[];
   /** This load generator's CPU (all threads) from "go" to the result, seconds. */
   cpuSeconds: number;
+  /** Job-specific counts (the soak's sent, confirmed, reconnects...). */
+  counts: Record<string, number>;
 }
 
 export type WorkerLine =

@@ -21,9 +21,11 @@ import {
   now,
   type ReceiveJob,
   type SendJob,
+  type SoakJob,
   type SteadyJob,
   type WorkerLine,
 } from "./jobs.ts";
+import { summarize } from "./stats.ts";
 
 type Ack = { ok: boolean; code?: string; error?: string; messages?: unknown[] };
 type Received = { clientMessageId?: string | null };
@@ -40,6 +42,7 @@ class Tally {
   endedAt = 0;
   readonly latencies: number[] = [];
   readonly errorSamples: string[] = [];
+  readonly counts: Record<string, number> = {};
 
   error(what: string): void {
     this.errors++;
@@ -99,8 +102,16 @@ function token(job: Job, userId: string): Promise<string> {
     .sign(new TextEncoder().encode(job.secret));
 }
 
-/** Connects one websocket client; resolves once connected, rejects on connect_error. */
-async function connect(job: Job, userId: string): Promise<Socket> {
+/**
+ * Connects one websocket client; resolves once connected, rejects on connect_error.
+ * `listen` adds listeners before the connection opens, so that none of what the
+ * server sends right after the connect (a catch-up) goes unheard.
+ */
+async function connect(
+  job: Job,
+  userId: string,
+  listen?: (socket: Socket) => void,
+): Promise<Socket> {
   const auth = job.target === "parley" ? { token: await token(job, userId) } : { userId };
   const socket = io(job.url, {
     transports: ["websocket"],
@@ -109,6 +120,7 @@ async function connect(job: Job, userId: string): Promise<Socket> {
     reconnection: false,
     timeout: job.timeoutMs,
   });
+  listen?.(socket);
   return await new Promise((resolve, reject) => {
     socket.once("connect", () => resolve(socket));
     socket.once("connect_error", (err) => {
@@ -451,6 +463,217 @@ async function runReceive(job: ReceiveJob): Promise<Tally> {
   return tally;
 }
 
+// ---------------------------------------------------------------- soak
+
+/** One user of the soak, whose connection comes and goes. */
+interface SoakClient {
+  /** Clients 2i and 2i+1 talk to each other. */
+  index: number;
+  userId: string;
+  /** Never acknowledges a `receiveMessage` during the load (it does in the drain). */
+  neverAcks: boolean;
+  socket?: Socket;
+  /** Connected and not about to leave: sends may go from it. */
+  sending: boolean;
+  /** Away or on its way out: not picked for another reconnect. */
+  away: boolean;
+  /** Its sends not answered yet. */
+  inFlight: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Connects, retrying for up to `timeoutMs` (a refused handshake is answered with backoff). */
+async function openSoakSocket(
+  job: SoakJob,
+  client: SoakClient,
+  tally: Tally,
+  listen: (socket: Socket) => void,
+): Promise<void> {
+  const deadline = Date.now() + job.timeoutMs;
+  for (;;) {
+    try {
+      client.socket = await connect(job, client.userId, listen);
+      client.sending = true;
+      return;
+    } catch (err) {
+      tally.error(`connect ${client.userId}: ${err instanceof Error ? err.message : err}`);
+      if (Date.now() > deadline) return; // stays away: its messages show up as lost
+      await sleep(1000);
+    }
+  }
+}
+
+/**
+ * The soak (bench/soak.ts). Sends go open loop at `rate`, each from the next connected client to
+ * the other client of its pair, while `reconnectShare` of the clients per minute leave (once their
+ * own sends are answered, as a client keeps a message until its ack), stay away a moment and come
+ * back on a new connection; every `nonAckEvery`-th client never acknowledges `receiveMessage`.
+ * After the last send is answered, the never-acking clients reconnect as acking ones (the drain).
+ * A message is received when an acking socket of its receiver gets it; lost = confirmed
+ * (`{ok: true}`) and never received by the end. Latency is send → first receipt, for the
+ * messages of acking receivers, those sent while the receiver was away apart (`caughtUp*`); the
+ * never-acking clients' messages wait, by design, until the drain.
+ */
+async function runSoak(job: SoakJob): Promise<Tally> {
+  const tally = new Tally();
+  const counts = Object.assign(tally.counts, {
+    sent: 0,
+    refused: 0,
+    confirmedToNonAckers: 0,
+    unackedReceipts: 0,
+    reconnects: 0,
+    notSentNoClient: 0,
+    drainMs: 0,
+  });
+  const clients: SoakClient[] = Array.from({ length: job.pairs * 2 }, (_, i) => ({
+    index: i,
+    userId: `${job.prefix}${i}`,
+    neverAcks: (i + 1) % job.nonAckEvery === 0,
+    sending: false,
+    away: false,
+    inFlight: 0,
+  }));
+  const sentAt = new Map<string, number>();
+  /** Sent while the receiver was away: their latency includes its time away. */
+  const sentWhileAway = new Set<string>();
+  const caughtUpLatencies: number[] = [];
+  const confirmed = new Set<string>();
+  const received = new Set<string>();
+
+  const listen = (client: SoakClient, acking: boolean) => (socket: Socket) => {
+    socket.on("receiveMessage", (message: Received, ack?: () => void) => {
+      if (!acking) return void counts.unackedReceipts++;
+      ack?.();
+      const id = message.clientMessageId ?? "";
+      // At least once: a message sent to a socket that left before its receipt was stored
+      // comes again on the next connection.
+      if (received.has(id)) return void tally.duplicates++;
+      received.add(id);
+      const t = now();
+      const at = sentAt.get(id);
+      sentAt.delete(id);
+      if (at !== undefined && !client.neverAcks) {
+        if (sentWhileAway.delete(id)) caughtUpLatencies.push(t - at);
+        else tally.latencies.push(t - at);
+      }
+      tally.received++;
+      tally.endedAt = t;
+    });
+  };
+  const open = (client: SoakClient, acking: boolean) =>
+    openSoakSocket(job, client, tally, listen(client, acking));
+
+  let seq = 0;
+  const send = (client: SoakClient) => {
+    const id = `${client.userId}.${seq++}`;
+    const peer = clients[client.index ^ 1]!;
+    counts.sent++;
+    client.inFlight++;
+    sentAt.set(id, now());
+    if (peer.away) sentWhileAway.add(id);
+    client.socket!.timeout(job.timeoutMs).emit(
+      "sendMessage",
+      { receiverId: peer.userId, text: messageText(id), clientMessageId: id },
+      (err: Error | null, ack: Ack) => {
+        client.inFlight--;
+        if (err) tally.error("ack timeout");
+        else if (!ack.ok) {
+          counts.refused++;
+          tally.error(`${ack.code}: ${ack.error}`);
+        } else {
+          tally.acked++;
+          confirmed.add(id);
+          if (peer.neverAcks) counts.confirmedToNonAckers++;
+        }
+      },
+    );
+  };
+
+  const reconnect = async (client: SoakClient) => {
+    client.away = true;
+    client.sending = false;
+    const deadline = Date.now() + job.timeoutMs;
+    while (client.inFlight > 0 && Date.now() < deadline) await sleep(10);
+    client.socket?.close();
+    client.socket = undefined;
+    const [shortest, longest] = job.offlineMs;
+    await sleep(shortest + Math.random() * (longest - shortest));
+    await open(client, !client.neverAcks);
+    counts.reconnects++;
+    client.away = false;
+  };
+
+  for (let i = 0; i < clients.length; i += 50) {
+    await Promise.all(clients.slice(i, i + 50).map((c) => open(c, !c.neverAcks)));
+  }
+  if (clients.some((c) => !c.socket)) throw new Error(`not every client connected`);
+  emit({ type: "ready" });
+  await waitFor("go");
+  const start = now();
+  tally.startedAt = start;
+
+  // Reconnects spread evenly over each minute, every client in turn (a shuffled order).
+  const churnEveryMs = 60_000 / (job.reconnectShare * clients.length);
+  const order = [...clients].sort(() => Math.random() - 0.5);
+  const churns: Promise<void>[] = [];
+  let nextChurnAt = start + churnEveryMs;
+  let churned = 0;
+  let due = 0;
+  let nextSender = 0;
+  const nextSendingClient = (): SoakClient | undefined => {
+    for (let tries = 0; tries < clients.length; tries++) {
+      const client = clients[nextSender]!;
+      nextSender = (nextSender + 1) % clients.length;
+      if (client.sending) return client;
+    }
+    return undefined;
+  };
+  while (now() - start < job.durationMs) {
+    const t = now();
+    if (t >= nextChurnAt) {
+      nextChurnAt += churnEveryMs;
+      const client = order[churned++ % order.length]!;
+      if (!client.away) churns.push(reconnect(client));
+    }
+    for (const target = Math.floor(((t - start) * job.rate) / 1000); due < target; due++) {
+      const client = nextSendingClient();
+      if (client) send(client);
+      else counts.notSentNoClient++;
+    }
+    await sleep(2);
+  }
+  await Promise.all(churns);
+  const unanswered = () => clients.reduce((n, c) => n + c.inFlight, 0);
+  await settle(() => unanswered() === 0, () => unanswered(), job.timeoutMs);
+
+  // The drain: the never-acking clients come back as acking ones and get what they left unacked.
+  const drainStart = now();
+  const neverAck = clients.filter((c) => c.neverAcks);
+  for (const client of neverAck) client.socket?.close();
+  await Promise.all(neverAck.map((c) => open(c, true)));
+  const missing = () => {
+    let n = 0;
+    for (const id of confirmed) if (!received.has(id)) n++;
+    return n;
+  };
+  await settle(
+    () => tally.received >= tally.acked && missing() === 0,
+    () => tally.received,
+    job.drainQuietMs,
+  );
+  counts.drainMs = Math.round(now() - drainStart);
+  const caughtUp = summarize(caughtUpLatencies);
+  Object.assign(counts, {
+    caughtUp: caughtUp.count,
+    caughtUpP50Ms: caughtUp.p50,
+    caughtUpP99Ms: caughtUp.p99,
+  });
+  tally.lost = missing();
+  closeAll(clients.flatMap((c) => c.socket ? [c.socket] : []));
+  return tally;
+}
+
 async function run(job: Job): Promise<Tally> {
   switch (job.kind) {
     case "burst":
@@ -467,6 +690,8 @@ async function run(job: Job): Promise<Tally> {
       return await runSend(job);
     case "receive":
       return await runReceive(job);
+    case "soak":
+      return await runSoak(job);
   }
 }
 

@@ -6,9 +6,11 @@
  *   deno run -A bench/main.ts [--quick] [--store sqlite|mongo] [--clients N] [--rate R]
  *                             [--duration S] [--rounds N] [--only store,burst,...]
  *                             [--json out.json] [--profile DIR] [--probe-store] [--db-dir DIR]
+ *                             [--soak-minutes M]
  *
  * `--quick` runs tiny versions of every scenario (CI: completes, 0 lost) and
- * exits non-zero when a scenario fails or loses a message. See BENCHMARKS.md.
+ * exits non-zero when a scenario fails or loses a message. The soak (`--only soak`, ten
+ * minutes) runs only when named. See BENCHMARKS.md.
  */
 import { parseArgs } from "node:util";
 import os from "node:os";
@@ -25,8 +27,11 @@ import {
   storeCost,
 } from "./scenarios.ts";
 import type { SeedReport } from "./seed.ts";
+import { soak, SOAK_DEFAULTS } from "./soak.ts";
 
-const SCENARIOS = ["store", "burst", "steady", "connect", "history", "catch-up"] as const;
+/** What runs without `--only`. */
+const DEFAULT_SCENARIOS = ["store", "burst", "steady", "connect", "history", "catch-up"] as const;
+const SCENARIOS = [...DEFAULT_SCENARIOS, "soak"] as const;
 type ScenarioName = typeof SCENARIOS[number];
 
 const USAGE = `usage: deno run -A bench/main.ts [options]
@@ -43,7 +48,10 @@ const USAGE = `usage: deno run -A bench/main.ts [options]
   --catch-up N          messages waiting for the offline receiver (default 10000)
   --rounds N            rounds per scenario and target; medians are reported (default 3)
   --workers N           load-generator processes (default 2)
-  --only a,b            run only these scenarios (${SCENARIOS.join(", ")})
+  --only a,b            run only these scenarios (${SCENARIOS.join(", ")});
+                        soak runs only when named here, never with --quick's defaults
+  --soak-minutes M      length of the soak's load, minutes, decimals allowed (default ${SOAK_DEFAULTS.minutes};
+                        200 clients, 500 msg/s, 10 % reconnect/min, 1 in 10 never acks, 1 round)
   --db-dir DIR          where the SQLite files go (default: a new temp dir, removed after)
   --json FILE           also write the results as JSON
   --profile DIR         run the Parley server with --cpu-prof, profiles into DIR
@@ -64,6 +72,7 @@ interface Options {
   catchUp: number;
   rounds: number;
   workers: number;
+  soakMinutes: number;
   only: ScenarioName[];
   json?: string;
   profile?: string;
@@ -108,6 +117,7 @@ export function parseOptions(args: string[]): Options {
         "catch-up": { type: "string" },
         rounds: { type: "string" },
         workers: { type: "string" },
+        "soak-minutes": { type: "string" },
         only: { type: "string" },
         json: { type: "string" },
         profile: { type: "string" },
@@ -132,9 +142,14 @@ export function parseOptions(args: string[]): Options {
   if (clients !== undefined && clients % 2 !== 0) {
     fail(`--clients must be even (given: ${clients})`);
   }
-  const only = (v.only?.split(",").map((s) => s.trim()) ?? [...SCENARIOS]) as ScenarioName[];
+  const only =
+    (v.only?.split(",").map((s) => s.trim()) ?? [...DEFAULT_SCENARIOS]) as ScenarioName[];
   for (const name of only) {
     if (!SCENARIOS.includes(name)) fail(`--only: unknown scenario ${JSON.stringify(name)}`);
+  }
+  const soakMinutes = Number(v["soak-minutes"] ?? SOAK_DEFAULTS.minutes);
+  if (!(soakMinutes > 0) || !Number.isFinite(soakMinutes)) {
+    fail(`--soak-minutes must be a positive number (given: ${v["soak-minutes"]})`);
   }
   return {
     quick: q,
@@ -150,6 +165,7 @@ export function parseOptions(args: string[]): Options {
     catchUp: positiveInt("catch-up", v["catch-up"], q ? 500 : 10_000),
     rounds: positiveInt("rounds", v.rounds, q ? 1 : 3),
     workers: positiveInt("workers", v.workers, 2),
+    soakMinutes,
     only,
     json: v.json,
     profile: v.profile,
@@ -256,6 +272,7 @@ async function main(): Promise<number> {
       return h.results;
     });
     await run("catch-up", () => catchUp(ctx, { messages: o.catchUp, window: 50 }));
+    await run("soak", () => soak(ctx, { ...SOAK_DEFAULTS, minutes: o.soakMinutes }));
   } finally {
     await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
     if (store.kind === "mongo") await dropMongoDbs(store.uri, ctx.mongoDbs).catch(() => {});

@@ -1,5 +1,6 @@
 /** Medians of rounds, the comparison with the baseline, the targets, and the printed table. */
 import type { Measurement, ScenarioResult } from "./scenarios.ts";
+import { SOAK_RSS_GROWTH_LIMIT } from "./soak.ts";
 import { median, round } from "./stats.ts";
 
 /**
@@ -152,6 +153,32 @@ export function checkTargets(rows: Row[]): TargetCheck[] {
       met: perConn <= 25,
     });
   }
+  for (const p of find(rows, "soak", "parley")) {
+    const e = p.extra;
+    const first = e.rssFirstMinuteKiB ?? NaN;
+    const end = e.rssEndKiB ?? NaN;
+    checks.push({
+      name: `soak RSS (${p.variant})`,
+      goal: `at the end ≤ after the first minute + ${SOAK_RSS_GROWTH_LIMIT * 100}%`,
+      measured:
+        `${fmt(first / 1024)} MiB after ${fmt(e.firstMinuteAtS, 0)} s, ${
+          fmt(end / 1024)
+        } MiB at the end (${fmt(e.rssGrowthPct)}%, max ${fmt((e.rssMaxKiB ?? NaN) / 1024)} MiB); ` +
+        `server event-loop delay p99 ${fmt(e.eventLoopDelayP99Ms)} ms (max ${
+          fmt(e.eventLoopDelayMaxMs)
+        } ms; printed, no goal)`,
+      met: end <= first * (1 + SOAK_RSS_GROWTH_LIMIT),
+    });
+    checks.push({
+      name: "soak messages lost",
+      goal: "0 (every confirmed message received by its receiver by the end)",
+      measured: `${e.sent} sent, ${e.acked} confirmed, ${e.received} received, ${p.lost} lost, ` +
+        `${p.errors} errors; send → receive p50 ${fmt(p.p50)} / p99 ${fmt(p.p99)} ms (${
+          fmt(e.caughtUp, 0)
+        } sent while the receiver was away: p99 ${fmt(e.caughtUpP99Ms, 0)} ms)`,
+      met: p.lost === 0 && (e.acked ?? 0) > 0,
+    });
+  }
   return checks;
 }
 
@@ -228,6 +255,17 @@ function notes(row: Row): string {
   if (e.rssPerConnectionKiB !== undefined) {
     parts.push(
       `RSS ${fmt(e.rssPerConnectionKiB)} KiB/conn idle (${fmt(e.rssPerConnectionSoonKiB)} at 3 s)`,
+    );
+  }
+  if (e.rssFirstMinuteKiB !== undefined) {
+    parts.push(
+      `RSS ${fmt(e.rssFirstMinuteKiB / 1024)} MiB after ${fmt(e.firstMinuteAtS, 0)} s, ${
+        fmt((e.rssEndKiB ?? NaN) / 1024)
+      } at the end, ${fmt((e.rssAfterDrainKiB ?? NaN) / 1024)} after the drain; ${
+        fmt(e.reconnects, 0)
+      } reconnects, ${row.duplicates} received again, ${
+        fmt(e.unackedReceipts, 0)
+      } receipts left unacknowledged`,
     );
   }
   if (e.sendPhaseMs !== undefined && row.target === "parley") {

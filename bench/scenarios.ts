@@ -103,7 +103,7 @@ async function start(
   });
 }
 
-async function withServer<T>(
+export async function withServer<T>(
   ctx: BenchContext,
   target: TargetKind,
   fn: (server: ServerProcess) => Promise<T>,
@@ -123,7 +123,7 @@ async function withServer<T>(
 }
 
 /** Merges the workers' answers of one round. */
-function measure(results: JobResult[], extra: Record<string, number> = {}): Measurement {
+export function measure(results: JobResult[], extra: Record<string, number> = {}): Measurement {
   const startedAt = Math.min(...results.map((r) => r.startedAt));
   const endedAt = Math.max(...results.map((r) => r.endedAt));
   const received = results.reduce((n, r) => n + r.received, 0);
@@ -216,7 +216,7 @@ async function runMeasured(
 }
 
 /** Splits `total` into `parts` near-equal whole numbers. */
-function split(total: number, parts: number): number[] {
+export function split(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor((total + i) / parts));
 }
 
@@ -331,7 +331,7 @@ export interface ConnectOptions {
   idleMs: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** RSS after a quiet moment: the median of a few readings. */
 async function quietRss(server: ServerProcess, settleMs: number): Promise<number> {
