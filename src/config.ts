@@ -110,6 +110,14 @@ const ENV = z.object({
   JWT_SECRET: z.string().min(32, "must be at least 32 characters (HS256 key)").optional().meta({
     description: "HS256 shared secret (at least 32 characters); turns dev mode off.",
   }),
+  SERVICE_API_KEYS: z.string().optional().transform((text = "") =>
+    text.split(",").map((key) => key.trim()).filter(Boolean)
+  ).refine(
+    (keys) => keys.every((key) => key.length >= 32 && !/\s/.test(key)),
+    "must be keys of at least 32 characters, comma-separated",
+  ).meta({
+    description: "Keys of the service API (`/api/service/*`, the host backend's door); none: it answers 404.",
+  }),
   JWT_JWKS_URL: httpUrl().optional().meta({
     description: "JWKS of an identity provider, for RS256/ES256 tokens; turns dev mode off.",
   }),
@@ -290,6 +298,8 @@ function toConfig(e: Env) {
       jwksUrl: e.JWT_JWKS_URL,
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
+      /** Keys of the service API; empty: `/api/service/*` is not served. */
+      serviceKeys: Object.freeze(e.SERVICE_API_KEYS),
       /** Least time between two JWKS downloads (an unknown `kid` triggers one). */
       jwksCooldownMs: e.JWT_JWKS_COOLDOWN_MS,
       /** Refuse tokens without `exp` (`JWT_REQUIRE_EXP`, default true). */

@@ -44,20 +44,26 @@ export const FileAttachment = z.object({
 });
 export type FileAttachment = z.infer<typeof FileAttachment>;
 
-export const SendMessageInput = z
-  .object({
-    senderId: UserId.optional(),
-    receiverId: UserId,
-    text: z.string().trim().max(MAX_TEXT_LENGTH)
-      .refine((text) => text.isWellFormed(), "must be valid Unicode").nullish(),
-    file: FileAttachment.nullish(),
-    clientMessageId: ClientMessageId.optional(),
-  })
-  .refine((m) => (m.text ?? "") !== "" || m.file != null, {
-    message: "text or file is required",
-    path: ["text"],
-  });
+const SendMessageFields = z.object({
+  senderId: UserId.optional(),
+  receiverId: UserId,
+  text: z.string().trim().max(MAX_TEXT_LENGTH)
+    .refine((text) => text.isWellFormed(), "must be valid Unicode").nullish(),
+  file: FileAttachment.nullish(),
+  clientMessageId: ClientMessageId.optional(),
+});
+const hasContent = (m: { text?: string | null; file?: unknown }) =>
+  (m.text ?? "") !== "" || m.file != null;
+const NO_CONTENT = { message: "text or file is required", path: ["text"] };
+
+export const SendMessageInput = SendMessageFields.refine(hasContent, NO_CONTENT);
 export type SendMessageInput = z.infer<typeof SendMessageInput>;
+
+/** The service API's send (`POST /api/service/messages`): the host names the sender. */
+export const ServiceSendInput = SendMessageFields.extend({ senderId: UserId }).refine(
+  hasContent,
+  NO_CONTENT,
+);
 
 export const TypingInput = z.object({ receiverId: UserId, isTyping: z.boolean() });
 export type TypingInput = z.infer<typeof TypingInput>;
