@@ -27,7 +27,11 @@ const schemasMatchTheProtocol: [
 
 interface Operation {
   security?: Record<string, string[]>[];
-  responses: Record<string, { headers?: Record<string, unknown> }>;
+  requestBody?: { content: Record<string, { schema: unknown }> };
+  responses: Record<string, {
+    headers?: Record<string, unknown>;
+    content?: Record<string, { schema: unknown }>;
+  }>;
 }
 interface OpenApiDocument {
   openapi: string;
@@ -185,5 +189,56 @@ Deno.test("GET /docs serves Swagger UI from this server, with no inline script, 
     const text = await file.text();
     if (asset.endsWith("init.js")) assert(text.includes('"/openapi.json"'), text);
     if (asset.endsWith("bundle.js")) assert(text.includes("SwaggerUIBundle"));
+  }
+});
+
+Deno.test("GET /openapi.json describes upload bodies and file downloads, and push only when served", async () => {
+  const document = await documentOf(await appWith());
+  const upload = document.paths["/api/uploads"]?.post;
+  assertEquals(upload?.requestBody?.content, {
+    "application/octet-stream": { schema: { type: "string", format: "binary" } },
+    "multipart/form-data": {
+      schema: {
+        type: "object",
+        properties: { file: { type: "string", format: "binary" } },
+        required: ["file"],
+      },
+    },
+  });
+  const download = document.paths["/api/uploads/{id}"]?.get;
+  for (const status of ["200", "206"]) {
+    const response = download?.responses[status];
+    assertEquals(response?.content?.["*/*"]?.schema, { type: "string", format: "binary" }, status);
+    for (const header of ["Content-Type", "Content-Length", "Content-Disposition", "ETag"]) {
+      assert(response?.headers?.[header], `${status} documents ${header}`);
+    }
+  }
+  assert(download?.responses["206"]?.headers?.["Content-Range"]);
+  for (const status of ["304", "403", "404", "416"]) {
+    assert(download?.responses[status], `GET /api/uploads/{id} documents ${status}`);
+  }
+  assert(document.paths["/api/push/subscriptions"]?.post?.requestBody?.content["application/json"]);
+
+  const bare = await documentOf(await appWith({ uploads: undefined, push: undefined }));
+  assertEquals(operationsOf(bare).filter((op) => /\/api\/(uploads|push)/.test(op)), []);
+});
+
+Deno.test("POST/DELETE /api/push/subscriptions answer a body that is not JSON with a VALIDATION_ERROR", async () => {
+  const app = await appWith({
+    verifier: { verify: () => Promise.resolve({ userId: "dana", username: "dana" }) },
+  });
+  for (const method of ["POST", "DELETE"]) {
+    for (const headers of [{ "content-type": "text/plain" }, {}] as Record<string, string>[]) {
+      const res = await app.request("/api/push/subscriptions", {
+        method,
+        body: '{"endpoint":"https://push.example.com/x"}',
+        headers: { authorization: "Bearer t", ...headers },
+      });
+      assertEquals(res.status, 400, `${method} ${JSON.stringify(headers)}`);
+      assertEquals(await res.json(), {
+        error: "Body must be JSON (Content-Type: application/json)",
+        code: "VALIDATION_ERROR",
+      });
+    }
   }
 });

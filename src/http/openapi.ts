@@ -4,7 +4,7 @@
  * openapi_document.ts.
  */
 import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
-import type { Env } from "hono";
+import type { Env, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { AppError, ERROR_CODES, type ErrorCode } from "../errors.ts";
 import { describeIssue } from "../schemas/inputs.ts";
@@ -30,6 +30,21 @@ export function rejectInvalid(
 export function openApiRouter<E extends Env = Env>(): OpenAPIHono<E> {
   return new OpenAPIHono<E>({ defaultHook: rejectInvalid });
 }
+
+/** application/json, optionally with a suffix (`+json`) and parameters. */
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
+
+/**
+ * Route middleware of routes with a JSON body. Without it a body of another
+ * type would be read as no body at all (and answered as a missing field), or
+ * refused with a 415 no client is told about: it says what is wrong instead.
+ */
+export const requireJsonBody: MiddlewareHandler = async function requireJsonBody(c, next) {
+  if (!JSON_MEDIA_TYPE.test(c.req.header("content-type") ?? "")) {
+    throw new AppError("VALIDATION_ERROR", "Body must be JSON (Content-Type: application/json)");
+  }
+  await next();
+};
 
 type ResponseConfig = Exclude<RouteConfig["responses"][string], { $ref: string }>;
 

@@ -5,10 +5,15 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { TokenIssuer } from "../auth/tokens.ts";
-import { AppError } from "../errors.ts";
 import { DevTokenInput } from "../schemas/inputs.ts";
 import { DevToken, Health, NotReady, Ready } from "../schemas/responses.ts";
-import { errorResponses, jsonResponse, openApiRouter, ORIGIN_REFUSED } from "./openapi.ts";
+import {
+  errorResponses,
+  jsonResponse,
+  openApiRouter,
+  ORIGIN_REFUSED,
+  requireJsonBody,
+} from "./openapi.ts";
 
 export interface SystemRoutesDeps {
   /** Resolves when every backing service answers. */
@@ -43,17 +48,6 @@ const readiness = createRoute({
     ...errorResponses({ FORBIDDEN: ORIGIN_REFUSED }),
   },
 });
-
-/** application/json, optionally with a suffix (`+json`) and parameters. */
-const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
-
-/** A body in any other type would be read as no body at all: say what is wrong instead. */
-const requireJsonBody: MiddlewareHandler = async function requireJsonBody(c, next) {
-  if (!JSON_MEDIA_TYPE.test(c.req.header("content-type") ?? "")) {
-    throw new AppError("VALIDATION_ERROR", "Body must be JSON (Content-Type: application/json)");
-  }
-  await next();
-};
 
 function devTokenRoute(spendAnonymousBudget: SystemRoutesDeps["spendAnonymousBudget"]) {
   const spendBudget: MiddlewareHandler = async function spendBudget(c, next) {
