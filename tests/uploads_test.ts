@@ -163,7 +163,8 @@ Deno.test("POST /api/uploads stores raw and multipart bodies, typed from their b
     await t.step(
       "text is text/plain, and a name that would open as a page is made .txt",
       async () => {
-        const res = await upload(server, "alice", "<html><script>alert(1)</script></html>", {
+        // Markup itself is refused (next test); plain text under a page's name is kept.
+        const res = await upload(server, "alice", "notes, not a page\n", {
           name: "page.html",
           type: "text/html",
         });
@@ -198,6 +199,24 @@ Deno.test("POST /api/uploads refuses types off the allowlist, empty and oversize
       const res = await upload(server, "alice", zip, { type: "application/pdf" });
       assertEquals([res.status, res.body.code], [415, "UNSUPPORTED_TYPE"]);
     });
+
+    await t.step(
+      "an SVG with a script, an HTML page, XML: 415, whatever the declared type",
+      async () => {
+        const pages = {
+          "logo.svg": '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+          "page.html":
+            "\uFEFF\n  <!DOCTYPE html><html><body><script>alert(1)</script></body></html>",
+          "notes.txt": "<html><p>hi</p></html>",
+          "feed.xml": '<?xml version="1.0"?><rss></rss>',
+          "comment.txt": "<!-- hidden --><b>bold</b>",
+        };
+        for (const [name, body] of Object.entries(pages)) {
+          const res = await upload(server, "alice", body, { name, type: "text/plain" });
+          assertEquals([name, res.status, res.body.code], [name, 415, "UNSUPPORTED_TYPE"]);
+        }
+      },
+    );
 
     await t.step("an empty body: 400", async () => {
       const res = await upload(server, "alice", new Uint8Array(0));
@@ -579,6 +598,19 @@ Deno.test("detectType() trusts bytes, not the declared type", async () => {
     ext: "png",
   });
   assertEquals((await detectType(new TextEncoder().encode("héllo\n")))?.mime, "text/plain");
+  const markup = [
+    "<svg><script>alert(1)</script></svg>",
+    " \n<HTML>",
+    "<?xml?>",
+    "<!doctype html>",
+  ];
+  for (const text of markup) {
+    assertEquals(await detectType(new TextEncoder().encode(text), "text/plain"), null, text);
+  }
+  // Text that only mentions a tag further in stays text.
+  for (const text of ["1 < 2\n", "Use <b> for bold.\n"]) {
+    assertEquals((await detectType(new TextEncoder().encode(text)))?.mime, "text/plain", text);
+  }
   assertEquals(await detectType(new Uint8Array([0, 1, 2, 3, 250, 251])), null);
   assertEquals(await detectType(ELF, "text/plain"), null);
   // A WebM container (EBML header, DocType "webm") is audio when declared so.

@@ -13,7 +13,7 @@ export const SNIFF_BYTES = 64 * 1024;
 /**
  * Every content type an upload may have, with the `file.type` it gets. Left
  * out on purpose: anything a browser would run or render as a page (HTML,
- * SVG, XML), archives and executables.
+ * SVG, XML: see `startsWithMarkup`), archives and executables.
  */
 export const ALLOWED_TYPES: Readonly<Record<string, FileKind>> = {
   "image/png": "image",
@@ -68,7 +68,9 @@ export async function detectType(
 ): Promise<DetectedType | null> {
   const found = await fileTypeFromBuffer(head);
   if (!found) {
-    return isPlainText(head) ? { mime: "text/plain", kind: "document", ext: "txt" } : null;
+    return isPlainText(head) && !startsWithMarkup(head)
+      ? { mime: "text/plain", kind: "document", ext: "txt" }
+      : null;
   }
   let mime: string = found.mime;
   if (mime === "video/webm" && declared?.toLowerCase().startsWith("audio/webm")) {
@@ -94,6 +96,19 @@ function isPlainText(head: Uint8Array): boolean {
   }
   // deno-lint-ignore no-control-regex
   return !/[\u0000-\u0008\u000B\u000E-\u001F\u007F]/.test(text);
+}
+
+/**
+ * Text that opens with a tag, a comment, a doctype or an XML declaration: HTML, SVG and XML
+ * (`file-type` names none of them: they are text). Served as `text/plain` with `nosniff`
+ * no browser would run them; they are refused anyway, because a client that renders a text
+ * attachment itself, or a person who saves and opens one, would. The test is the one
+ * browsers sniff pages by: after blanks (and a byte order mark) the text starts with `<`
+ * and a letter, `!`, `?` or `/`.
+ */
+function startsWithMarkup(head: Uint8Array): boolean {
+  const start = new TextDecoder().decode(head.subarray(0, 1024)).replace(/^\uFEFF?\s*/, "");
+  return /^<[A-Za-z!?/]/.test(start);
 }
 
 /** Drops an incomplete UTF-8 sequence at the end (the sample may cut one). */
