@@ -42,107 +42,97 @@ function parsed(request: WebhookRequest) {
 }
 
 Deno.test("webhook: a message to a user with no socket is POSTed once, signed; none for a connected user", async () => {
-  const hooks = await startWebhookReceiver(WEBHOOK_SECRET);
-  const server = await startTestServer({
+  await using hooks = await startWebhookReceiver(WEBHOOK_SECRET);
+  await using server = await startTestServer({
     PUSH_WEBHOOK_URL: hooks.url,
     PUSH_WEBHOOK_SECRET: WEBHOOK_SECRET,
   });
-  try {
-    const alice = await server.connect("alice");
-    const message = await send(alice, "bob", "are you there?");
-    await waitFor(() => hooks.requests.length === 1, "the webhook call");
-    const [call] = hooks.requests as [WebhookRequest];
-    assert(call.signatureValid, "HMAC signature checked by the receiver");
-    assert(
-      await verifySignature(WEBHOOK_SECRET, call.headers.get("x-parley-signature"), call.body),
-    );
-    assert(
-      !await verifySignature("another-secret", call.headers.get("x-parley-signature"), call.body),
-    );
-    assertEquals(call.headers.get("content-type"), "application/json");
-    assertEquals(call.headers.get("x-parley-event"), "message");
-    assertEquals(call.headers.get("x-parley-attempt"), "1");
-    assertMatch(call.headers.get("x-parley-delivery") ?? "", /^[0-9a-f-]{36}$/);
-    assertEquals(parsed(call), {
-      event: "message",
-      message,
-      receiver: { _id: "bob", username: null, email: null },
-    });
+  const alice = await server.connect("alice");
+  const message = await send(alice, "bob", "are you there?");
+  await waitFor(() => hooks.requests.length === 1, "the webhook call");
+  const [call] = hooks.requests as [WebhookRequest];
+  assert(call.signatureValid, "HMAC signature checked by the receiver");
+  assert(
+    await verifySignature(WEBHOOK_SECRET, call.headers.get("x-parley-signature"), call.body),
+  );
+  assert(
+    !await verifySignature("another-secret", call.headers.get("x-parley-signature"), call.body),
+  );
+  assertEquals(call.headers.get("content-type"), "application/json");
+  assertEquals(call.headers.get("x-parley-event"), "message");
+  assertEquals(call.headers.get("x-parley-attempt"), "1");
+  assertMatch(call.headers.get("x-parley-delivery") ?? "", /^[0-9a-f-]{36}$/);
+  assertEquals(parsed(call), {
+    event: "message",
+    message,
+    receiver: { _id: "bob", username: null, email: null },
+  });
 
-    // Bob connects: messages to him go to his socket only.
-    const bob = await server.connect("bob");
-    await send(alice, "bob", "there you are");
-    await settle(bob, 200);
-    assertEquals(hooks.requests.length, 1);
+  // Bob connects: messages to him go to his socket only.
+  const bob = await server.connect("bob");
+  await send(alice, "bob", "there you are");
+  await settle(bob, 200);
+  assertEquals(hooks.requests.length, 1);
 
-    // Bob leaves again: notified again.
-    bob.close();
-    await waitFor(
-      () => !server.parley.io.sockets.adapter.rooms.has(userRoom("bob")),
-      "bob's socket to be gone from the server",
-    );
-    await send(alice, "bob", "gone again?");
-    await waitFor(() => hooks.requests.length === 2, "a second webhook call");
-  } finally {
-    await server.close();
-    await hooks.close();
-  }
+  // Bob leaves again: notified again.
+  bob.close();
+  await waitFor(
+    () => !server.parley.io.sockets.adapter.rooms.has(userRoom("bob")),
+    "bob's socket to be gone from the server",
+  );
+  await send(alice, "bob", "gone again?");
+  await waitFor(() => hooks.requests.length === 2, "a second webhook call");
 });
 
 Deno.test("webhook: failures are retried with backoff under one delivery id, and never hold up the send", async (t) => {
-  const hooks = await startWebhookReceiver(WEBHOOK_SECRET);
-  const server = await startTestServer({
+  await using hooks = await startWebhookReceiver(WEBHOOK_SECRET);
+  await using server = await startTestServer({
     PUSH_WEBHOOK_URL: hooks.url,
     PUSH_WEBHOOK_SECRET: WEBHOOK_SECRET,
     ...FAST_RETRIES,
   });
-  try {
-    const alice = await server.connect("alice");
+  const alice = await server.connect("alice");
 
-    await t.step(
-      "a slow, failing receiver: the ack comes at once, the call succeeds on the third try",
-      async () => {
-        hooks.delays.push(1500);
-        hooks.respondWith.push(503, 500);
-        const started = performance.now();
-        await send(alice, "bob", "hello");
-        const ackMs = performance.now() - started;
-        assert(ackMs < 500, `the send waited ${Math.round(ackMs)} ms for the webhook`);
-        await waitFor(() => hooks.requests.length === 3, "three attempts", 5000);
-        const ids = new Set(hooks.requests.map((r) => r.headers.get("x-parley-delivery")));
-        assertEquals(ids.size, 1);
-        assertEquals(hooks.requests.map((r) => r.headers.get("x-parley-attempt")), ["1", "2", "3"]);
-        assert(hooks.requests.every((r) => r.signatureValid));
-        // Each retry is signed anew (a fresh timestamp), over the same body.
-        assertEquals(new Set(hooks.requests.map((r) => r.body)).size, 1);
-      },
-    );
+  await t.step(
+    "a slow, failing receiver: the ack comes at once, the call succeeds on the third try",
+    async () => {
+      hooks.delays.push(1500);
+      hooks.respondWith.push(503, 500);
+      const started = performance.now();
+      await send(alice, "bob", "hello");
+      const ackMs = performance.now() - started;
+      assert(ackMs < 500, `the send waited ${Math.round(ackMs)} ms for the webhook`);
+      await waitFor(() => hooks.requests.length === 3, "three attempts", 5000);
+      const ids = new Set(hooks.requests.map((r) => r.headers.get("x-parley-delivery")));
+      assertEquals(ids.size, 1);
+      assertEquals(hooks.requests.map((r) => r.headers.get("x-parley-attempt")), ["1", "2", "3"]);
+      assert(hooks.requests.every((r) => r.signatureValid));
+      // Each retry is signed anew (a fresh timestamp), over the same body.
+      assertEquals(new Set(hooks.requests.map((r) => r.body)).size, 1);
+    },
+  );
 
-    await t.step("a refusal (4xx other than 408/425/429) is not retried", async () => {
-      hooks.requests.length = 0;
-      hooks.respondWith.push(400);
-      await send(alice, "bob", "again");
-      await waitFor(() => hooks.requests.length === 1, "one attempt");
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      assertEquals(hooks.requests.length, 1);
-    });
+  await t.step("a refusal (4xx other than 408/425/429) is not retried", async () => {
+    hooks.requests.length = 0;
+    hooks.respondWith.push(400);
+    await send(alice, "bob", "again");
+    await waitFor(() => hooks.requests.length === 1, "one attempt");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assertEquals(hooks.requests.length, 1);
+  });
 
-    await t.step("it gives up after PUSH_MAX_ATTEMPTS", async () => {
-      hooks.requests.length = 0;
-      hooks.respondWith.push(503, 503, 503, 503, 503);
-      await send(alice, "bob", "and again");
-      await waitFor(() => hooks.requests.length === 4, "four attempts", 5000);
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      assertEquals(hooks.requests.length, 4);
-      hooks.respondWith.length = 0;
-    });
-  } finally {
-    await server.close();
-    await hooks.close();
-  }
+  await t.step("it gives up after PUSH_MAX_ATTEMPTS", async () => {
+    hooks.requests.length = 0;
+    hooks.respondWith.push(503, 503, 503, 503, 503);
+    await send(alice, "bob", "and again");
+    await waitFor(() => hooks.requests.length === 4, "four attempts", 5000);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assertEquals(hooks.requests.length, 4);
+    hooks.respondWith.length = 0;
+  });
 });
 
-interface PushSetup {
+interface PushSetup extends AsyncDisposable {
   server: TestServer;
   push: Receiver<PushRequest>;
   keys: Map<string, BrowserKeys>;
@@ -154,6 +144,10 @@ async function startPushSetup(env: Record<string, string> = {}): Promise<PushSet
   const keys = new Map<string, BrowserKeys>();
   const push = await startPushService(VAPID, (name) => keys.get(name));
   const server = await startTestServer({ ...VAPID_ENV, ...FAST_RETRIES, ...env });
+  const close = async () => {
+    await server.close();
+    await push.close();
+  };
   return {
     server,
     push,
@@ -171,107 +165,89 @@ async function startPushSetup(env: Record<string, string> = {}): Promise<PushSet
         }),
       });
     },
-    async close() {
-      await server.close();
-      await push.close();
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 
 Deno.test("Web Push: an offline user's browser gets a VAPID-signed, encrypted notification without the text", async () => {
-  const setup = await startPushSetup();
-  try {
-    const subscribed = await setup.subscribe("bob", "bob-laptop");
-    assertEquals(subscribed.status, 201);
-    assertEquals((await subscribed.json()).endpoint, `${setup.push.url}/push/bob-laptop`);
-    const alice = await setup.server.connect("alice");
-    const message = await send(alice, "bob", "secret plans");
-    await waitFor(() => setup.push.requests.length === 1, "the push request");
-    const [request] = setup.push.requests as [PushRequest];
-    assertEquals(request.path, "/push/bob-laptop");
-    assertEquals(request.vapidProblem, null);
-    assertEquals(request.headers.get("content-encoding"), "aes128gcm");
-    assertEquals(request.headers.get("urgency"), "high");
-    assertEquals(request.payload, {
-      type: "message",
-      messageId: message._id,
-      senderId: "alice",
-      senderName: null,
-      createdAt: message.createdAt,
-      attachment: null,
-    });
-  } finally {
-    await setup.close();
-  }
+  await using setup = await startPushSetup();
+  const subscribed = await setup.subscribe("bob", "bob-laptop");
+  assertEquals(subscribed.status, 201);
+  assertEquals((await subscribed.json()).endpoint, `${setup.push.url}/push/bob-laptop`);
+  const alice = await setup.server.connect("alice");
+  const message = await send(alice, "bob", "secret plans");
+  await waitFor(() => setup.push.requests.length === 1, "the push request");
+  const [request] = setup.push.requests as [PushRequest];
+  assertEquals(request.path, "/push/bob-laptop");
+  assertEquals(request.vapidProblem, null);
+  assertEquals(request.headers.get("content-encoding"), "aes128gcm");
+  assertEquals(request.headers.get("urgency"), "high");
+  assertEquals(request.payload, {
+    type: "message",
+    messageId: message._id,
+    senderId: "alice",
+    senderName: null,
+    createdAt: message.createdAt,
+    attachment: null,
+  });
 });
 
 Deno.test("Web Push: PUSH_INCLUDE_TEXT=true puts the text in; every subscription of the user is notified", async () => {
-  const setup = await startPushSetup({ PUSH_INCLUDE_TEXT: "true" });
-  try {
-    assertEquals((await setup.subscribe("bob", "bob-phone")).status, 201);
-    assertEquals((await setup.subscribe("bob", "bob-laptop")).status, 201);
-    assertEquals((await setup.subscribe("carol", "carol-phone")).status, 201);
-    const alice = await setup.server.connect("alice");
-    await send(alice, "bob", "lunch at 12?");
-    await waitFor(() => setup.push.requests.length === 2, "two push requests");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assertEquals(
-      setup.push.requests.map((r) => r.path).sort(),
-      ["/push/bob-laptop", "/push/bob-phone"],
-    );
-    for (const request of setup.push.requests) {
-      assertEquals(request.vapidProblem, null);
-      assertEquals(request.payload?.text, "lunch at 12?");
-    }
-  } finally {
-    await setup.close();
+  await using setup = await startPushSetup({ PUSH_INCLUDE_TEXT: "true" });
+  assertEquals((await setup.subscribe("bob", "bob-phone")).status, 201);
+  assertEquals((await setup.subscribe("bob", "bob-laptop")).status, 201);
+  assertEquals((await setup.subscribe("carol", "carol-phone")).status, 201);
+  const alice = await setup.server.connect("alice");
+  await send(alice, "bob", "lunch at 12?");
+  await waitFor(() => setup.push.requests.length === 2, "two push requests");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assertEquals(
+    setup.push.requests.map((r) => r.path).sort(),
+    ["/push/bob-laptop", "/push/bob-phone"],
+  );
+  for (const request of setup.push.requests) {
+    assertEquals(request.vapidProblem, null);
+    assertEquals(request.payload?.text, "lunch at 12?");
   }
 });
 
 Deno.test("Web Push: a subscription the push service calls gone (410, 404) is deleted; 5xx is retried", async () => {
-  const setup = await startPushSetup();
-  try {
-    assertEquals((await setup.subscribe("bob", "bob-old")).status, 201);
-    const alice = await setup.server.connect("alice");
-    setup.push.respondWith.push(410);
-    await send(alice, "bob", "one");
-    await waitFor(() => setup.push.requests.length === 1, "the first push");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await send(alice, "bob", "two");
-    await settle(alice, 200);
-    assertEquals(setup.push.requests.length, 1, "the 410 subscription was removed");
+  await using setup = await startPushSetup();
+  assertEquals((await setup.subscribe("bob", "bob-old")).status, 201);
+  const alice = await setup.server.connect("alice");
+  setup.push.respondWith.push(410);
+  await send(alice, "bob", "one");
+  await waitFor(() => setup.push.requests.length === 1, "the first push");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await send(alice, "bob", "two");
+  await settle(alice, 200);
+  assertEquals(setup.push.requests.length, 1, "the 410 subscription was removed");
 
-    assertEquals((await setup.subscribe("bob", "bob-new")).status, 201);
-    setup.push.respondWith.push(503, 404);
-    await send(alice, "bob", "three");
-    await waitFor(() => setup.push.requests.length === 3, "a retry after the 503");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await send(alice, "bob", "four");
-    await settle(alice, 200);
-    assertEquals(setup.push.requests.length, 3, "the 404 subscription was removed");
-  } finally {
-    await setup.close();
-  }
+  assertEquals((await setup.subscribe("bob", "bob-new")).status, 201);
+  setup.push.respondWith.push(503, 404);
+  await send(alice, "bob", "three");
+  await waitFor(() => setup.push.requests.length === 3, "a retry after the 503");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await send(alice, "bob", "four");
+  await settle(alice, 200);
+  assertEquals(setup.push.requests.length, 3, "the 404 subscription was removed");
 });
 
 Deno.test("Web Push: an endpoint outside PUSH_ENDPOINT_HOSTS is refused and never contacted (no SSRF)", async () => {
   // The default list: the browsers' push services only. The local receiver is not on it.
-  const setup = await startPushSetup({ PUSH_ENDPOINT_HOSTS: "" });
-  try {
-    const refused = await setup.subscribe("bob", "internal-admin");
-    assertEquals(refused.status, 400);
-    assertEquals((await refused.json()).code, "VALIDATION_ERROR");
-    const alice = await setup.server.connect("alice");
-    await send(alice, "bob", "knock knock");
-    await settle(alice, 300);
-    assertEquals(setup.push.requests.length, 0, "the server connected to the endpoint");
-  } finally {
-    await setup.close();
-  }
+  await using setup = await startPushSetup({ PUSH_ENDPOINT_HOSTS: "" });
+  const refused = await setup.subscribe("bob", "internal-admin");
+  assertEquals(refused.status, 400);
+  assertEquals((await refused.json()).code, "VALIDATION_ERROR");
+  const alice = await setup.server.connect("alice");
+  await send(alice, "bob", "knock knock");
+  await settle(alice, 300);
+  assertEquals(setup.push.requests.length, 0, "the server connected to the endpoint");
 });
 
 Deno.test("POST/DELETE /api/push/subscriptions validate input and need a token", async (t) => {
-  const setup = await startPushSetup({ PUSH_ALLOW_INSECURE_ENDPOINTS: "false" });
+  await using setup = await startPushSetup({ PUSH_ALLOW_INSECURE_ENDPOINTS: "false" });
   const { server } = setup;
   const post = (userId: string, body: unknown, method = "POST") =>
     server.api(userId, "/api/push/subscriptions", {
@@ -280,51 +256,47 @@ Deno.test("POST/DELETE /api/push/subscriptions validate input and need a token",
       body: JSON.stringify(body),
     });
   const keys = browserKeys().json;
-  try {
-    await t.step("the VAPID public key is public", async () => {
-      const res = await fetch(`${server.url}/api/push/vapid-public-key`);
-      assertEquals(await res.json(), { publicKey: VAPID.publicKey });
-    });
+  await t.step("the VAPID public key is public", async () => {
+    const res = await fetch(`${server.url}/api/push/vapid-public-key`);
+    assertEquals(await res.json(), { publicKey: VAPID.publicKey });
+  });
 
-    await t.step("no token: 401", async () => {
-      const res = await fetch(`${server.url}/api/push/subscriptions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ endpoint: "https://push.example.com/x", keys }),
-      });
-      assertEquals([res.status, (await res.json()).code], [401, "UNAUTHORIZED"]);
+  await t.step("no token: 401", async () => {
+    const res = await fetch(`${server.url}/api/push/subscriptions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ endpoint: "https://push.example.com/x", keys }),
     });
+    assertEquals([res.status, (await res.json()).code], [401, "UNAUTHORIZED"]);
+  });
 
-    await t.step("bad input: 400 VALIDATION_ERROR", async () => {
-      const bad = [
-        "not json",
-        { endpoint: "https://push.example.com/x" },
-        { endpoint: "ftp://push.example.com/x", keys },
-        { endpoint: "https://push.example.com/x", keys: { ...keys, p256dh: "AAAA" } },
-        { endpoint: "https://push.example.com/x", keys: { ...keys, auth: "not base64!" } },
-        // http endpoints only with PUSH_ALLOW_INSECURE_ENDPOINTS=true
-        { endpoint: "http://push.example.com/x", keys },
-      ];
-      for (const body of bad) {
-        const res = await post("bob", body);
-        const answer = await res.json();
-        assertEquals([res.status, answer.code], [400, "VALIDATION_ERROR"], JSON.stringify(body));
-      }
-    });
+  await t.step("bad input: 400 VALIDATION_ERROR", async () => {
+    const bad = [
+      "not json",
+      { endpoint: "https://push.example.com/x" },
+      { endpoint: "ftp://push.example.com/x", keys },
+      { endpoint: "https://push.example.com/x", keys: { ...keys, p256dh: "AAAA" } },
+      { endpoint: "https://push.example.com/x", keys: { ...keys, auth: "not base64!" } },
+      // http endpoints only with PUSH_ALLOW_INSECURE_ENDPOINTS=true
+      { endpoint: "http://push.example.com/x", keys },
+    ];
+    for (const body of bad) {
+      const res = await post("bob", body);
+      const answer = await res.json();
+      assertEquals([res.status, answer.code], [400, "VALIDATION_ERROR"], JSON.stringify(body));
+    }
+  });
 
-    await t.step("subscribe, then unsubscribe once", async () => {
-      const endpoint = "https://push.example.com/bob";
-      assertEquals((await post("bob", { endpoint, keys })).status, 201);
-      const others = await post("carol", { endpoint }, "DELETE");
-      assertEquals(await others.json(), { deleted: false });
-      const mine = await post("bob", { endpoint }, "DELETE");
-      assertEquals(await mine.json(), { deleted: true });
-      const again = await post("bob", { endpoint }, "DELETE");
-      assertEquals(await again.json(), { deleted: false });
-    });
-  } finally {
-    await setup.close();
-  }
+  await t.step("subscribe, then unsubscribe once", async () => {
+    const endpoint = "https://push.example.com/bob";
+    assertEquals((await post("bob", { endpoint, keys })).status, 201);
+    const others = await post("carol", { endpoint }, "DELETE");
+    assertEquals(await others.json(), { deleted: false });
+    const mine = await post("bob", { endpoint }, "DELETE");
+    assertEquals(await mine.json(), { deleted: true });
+    const again = await post("bob", { endpoint }, "DELETE");
+    assertEquals(await again.json(), { deleted: false });
+  });
 });
 
 Deno.test("/api/push exists only when VAPID keys are set", async () => {

@@ -20,7 +20,8 @@ export interface WebhookRequest {
   signatureValid: boolean;
 }
 
-export interface Receiver<T> {
+/** `await using` closes it at the end of the scope. */
+export interface Receiver<T> extends AsyncDisposable {
   url: string;
   requests: T[];
   /** Status codes for the next requests, in order; then 200/201. */
@@ -156,6 +157,7 @@ async function serve<T>(
         server.close(() => resolve());
         server.closeAllConnections();
       }),
+    [Symbol.asyncDispose]: () => receiver.close(),
   };
   const server = createServer((incoming, outgoing) => {
     const chunks: Buffer[] = [];
