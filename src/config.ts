@@ -116,7 +116,8 @@ const ENV = z.object({
     (keys) => keys.every((key) => key.length >= 32 && !/\s/.test(key)),
     "must be keys of at least 32 characters, comma-separated",
   ).meta({
-    description: "Keys of the service API (`/api/service/*`, the host backend's door); none: it answers 404.",
+    description:
+      "Keys of the service API (`/api/service/*`, the host backend's door); none: it answers 404.",
   }),
   JWT_JWKS_URL: httpUrl().optional().meta({
     description: "JWKS of an identity provider, for RS256/ES256 tokens; turns dev mode off.",
