@@ -17,6 +17,7 @@ storeContract(
     const backend = await openSqliteBackend(":memory:", { uploadDir: await Deno.makeTempDir() });
     return { ...backend, chat: await withEncryption(backend.chat, [keyA]) };
   },
+  { encrypted: true },
 );
 
 const SECRET_TEXT = "meet at the old mill at midnight";

@@ -20,6 +20,13 @@ const SHAPES: Record<string, QueryShape> = {
   lastMessages: queries.lastMessages([new ObjectId()]),
   usersById: queries.usersById(["a"]),
   onlineUsers: queries.onlineUsers(),
+  search: queries.search(["a\u0000word"]),
+  searchBefore: queries.search(["a\u0000word"], undefined, new ObjectId()),
+  quoting: queries.quoting("x"),
+  blockedBy: queries.blockedBy("a"),
+  blockersOf: queries.blockersOf("a"),
+  reportsBefore: queries.reportsNewestFirst(new ObjectId()),
+  reportOf: queries.reportOf("a", "m"),
 };
 
 /** Stages of a MongoDB explain plan, depth first. */
@@ -33,7 +40,8 @@ function stages(plan: unknown): string[] {
 
 /** True when an index's leading key is the query's first filter field, and it also holds the sort key. */
 function covered(shape: QueryShape, indexes: { key: Record<string, number> }[]): boolean {
-  const fields = Object.keys(shape.filter).filter((f) => f !== "deletedAt");
+  // Applied to what the index found: tombstones and delete-for-me (queries.ts).
+  const fields = Object.keys(shape.filter).filter((f) => f !== "deletedAt" && f !== "hiddenFor");
   const sortKeys = Object.keys(shape.sort ?? {});
   return indexes.some(({ key }) => {
     const keys = Object.keys(key);

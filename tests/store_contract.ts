@@ -3,11 +3,13 @@
  * mongo_store_test.ts). A backend passes when it behaves identically here.
  */
 import { AppError } from "../src/errors.ts";
-import type {
-  ChatStore,
-  ConversationSummary,
-  InsertResult,
-  NewMessage,
+import {
+  type ChatStore,
+  type ConversationSummary,
+  type InsertResult,
+  MAX_REACTION_EMOJI,
+  type NewMessage,
+  quoteOf,
 } from "../src/store/repository.ts";
 import type { StoreBackend } from "../src/store/backend.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
@@ -25,7 +27,14 @@ function draft(
 
 const page = (limit = 50, skip = 0) => ({ limit, skip });
 
-export function storeContract(name: string, open: OpenBackend, options: { ignore?: boolean } = {}) {
+export interface ContractOptions {
+  ignore?: boolean;
+  /** The store encrypts message content at rest: search refuses (SEARCH_UNAVAILABLE). */
+  encrypted?: boolean;
+}
+
+export function storeContract(name: string, open: OpenBackend, options: ContractOptions = {}) {
+  const searchable = !options.encrypted;
   const test = (title: string, fn: (store: ChatStore) => Promise<void>) =>
     Deno.test({
       name: `${name}: ${title}`,
@@ -500,5 +509,467 @@ export function storeContract(name: string, open: OpenBackend, options: { ignore
     );
     assert(rows.every((r) => r.unreadCount === 1));
     assertEquals((await store.messages.undelivered("hub", { limit: 200 })).length, 200);
+  });
+
+  // ---- issue 18: edit, reactions, replies, search, delete for me, block, report, mute ----
+
+  test("a new message has no edit, no reactions and no quote", async (store) => {
+    const { message } = await store.messages.insert(draft("a", "b", "plain"));
+    assertEquals([message.editedAt, message.reactions, message.replyTo], [null, [], null]);
+    assertEquals(await store.messages.get(message._id), message);
+  });
+
+  test("editMessage changes the sender's text and sets editedAt; the conversation row follows", async (store) => {
+    const { message } = await store.messages.insert(draft("a", "b", "first"));
+    const at = new Date(Date.parse(message.createdAt) + 1000).toISOString();
+    const edited = await store.messages.editMessage(message._id, "a", "second", at);
+    assert(edited.ok);
+    assertEquals(edited.message, { ...message, text: "second", editedAt: at, updatedAt: at });
+    assertEquals(await store.messages.get(message._id), edited.message);
+    assertEquals(
+      (await store.messages.conversations("b", page()))[0]?.lastMessage?.text,
+      "second",
+    );
+    assertEquals((await store.messages.history("a", "b", page()))[0]?.editedAt, at);
+
+    assertEquals(await store.messages.editMessage(message._id, "b", "not b's", at), {
+      ok: false,
+      reason: "not_sender",
+    });
+    assertEquals(
+      await store.messages.editMessage("000000000000000000000000", "a", "x", at),
+      { ok: false, reason: "not_found" },
+    );
+    assertEquals(await store.messages.editMessage("not-an-id", "a", "x", at), {
+      ok: false,
+      reason: "not_found",
+    });
+    // The edit window: a message created before `createdAfter` is too old to edit.
+    const later = new Date(Date.parse(message.createdAt) + 1).toISOString();
+    assertEquals(
+      await store.messages.editMessage(message._id, "a", "late", at, { createdAfter: later }),
+      { ok: false, reason: "too_late" },
+    );
+    const inWindow = await store.messages.editMessage(message._id, "a", "third", at, {
+      createdAfter: message.createdAt,
+    });
+    assertEquals(inWindow.ok && inWindow.message.text, "third");
+
+    assert(await store.messages.delete(message._id));
+    assertEquals(await store.messages.editMessage(message._id, "a", "gone", at), {
+      ok: false,
+      reason: "not_found",
+    });
+  });
+
+  test("reactions: one of each emoji per user, in order, a repeat changes nothing", async (store) => {
+    const { message } = await store.messages.insert(draft("a", "b", "react to me"));
+    const add = (user: string, emoji: string) =>
+      store.messages.addReaction(message._id, user, emoji);
+    const remove = (user: string, emoji: string) =>
+      store.messages.removeReaction(message._id, user, emoji);
+
+    const first = await add("b", "👍");
+    assertEquals(first.ok && [first.changed, first.message.reactions], [true, [{
+      emoji: "👍",
+      userIds: ["b"],
+    }]]);
+    const repeat = await add("b", "👍");
+    assertEquals(repeat.ok && [repeat.changed, repeat.message.reactions], [false, [{
+      emoji: "👍",
+      userIds: ["b"],
+    }]]);
+    await add("a", "🇫🇷");
+    await add("a", "👍");
+    // Skin tones and ZWJ sequences are one emoji each, distinct from their base.
+    await add("b", "👍🏽");
+    await add("b", "👩‍👩‍👧");
+    assertEquals((await store.messages.get(message._id))?.reactions, [
+      { emoji: "👍", userIds: ["b", "a"] },
+      { emoji: "🇫🇷", userIds: ["a"] },
+      { emoji: "👍🏽", userIds: ["b"] },
+      { emoji: "👩‍👩‍👧", userIds: ["b"] },
+    ]);
+
+    const removed = await remove("b", "👍");
+    assertEquals(removed.ok && removed.changed, true);
+    const again = await remove("b", "👍");
+    assertEquals(again.ok && again.changed, false);
+    await remove("a", "🇫🇷");
+    assertEquals((await store.messages.get(message._id))?.reactions, [
+      { emoji: "👍", userIds: ["a"] },
+      { emoji: "👍🏽", userIds: ["b"] },
+      { emoji: "👩‍👩‍👧", userIds: ["b"] },
+    ], "an emoji leaves with its last user");
+    assertEquals(
+      (await store.messages.history("a", "b", page()))[0]?.reactions.length,
+      3,
+      "history carries reactions",
+    );
+
+    assertEquals(await add("c", "👍"), { ok: false, reason: "not_participant" });
+    assertEquals(await remove("c", "👍"), { ok: false, reason: "not_participant" });
+    assertEquals(await store.messages.addReaction("000000000000000000000000", "a", "👍"), {
+      ok: false,
+      reason: "not_found",
+    });
+    assert(await store.messages.delete(message._id));
+    assertEquals(await add("a", "👍"), { ok: false, reason: "not_found" });
+  });
+
+  test(`reactions: at most ${MAX_REACTION_EMOJI} distinct emoji per message`, async (store) => {
+    const { message } = await store.messages.insert(draft("a", "b", "popular"));
+    const emoji = Array.from(
+      { length: MAX_REACTION_EMOJI + 1 },
+      (_, i) => String.fromCodePoint(0x1F600 + i),
+    );
+    for (const e of emoji.slice(0, MAX_REACTION_EMOJI)) {
+      const result = await store.messages.addReaction(message._id, "a", e);
+      assert(result.ok && result.changed, e);
+    }
+    const last = emoji.at(-1)!;
+    assertEquals(await store.messages.addReaction(message._id, "b", last), {
+      ok: false,
+      reason: "too_many_emoji",
+    });
+    // One already there may still be added by the other user.
+    const joined = await store.messages.addReaction(message._id, "b", emoji[0]!);
+    assertEquals(joined.ok && joined.message.reactions[0], {
+      emoji: emoji[0]!,
+      userIds: ["a", "b"],
+    });
+    assertEquals((await store.messages.get(message._id))?.reactions.length, MAX_REACTION_EMOJI);
+    // Taking one off makes room.
+    await store.messages.removeReaction(message._id, "a", emoji[1]!);
+    const fits = await store.messages.addReaction(message._id, "b", last);
+    assertEquals(fits.ok && fits.changed, true);
+  });
+
+  test("reactions: concurrent reactions on one message all land", async (store) => {
+    const { message } = await store.messages.insert(draft("a", "b", "busy"));
+    const emoji = ["😀", "😁", "😂", "🤣", "😃", "😄", "😅", "😆"];
+    const results = await Promise.all(emoji.flatMap((e) => [
+      store.messages.addReaction(message._id, "a", e),
+      store.messages.addReaction(message._id, "b", e),
+    ]));
+    assert(results.every((r) => r.ok && r.changed));
+    const reactions = (await store.messages.get(message._id))!.reactions;
+    assertEquals(reactions.map((r) => r.emoji).sort(), [...emoji].sort());
+    assert(reactions.every((r) => [...r.userIds].sort().join() === "a,b"));
+  });
+
+  test("replies store the quote as sent; edits leave it, a delete leaves its id only", async (store) => {
+    const file = { url: "https://x.example/p.png", type: "image", name: "p.png", size: 3 } as const;
+    const long = "é".repeat(150) + "😀".repeat(100);
+    const quoted = (await store.messages.insert({ ...draft("a", "b", long), file })).message;
+    const quote = quoteOf(quoted);
+    assertEquals(quote, {
+      _id: quoted._id,
+      senderId: "a",
+      text: "é".repeat(150) + "😀".repeat(50),
+      file: { name: "p.png", type: "image" },
+    });
+    const reply = (await store.messages.insert({ ...draft("b", "a", "re"), replyTo: quote }))
+      .message;
+    assertEquals(reply.replyTo, quote);
+    assertEquals((await store.messages.get(reply._id))?.replyTo, quote);
+
+    await store.messages.editMessage(quoted._id, "a", "changed", new Date().toISOString());
+    assertEquals((await store.messages.get(reply._id))?.replyTo, quote, "kept through an edit");
+
+    // Only a live message of the same conversation can be quoted.
+    const elsewhere = (await store.messages.insert(draft("a", "c", "other"))).message;
+    for (const replyTo of [quoteOf(elsewhere), { ...quote, _id: "000000000000000000000000" }]) {
+      await assertRejects(
+        () => store.messages.insert({ ...draft("b", "a", "bad"), replyTo }),
+        (err) => assertEquals(err instanceof AppError && err.code, "VALIDATION_ERROR"),
+      );
+    }
+
+    const second = (await store.messages.insert({ ...draft("a", "b", "re 2"), replyTo: quote }))
+      .message;
+    assert(await store.messages.delete(quoted._id));
+    const gone = { _id: quoted._id, deleted: true as const };
+    assertEquals((await store.messages.get(reply._id))?.replyTo, gone);
+    assertEquals(
+      (await store.messages.history("a", "b", page())).map((m) => m.replyTo),
+      [gone, gone],
+    );
+    assertEquals((await store.messages.get(second._id))?.text, "re 2");
+    await assertRejects(
+      () => store.messages.insert({ ...draft("b", "a", "late"), replyTo: quote }),
+      (err) => assertEquals(err instanceof AppError && err.code, "VALIDATION_ERROR"),
+    );
+  });
+
+  if (!searchable) {
+    test("search refuses with SEARCH_UNAVAILABLE while messages are encrypted at rest", async (store) => {
+      await store.messages.insert(draft("a", "b", "findable words"));
+      await assertRejects(
+        () => store.messages.search("a", "findable", { limit: 10 }),
+        (err) => assertEquals(err instanceof AppError && err.code, "SEARCH_UNAVAILABLE"),
+      );
+    });
+  }
+
+  if (searchable) {
+    test("search finds the user's messages holding every word, case-insensitively, newest first", async (store) => {
+      const sent = async (from: string, to: string, text: string) =>
+        (await store.messages.insert(draft(from, to, text))).message._id;
+      const m1 = await sent("a", "b", "Lunch at the Café tomorrow?");
+      const m2 = await sent("b", "a", "lunch sounds good, tomorrow then");
+      const m3 = await sent("a", "c", "LUNCH with c tomorrow");
+      const m4 = await sent("a", "b", "no food words here");
+      const m5 = await sent("b", "c", "lunch tomorrow without a");
+      const ids = async (
+        user: string,
+        q: string,
+        query: { with?: string; limit?: number; before?: string } = {},
+      ) => (await store.messages.search(user, q, { limit: 20, ...query })).map((m) => m._id);
+
+      assertEquals(await ids("a", "lunch tomorrow"), [m3, m2, m1]);
+      assertEquals(
+        await ids("a", "TOMORROW, lunch!"),
+        [m3, m2, m1],
+        "punctuation and case ignored",
+      );
+      assertEquals(await ids("a", "cafe"), [m1], "accents ignored");
+      assertEquals(await ids("a", "lunch good"), [m2]);
+      assertEquals(await ids("a", "lunch", { with: "b" }), [m2, m1]);
+      assertEquals(await ids("a", "lunch", { with: "nobody" }), []);
+      assertEquals(await ids("a", "lunch", { limit: 2 }), [m3, m2]);
+      assertEquals(await ids("a", "lunch", { before: m3 }), [m2, m1]);
+      assertEquals(await ids("a", "lunch", { before: m2, limit: 5 }), [m1]);
+      assertEquals(await ids("c", "lunch"), [m5, m3]);
+      assertEquals(await ids("a", "lun"), [], "whole words only");
+      assertEquals(await ids("a", "  ?! "), [], "no words, nothing found");
+      assertEquals(await ids("a", "words"), [m4]);
+      const found = await store.messages.search("a", "good", { limit: 5 });
+      assertEquals(found, [(await store.messages.get(m2))!], "whole messages");
+
+      // Edits are searched as edited; deleted messages are not found.
+      await store.messages.editMessage(m4, "a", "now about dinner", new Date().toISOString());
+      assertEquals(await ids("a", "words"), []);
+      assertEquals(await ids("b", "dinner"), [m4]);
+      assert(await store.messages.delete(m1));
+      assertEquals(await ids("a", "lunch"), [m3, m2]);
+    });
+  }
+
+  if (searchable) {
+    test("search pages through many matches with before", async (store) => {
+      const all: string[] = [];
+      for (let i = 0; i < 45; i++) {
+        const [from, to] = i % 2 ? ["a", "b"] : ["c", "a"];
+        all.push((await store.messages.insert(draft(from, to, `needle number ${i}`))).message._id);
+      }
+      const newestFirst = [...all].reverse();
+      const seen: string[] = [];
+      let before: string | undefined;
+      for (;;) {
+        const pageOf = await store.messages.search("a", "needle", { limit: 20, before });
+        if (pageOf.length === 0) break;
+        seen.push(...pageOf.map((m) => m._id));
+        before = pageOf.at(-1)!._id;
+      }
+      assertEquals(seen, newestFirst);
+    });
+  }
+
+  test("hideForUser hides a message from one participant only: history, lists, search, counts", async (store) => {
+    const m1 = (await store.messages.insert(draft("a", "b", "one secret"))).message;
+    const m2 = (await store.messages.insert(draft("a", "b", "two secret"))).message;
+    const hidden = await store.messages.hideForUser(m2._id, "b");
+    assertEquals(hidden.ok && [hidden.changed, hidden.message._id], [true, m2._id]);
+    const repeat = await store.messages.hideForUser(m2._id, "b");
+    assertEquals(repeat.ok && repeat.changed, false);
+
+    const texts = (messages: { text: string | null }[]) => messages.map((m) => m.text);
+    assertEquals(texts(await store.messages.history("a", "b", { ...page(), viewerId: "b" })), [
+      "one secret",
+    ]);
+    assertEquals(texts(await store.messages.history("a", "b", { ...page(), viewerId: "a" })), [
+      "one secret",
+      "two secret",
+    ]);
+    assertEquals(texts(await store.messages.history("a", "b", page())).length, 2, "no viewer");
+    assertEquals(texts(await store.messages.listForUser("b", page())), ["one secret"]);
+    assertEquals(texts(await store.messages.listForUser("a", page())).length, 2);
+    if (searchable) {
+      assertEquals(texts(await store.messages.search("b", "secret", { limit: 10 })), [
+        "one secret",
+      ]);
+      assertEquals(texts(await store.messages.search("a", "secret", { limit: 10 })).length, 2);
+    }
+    assertEquals(texts(await store.messages.undelivered("b", { limit: 10 })), ["one secret"]);
+    const rowOf = async (user: string) => (await store.messages.conversations(user, page()))[0];
+    assertEquals([(await rowOf("b"))?.lastMessage?._id, (await rowOf("b"))?.unreadCount], [
+      m1._id,
+      1,
+    ]);
+    assertEquals((await rowOf("a"))?.lastMessage?._id, m2._id, "the sender's row is unchanged");
+
+    // Read or deleted afterwards, a hidden unread message is not taken off the count again.
+    await store.messages.markRead(m2._id, new Date().toISOString());
+    assertEquals((await rowOf("b"))?.unreadCount, 1);
+    assert(await store.messages.delete(m2._id));
+    assertEquals((await rowOf("b"))?.unreadCount, 1);
+    assertEquals((await rowOf("a"))?.lastMessage?._id, m1._id);
+
+    // The last message hidden: the conversation leaves that user's list only.
+    await store.messages.hideForUser(m1._id, "a");
+    assertEquals(await store.messages.conversations("a", page()), []);
+    assertEquals((await rowOf("b"))?.lastMessage?._id, m1._id);
+    const m3 = (await store.messages.insert(draft("b", "a", "back"))).message;
+    assertEquals((await rowOf("a"))?.lastMessage?._id, m3._id, "a new message brings it back");
+
+    assertEquals(await store.messages.hideForUser(m1._id, "c"), {
+      ok: false,
+      reason: "not_participant",
+    });
+    assertEquals(await store.messages.hideForUser("000000000000000000000000", "a"), {
+      ok: false,
+      reason: "not_found",
+    });
+  });
+
+  test("hideForUser: a read and a hide of the same unread message at once count it once", async (store) => {
+    for (let i = 0; i < 5; i++) await store.messages.insert(draft("a", "b", `kept ${i}`));
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      ids.push((await store.messages.insert(draft("a", "b", `raced ${i}`))).message._id);
+    }
+    const at = new Date().toISOString();
+    await Promise.all(ids.flatMap((id, i) => {
+      const read = () => store.messages.markRead(id, at);
+      const hide = () => store.messages.hideForUser(id, "b");
+      return i % 2 ? [read(), hide()] : [hide(), read()];
+    }));
+    assertEquals((await store.messages.conversations("b", page()))[0]?.unreadCount, 5);
+  });
+
+  test("blocks: one way each, seen both ways, listed newest first", async (store) => {
+    const t1 = "2026-01-01T10:00:00.000Z";
+    const t2 = "2026-01-01T11:00:00.000Z";
+    assertEquals(await store.blocks.block("a", "b", t1), true);
+    assertEquals(await store.blocks.block("a", "b", t2), false, "a repeat changes nothing");
+    assertEquals(await store.blocks.block("a", "c", t2), true);
+    assertEquals(await store.blocks.block("d", "a", t1), true);
+    assertEquals(await store.blocks.listBlocked("a"), [
+      { userId: "c", blockedAt: t2 },
+      { userId: "b", blockedAt: t1 },
+    ]);
+    assertEquals(await store.blocks.listBlocked("b"), []);
+    assertEquals(
+      [await store.blocks.isBlocked("a", "b"), await store.blocks.isBlocked("b", "a")],
+      [true, true],
+    );
+    assertEquals(await store.blocks.isBlocked("b", "c"), false);
+    assertEquals((await store.blocks.blockedEitherWay("a")).sort(), ["b", "c", "d"]);
+    assertEquals(await store.blocks.blockedEitherWay("b"), ["a"]);
+
+    assertEquals(await store.blocks.unblock("a", "b"), true);
+    assertEquals(await store.blocks.unblock("a", "b"), false);
+    assertEquals(await store.blocks.unblock("b", "d"), false);
+    assertEquals(await store.blocks.isBlocked("a", "b"), false);
+    assertEquals(await store.blocks.isBlocked("a", "d"), true);
+  });
+
+  test("reports: by the receiver, once per message, with the text as it was", async (store) => {
+    const { message } = await store.messages.insert(draft("a", "b", "rude words"));
+    const input = {
+      messageId: message._id,
+      reporterId: "b",
+      reason: "abuse" as const,
+      note: "not nice",
+      createdAt: "2026-01-01T10:00:00.000Z",
+    };
+    assertEquals(await store.reports.report({ ...input, reporterId: "a" }), {
+      ok: false,
+      reason: "not_receiver",
+    });
+    assertEquals(await store.reports.report({ ...input, reporterId: "c" }), {
+      ok: false,
+      reason: "not_receiver",
+    });
+    assertEquals(
+      await store.reports.report({ ...input, messageId: "000000000000000000000000" }),
+      { ok: false, reason: "not_found" },
+    );
+    const first = await store.reports.report(input);
+    assert(first.ok && first.created);
+    assertEquals({ ...first.report, _id: "" }, {
+      _id: "",
+      messageId: message._id,
+      reporterId: "b",
+      reportedUserId: "a",
+      reason: "abuse",
+      note: "not nice",
+      text: "rude words",
+      file: null,
+      createdAt: input.createdAt,
+    });
+
+    await store.messages.editMessage(message._id, "a", "nice words", new Date().toISOString());
+    const repeat = await store.reports.report({ ...input, reason: "spam", note: null });
+    assertEquals(repeat, { ok: true, created: false, report: first.report });
+    assert(await store.messages.delete(message._id));
+    assertEquals(await store.reports.report(input), repeat, "kept through a delete");
+
+    const other = (await store.messages.insert(draft("c", "b", "spam spam"))).message;
+    const racers = await Promise.all(
+      Array.from(
+        { length: 5 },
+        () => store.reports.report({ ...input, messageId: other._id, reason: "spam" }),
+      ),
+    );
+    assertEquals(racers.filter((r) => r.ok && r.created).length, 1);
+    const second = racers[0]!.ok ? racers[0]!.report : null;
+    assert(second && racers.every((r) => r.ok && r.report._id === second._id));
+    assertEquals((await store.reports.list({ limit: 10 })).map((r) => r.text), [
+      "spam spam",
+      "rude words",
+    ]);
+    assertEquals(await store.reports.list({ limit: 10, before: second._id }), [first.report]);
+    assertEquals((await store.reports.list({ limit: 1 })).map((r) => r._id), [second._id]);
+  });
+
+  test("mutes: the muter's row shows muted and its end; a passed end no longer mutes", async (store) => {
+    await store.messages.insert(draft("a", "b", "hi"));
+    await store.messages.insert(draft("a", "c", "hi"));
+    const rows = async (user: string) =>
+      Object.fromEntries(
+        (await store.messages.conversations(user, page())).map((r) => [
+          r.partnerId,
+          [r.muted, r.mutedUntil],
+        ]),
+      );
+    assertEquals(await rows("a"), { b: [false, null], c: [false, null] });
+    const soon = new Date(Date.now() + 3_600_000).toISOString();
+    const past = new Date(Date.now() - 1000).toISOString();
+    const now = new Date().toISOString();
+
+    await store.mutes.mute("a", "b", null);
+    await store.mutes.mute("a", "c", soon);
+    assertEquals(await rows("a"), { b: [true, null], c: [true, soon] });
+    assertEquals(await rows("b"), { a: [false, null] }, "only the muter's row");
+    assertEquals(await store.mutes.isMuted("a", "b", now), true);
+    assertEquals(await store.mutes.isMuted("a", "c", now), true);
+    assertEquals(await store.mutes.isMuted("a", "c", soon), false, "ends at `until`");
+    assertEquals(await store.mutes.isMuted("b", "a", now), false);
+
+    await store.mutes.mute("a", "c", past);
+    assertEquals(await rows("a"), { b: [true, null], c: [false, null] });
+    assertEquals(await store.mutes.isMuted("a", "c", now), false);
+
+    assertEquals(await store.mutes.unmute("a", "b"), true);
+    assertEquals(await store.mutes.unmute("a", "b"), false);
+    assertEquals(await store.mutes.isMuted("a", "b", now), false);
+    assertEquals((await rows("a")).b, [false, null]);
+    // A mute of someone not written to yet holds once they write.
+    await store.mutes.mute("a", "e", null);
+    assertEquals(await store.mutes.isMuted("a", "e", now), true);
+    await store.messages.insert(draft("e", "a", "hello"));
+    assertEquals((await rows("a")).e, [true, null]);
   });
 }
