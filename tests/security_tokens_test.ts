@@ -31,62 +31,59 @@ async function serveJwks(keys: JWK[]) {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return {
     url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
     rotate: (next: JWK[]) => keys.splice(0, keys.length, ...next),
     fetches: () => fetches,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 
 Deno.test("JWKS: RS256 and ES256 tokens verify, keys are cached, a rotated key is picked up", async () => {
   const rsa = await keyPair("RS256", "rsa-1");
   const ec = await keyPair("ES256", "ec-1");
-  const jwks = await serveJwks([rsa.jwk, ec.jwk]);
-  const server = await startTestServer({
+  await using jwks = await serveJwks([rsa.jwk, ec.jwk]);
+  await using server = await startTestServer({
     JWT_SECRET: "",
     JWT_JWKS_URL: jwks.url,
     JWT_ISSUER: ISSUER,
     JWT_AUDIENCE: AUDIENCE,
     JWT_JWKS_COOLDOWN_MS: "0",
   });
-  try {
-    const get = (token: string) =>
-      fetch(`${server.url}/api/chats/my-chats`, { headers: { authorization: `Bearer ${token}` } });
-    for (const token of [await rsa.sign("alice"), await ec.sign("bob")]) {
-      const res = await get(token);
-      assertEquals(res.status, 200);
-      await res.body?.cancel();
-    }
-    const socket = await connectClient(server.url, {
-      token: await ec.sign("bob", { username: "Bob" }),
-    });
-    socket.close();
-    assertEquals(jwks.fetches(), 1, "the key set is fetched once and cached");
-
-    const rotated = await keyPair("ES256", "ec-2");
-    jwks.rotate([rotated.jwk]);
-    const fresh = await get(await rotated.sign("carol"));
-    assertEquals(fresh.status, 200);
-    await fresh.body?.cancel();
-    assertEquals(jwks.fetches(), 2, "an unknown kid triggers one refetch");
-
-    const stranger = await keyPair("RS256", "rsa-1"); // same kid, different key
-    const forged = await get(await stranger.sign("alice"));
-    assertEquals(forged.status, 401);
-    await forged.body?.cancel();
-    // HS256 is not accepted when no secret is configured.
-    const hs = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice")
-      .setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("1h").sign(
-        new TextEncoder().encode(TEST_SECRET),
-      );
-    const refused = await get(hs);
-    assertEquals(refused.status, 401);
-    await refused.body?.cancel();
-  } finally {
-    await server.close();
-    await jwks.close();
+  const get = (token: string) =>
+    fetch(`${server.url}/api/chats/my-chats`, { headers: { authorization: `Bearer ${token}` } });
+  for (const token of [await rsa.sign("alice"), await ec.sign("bob")]) {
+    const res = await get(token);
+    assertEquals(res.status, 200);
+    await res.body?.cancel();
   }
+  const socket = await connectClient(server.url, {
+    token: await ec.sign("bob", { username: "Bob" }),
+  });
+  socket.close();
+  assertEquals(jwks.fetches(), 1, "the key set is fetched once and cached");
+
+  const rotated = await keyPair("ES256", "ec-2");
+  jwks.rotate([rotated.jwk]);
+  const fresh = await get(await rotated.sign("carol"));
+  assertEquals(fresh.status, 200);
+  await fresh.body?.cancel();
+  assertEquals(jwks.fetches(), 2, "an unknown kid triggers one refetch");
+
+  const stranger = await keyPair("RS256", "rsa-1"); // same kid, different key
+  const forged = await get(await stranger.sign("alice"));
+  assertEquals(forged.status, 401);
+  await forged.body?.cancel();
+  // HS256 is not accepted when no secret is configured.
+  const hs = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice")
+    .setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("1h").sign(
+      new TextEncoder().encode(TEST_SECRET),
+    );
+  const refused = await get(hs);
+  assertEquals(refused.status, 401);
+  await refused.body?.cancel();
 });
 
 Deno.test("JWT_ISSUER and JWT_AUDIENCE are checked on every token, HS256 included", async () => {
