@@ -411,7 +411,6 @@ function toConfig(e: Env) {
 /** Everything Parley is configured with; built once from the environment by `loadConfig()`. */
 export type Config = ReturnType<typeof toConfig>;
 export type ClusterConfig = NonNullable<Config["cluster"]>;
-export type UploadConfig = Config["uploads"];
 export type PushConfig = Config["push"];
 /** A token bucket: refilled at `perSecond`, holding at most `burst`. */
 export type RateBucket = z.output<typeof Bucket>;
