@@ -3,6 +3,7 @@
  * so that tests running several servers in one process do not mix counts.
  */
 import client from "prom-client";
+import { registerProcessMetrics } from "./process_metrics.ts";
 
 /** Values read when Prometheus scrapes, from parts built after the metrics. */
 export interface GaugeSources {
@@ -103,6 +104,7 @@ export function createMetrics(): Metrics {
   const registry = new client.Registry();
   const registers = [registry];
   client.collectDefaultMetrics({ register: registry, prefix: "parley_" });
+  registerProcessMetrics(registry, "parley_");
   const loop = new LoopDelayProbe();
   new client.Gauge({
     name: "parley_event_loop_delay_seconds",
