@@ -25,7 +25,8 @@ import {
 
 let databases = 0;
 
-interface UploadServer {
+/** `await using` closes the server and removes its upload directory. */
+interface UploadServer extends AsyncDisposable {
   server: TestServer;
   /** Files (SQLite: in UPLOAD_DIR; MongoDB: GridFS documents) the server holds. */
   stored(): Promise<number>;
@@ -40,6 +41,10 @@ async function startUploadServer(env: Record<string, string> = {}): Promise<Uplo
     ...(TEST_STORE === "mongo" ? { MONGODB_DB: db } : {}),
     ...env,
   });
+  const close = async () => {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  };
   return {
     server,
     async stored() {
@@ -53,10 +58,8 @@ async function startUploadServer(env: Record<string, string> = {}): Promise<Uplo
         await client.close();
       }
     },
-    async close() {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 
@@ -122,459 +125,425 @@ async function sent(client: ChatClient, receiverId: string, file: FileAttachment
 }
 
 Deno.test("POST /api/uploads stores raw and multipart bodies, typed from their bytes", async (t) => {
-  const { server, close } = await startUploadServer();
-  try {
-    await t.step(
-      "a raw body: the declared type is ignored, the name comes from ?name=",
-      async () => {
-        const res = await upload(server, "alice", PNG, {
-          name: "dot.png",
-          type: "application/pdf",
-        });
-        assertEquals(res.status, 201);
-        assertEquals(res.body.type, "image");
-        assertEquals(res.body.name, "dot.png");
-        assertEquals(res.body.size, PNG.length);
-        assert(res.body.url.startsWith(`${server.url}/api/uploads/`), res.body.url);
-        const got = await server.api("alice", pathOf(res.body));
-        assertEquals(got.headers.get("content-type"), "image/png");
-        assertEquals(new Uint8Array(await got.arrayBuffer()), PNG);
-      },
-    );
-
-    await t.step("a multipart file part, with its own file name", async () => {
-      const form = new FormData();
-      form.append("caption", "ignored");
-      form.append("file", new Blob([PDF], { type: "image/png" }), "menu ü.pdf");
-      const res = await upload(server, "alice", form);
-      assertEquals(res.status, 201, JSON.stringify(res.body));
-      assertEquals(res.body.type, "document");
-      assertEquals(res.body.name, "menu ü.pdf");
-      assertEquals(res.body.size, PDF.length);
+  await using uploads = await startUploadServer();
+  const { server } = uploads;
+  await t.step(
+    "a raw body: the declared type is ignored, the name comes from ?name=",
+    async () => {
+      const res = await upload(server, "alice", PNG, {
+        name: "dot.png",
+        type: "application/pdf",
+      });
+      assertEquals(res.status, 201);
+      assertEquals(res.body.type, "image");
+      assertEquals(res.body.name, "dot.png");
+      assertEquals(res.body.size, PNG.length);
+      assert(res.body.url.startsWith(`${server.url}/api/uploads/`), res.body.url);
       const got = await server.api("alice", pathOf(res.body));
-      assertEquals(got.headers.get("content-type"), "application/pdf");
-      assertEquals(
-        got.headers.get("content-disposition"),
-        `attachment; filename="menu _.pdf"; filename*=UTF-8''menu%20%C3%BC.pdf`,
-      );
-      await got.body?.cancel();
-    });
+      assertEquals(got.headers.get("content-type"), "image/png");
+      assertEquals(new Uint8Array(await got.arrayBuffer()), PNG);
+    },
+  );
 
-    await t.step(
-      "text is text/plain, and a name that would open as a page is made .txt",
-      async () => {
-        // Markup itself is refused (next test); plain text under a page's name is kept.
-        const res = await upload(server, "alice", "notes, not a page\n", {
-          name: "page.html",
-          type: "text/html",
-        });
-        assertEquals(res.status, 201);
-        assertEquals(res.body.type, "document");
-        assertEquals(res.body.name, "page.html.txt");
-        const got = await server.api("alice", pathOf(res.body));
-        assertEquals(got.headers.get("content-type"), "text/plain");
-        assertEquals(got.headers.get("x-content-type-options"), "nosniff");
-        assertEquals(got.headers.get("content-disposition")?.startsWith("attachment;"), true);
-        await got.body?.cancel();
-      },
+  await t.step("a multipart file part, with its own file name", async () => {
+    const form = new FormData();
+    form.append("caption", "ignored");
+    form.append("file", new Blob([PDF], { type: "image/png" }), "menu ü.pdf");
+    const res = await upload(server, "alice", form);
+    assertEquals(res.status, 201, JSON.stringify(res.body));
+    assertEquals(res.body.type, "document");
+    assertEquals(res.body.name, "menu ü.pdf");
+    assertEquals(res.body.size, PDF.length);
+    const got = await server.api("alice", pathOf(res.body));
+    assertEquals(got.headers.get("content-type"), "application/pdf");
+    assertEquals(
+      got.headers.get("content-disposition"),
+      `attachment; filename="menu _.pdf"; filename*=UTF-8''menu%20%C3%BC.pdf`,
     );
+    await got.body?.cancel();
+  });
 
-    await t.step("no token, no upload", async () => {
-      const res = await fetch(`${server.url}/api/uploads`, { method: "POST", body: PNG });
-      assertEquals(res.status, 401);
-      assertEquals((await res.json()).code, "UNAUTHORIZED");
-    });
-  } finally {
-    await close();
-  }
+  await t.step(
+    "text is text/plain, and a name that would open as a page is made .txt",
+    async () => {
+      // Markup itself is refused (next test); plain text under a page's name is kept.
+      const res = await upload(server, "alice", "notes, not a page\n", {
+        name: "page.html",
+        type: "text/html",
+      });
+      assertEquals(res.status, 201);
+      assertEquals(res.body.type, "document");
+      assertEquals(res.body.name, "page.html.txt");
+      const got = await server.api("alice", pathOf(res.body));
+      assertEquals(got.headers.get("content-type"), "text/plain");
+      assertEquals(got.headers.get("x-content-type-options"), "nosniff");
+      assertEquals(got.headers.get("content-disposition")?.startsWith("attachment;"), true);
+      await got.body?.cancel();
+    },
+  );
+
+  await t.step("no token, no upload", async () => {
+    const res = await fetch(`${server.url}/api/uploads`, { method: "POST", body: PNG });
+    assertEquals(res.status, 401);
+    assertEquals((await res.json()).code, "UNAUTHORIZED");
+  });
 });
 
 Deno.test("POST /api/uploads refuses types off the allowlist, empty and oversized files, keeping nothing", async (t) => {
-  const { server, stored, close } = await startUploadServer({ UPLOAD_MAX_BYTES: "100000" });
-  try {
-    await t.step("an executable or a zip archive: 415 UNSUPPORTED_TYPE", async () => {
-      const elf = await upload(server, "alice", ELF, { name: "notes.txt", type: "text/plain" });
-      assertEquals([elf.status, elf.body.code], [415, "UNSUPPORTED_TYPE"]);
-      const zip = new Uint8Array([0x50, 0x4b, 0x03, 0x04, ...text(100)]);
-      const res = await upload(server, "alice", zip, { type: "application/pdf" });
-      assertEquals([res.status, res.body.code], [415, "UNSUPPORTED_TYPE"]);
-    });
+  await using uploads = await startUploadServer({ UPLOAD_MAX_BYTES: "100000" });
+  const { server, stored } = uploads;
+  await t.step("an executable or a zip archive: 415 UNSUPPORTED_TYPE", async () => {
+    const elf = await upload(server, "alice", ELF, { name: "notes.txt", type: "text/plain" });
+    assertEquals([elf.status, elf.body.code], [415, "UNSUPPORTED_TYPE"]);
+    const zip = new Uint8Array([0x50, 0x4b, 0x03, 0x04, ...text(100)]);
+    const res = await upload(server, "alice", zip, { type: "application/pdf" });
+    assertEquals([res.status, res.body.code], [415, "UNSUPPORTED_TYPE"]);
+  });
 
-    await t.step(
-      "an SVG with a script, an HTML page, XML: 415, whatever the declared type",
-      async () => {
-        const pages = {
-          "logo.svg": '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-          "page.html":
-            "\uFEFF\n  <!DOCTYPE html><html><body><script>alert(1)</script></body></html>",
-          "notes.txt": "<html><p>hi</p></html>",
-          "feed.xml": '<?xml version="1.0"?><rss></rss>',
-          "comment.txt": "<!-- hidden --><b>bold</b>",
-        };
-        for (const [name, body] of Object.entries(pages)) {
-          const res = await upload(server, "alice", body, { name, type: "text/plain" });
-          assertEquals([name, res.status, res.body.code], [name, 415, "UNSUPPORTED_TYPE"]);
-        }
-      },
-    );
+  await t.step(
+    "an SVG with a script, an HTML page, XML: 415, whatever the declared type",
+    async () => {
+      const pages = {
+        "logo.svg": '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        "page.html": "\uFEFF\n  <!DOCTYPE html><html><body><script>alert(1)</script></body></html>",
+        "notes.txt": "<html><p>hi</p></html>",
+        "feed.xml": '<?xml version="1.0"?><rss></rss>',
+        "comment.txt": "<!-- hidden --><b>bold</b>",
+      };
+      for (const [name, body] of Object.entries(pages)) {
+        const res = await upload(server, "alice", body, { name, type: "text/plain" });
+        assertEquals([name, res.status, res.body.code], [name, 415, "UNSUPPORTED_TYPE"]);
+      }
+    },
+  );
 
-    await t.step("an empty body: 400", async () => {
-      const res = await upload(server, "alice", new Uint8Array(0));
-      assertEquals([res.status, res.body.code], [400, "VALIDATION_ERROR"]);
-    });
+  await t.step("an empty body: 400", async () => {
+    const res = await upload(server, "alice", new Uint8Array(0));
+    assertEquals([res.status, res.body.code], [400, "VALIDATION_ERROR"]);
+  });
 
-    await t.step("over UPLOAD_MAX_BYTES: 413, with or without Content-Length", async () => {
-      await assertRefusedEveryWay(server, "alice", "PAYLOAD_TOO_LARGE", {
-        declared: 100_001,
-        streamed: 300_000,
-        multipart: 150_000,
-      });
+  await t.step("over UPLOAD_MAX_BYTES: 413, with or without Content-Length", async () => {
+    await assertRefusedEveryWay(server, "alice", "PAYLOAD_TOO_LARGE", {
+      declared: 100_001,
+      streamed: 300_000,
+      multipart: 150_000,
     });
+  });
 
-    await t.step("a malformed multipart body: 400", async () => {
-      const res = await upload(server, "alice", "--x\r\nnot a part", {
-        type: "multipart/form-data; boundary=x",
-      });
-      assertEquals([res.status, res.body.code], [400, "VALIDATION_ERROR"]);
-      const noBoundary = await upload(server, "alice", "x", { type: "multipart/form-data" });
-      assertEquals([noBoundary.status, noBoundary.body.code], [400, "VALIDATION_ERROR"]);
+  await t.step("a malformed multipart body: 400", async () => {
+    const res = await upload(server, "alice", "--x\r\nnot a part", {
+      type: "multipart/form-data; boundary=x",
     });
+    assertEquals([res.status, res.body.code], [400, "VALIDATION_ERROR"]);
+    const noBoundary = await upload(server, "alice", "x", { type: "multipart/form-data" });
+    assertEquals([noBoundary.status, noBoundary.body.code], [400, "VALIDATION_ERROR"]);
+  });
 
-    await t.step("nothing of any refused upload was kept", async () => {
-      assertEquals(await stored(), 0);
-      // Exactly at the limit is fine.
-      await uploaded(server, "alice", chunked(text(100_000)), "exact.txt");
-      assert(await stored() > 0);
-    });
-  } finally {
-    await close();
-  }
+  await t.step("nothing of any refused upload was kept", async () => {
+    assertEquals(await stored(), 0);
+    // Exactly at the limit is fine.
+    await uploaded(server, "alice", chunked(text(100_000)), "exact.txt");
+    assert(await stored() > 0);
+  });
 });
 
 Deno.test("GET /api/uploads/:id serves the uploader and receivers only, whole or in ranges", async (t) => {
-  const { server, close } = await startUploadServer();
-  try {
-    const alice = await server.connect("alice");
-    await server.connect("bob");
-    // Larger than a GridFS chunk (255 KiB), so ranges cross chunk boundaries.
-    const bytes = text(600_000);
-    const file = await uploaded(server, "alice", bytes, "long.txt");
-    const path = pathOf(file);
+  await using uploads = await startUploadServer();
+  const { server } = uploads;
+  const alice = await server.connect("alice");
+  await server.connect("bob");
+  // Larger than a GridFS chunk (255 KiB), so ranges cross chunk boundaries.
+  const bytes = text(600_000);
+  const file = await uploaded(server, "alice", bytes, "long.txt");
+  const path = pathOf(file);
 
-    await t.step("before any message: the uploader only", async () => {
-      const mine = await server.api("alice", path);
-      assertEquals(mine.status, 200);
-      assertEquals(mine.headers.get("content-length"), String(bytes.length));
-      assertEquals(mine.headers.get("accept-ranges"), "bytes");
-      assertEquals(new Uint8Array(await mine.arrayBuffer()), bytes);
-      for (const user of ["bob", "carol"]) {
-        const res = await server.api(user, path);
-        assertEquals([res.status, (await res.json()).code], [403, "FORBIDDEN"]);
-      }
-    });
+  await t.step("before any message: the uploader only", async () => {
+    const mine = await server.api("alice", path);
+    assertEquals(mine.status, 200);
+    assertEquals(mine.headers.get("content-length"), String(bytes.length));
+    assertEquals(mine.headers.get("accept-ranges"), "bytes");
+    assertEquals(new Uint8Array(await mine.arrayBuffer()), bytes);
+    for (const user of ["bob", "carol"]) {
+      const res = await server.api(user, path);
+      assertEquals([res.status, (await res.json()).code], [403, "FORBIDDEN"]);
+    }
+  });
 
-    await t.step("after a message carrying it: its receiver too, nobody else", async () => {
-      await sent(alice, "bob", file);
-      const bobs = await server.api("bob", path);
-      assertEquals(bobs.status, 200);
-      assertEquals(new Uint8Array(await bobs.arrayBuffer()), bytes);
-      const carols = await server.api("carol", path);
-      assertEquals(carols.status, 403);
-      await carols.body?.cancel();
-    });
+  await t.step("after a message carrying it: its receiver too, nobody else", async () => {
+    await sent(alice, "bob", file);
+    const bobs = await server.api("bob", path);
+    assertEquals(bobs.status, 200);
+    assertEquals(new Uint8Array(await bobs.arrayBuffer()), bytes);
+    const carols = await server.api("carol", path);
+    assertEquals(carols.status, 403);
+    await carols.body?.cancel();
+  });
 
-    await t.step("ranges: 206 with Content-Range, across chunk boundaries", async () => {
-      const cases: [string, number, number][] = [
-        ["bytes=0-9", 0, 9],
-        ["bytes=261115-261125", 261_115, 261_125],
-        ["bytes=599990-", 599_990, 599_999],
-        ["bytes=-5", 599_995, 599_999],
-        ["bytes=599998-700000", 599_998, 599_999],
-      ];
-      for (const [range, start, end] of cases) {
-        const res = await server.api("bob", path, { headers: { range } });
-        assertEquals(res.status, 206, range);
-        assertEquals(res.headers.get("content-range"), `bytes ${start}-${end}/${bytes.length}`);
-        assertEquals(res.headers.get("content-length"), String(end - start + 1));
-        assertEquals(new Uint8Array(await res.arrayBuffer()), bytes.slice(start, end + 1), range);
-      }
-    });
+  await t.step("ranges: 206 with Content-Range, across chunk boundaries", async () => {
+    const cases: [string, number, number][] = [
+      ["bytes=0-9", 0, 9],
+      ["bytes=261115-261125", 261_115, 261_125],
+      ["bytes=599990-", 599_990, 599_999],
+      ["bytes=-5", 599_995, 599_999],
+      ["bytes=599998-700000", 599_998, 599_999],
+    ];
+    for (const [range, start, end] of cases) {
+      const res = await server.api("bob", path, { headers: { range } });
+      assertEquals(res.status, 206, range);
+      assertEquals(res.headers.get("content-range"), `bytes ${start}-${end}/${bytes.length}`);
+      assertEquals(res.headers.get("content-length"), String(end - start + 1));
+      assertEquals(new Uint8Array(await res.arrayBuffer()), bytes.slice(start, end + 1), range);
+    }
+  });
 
-    await t.step("a range outside the file: 416; a malformed one: the whole file", async () => {
-      const outside = await server.api("bob", path, { headers: { range: "bytes=600000-" } });
-      assertEquals(outside.status, 416);
-      assertEquals(outside.headers.get("content-range"), `bytes */${bytes.length}`);
-      assertEquals((await outside.json()).code, "RANGE_NOT_SATISFIABLE");
-      const malformed = await server.api("bob", path, { headers: { range: "bytes=a-b" } });
-      assertEquals(malformed.status, 200);
-      await malformed.body?.cancel();
-    });
+  await t.step("a range outside the file: 416; a malformed one: the whole file", async () => {
+    const outside = await server.api("bob", path, { headers: { range: "bytes=600000-" } });
+    assertEquals(outside.status, 416);
+    assertEquals(outside.headers.get("content-range"), `bytes */${bytes.length}`);
+    assertEquals((await outside.json()).code, "RANGE_NOT_SATISFIABLE");
+    const malformed = await server.api("bob", path, { headers: { range: "bytes=a-b" } });
+    assertEquals(malformed.status, 200);
+    await malformed.body?.cancel();
+  });
 
-    await t.step("HEAD, ETag and If-None-Match", async () => {
-      const head = await server.api("bob", path, { method: "HEAD" });
-      assertEquals(head.status, 200);
-      assertEquals(head.headers.get("content-length"), String(bytes.length));
-      const etag = head.headers.get("etag")!;
-      const again = await server.api("bob", path, { headers: { "if-none-match": etag } });
-      assertEquals(again.status, 304);
-    });
+  await t.step("HEAD, ETag and If-None-Match", async () => {
+    const head = await server.api("bob", path, { method: "HEAD" });
+    assertEquals(head.status, 200);
+    assertEquals(head.headers.get("content-length"), String(bytes.length));
+    const etag = head.headers.get("etag")!;
+    const again = await server.api("bob", path, { headers: { "if-none-match": etag } });
+    assertEquals(again.status, 304);
+  });
 
-    await t.step("an unknown id: 404; no token: 401", async () => {
-      const unknown = await server.api("alice", "/api/uploads/01ARZ3NDEKTSV4RRFFQ69G5FAV");
-      assertEquals([unknown.status, (await unknown.json()).code], [404, "NOT_FOUND"]);
-      const junk = await server.api("alice", "/api/uploads/..%2f..%2fetc%2fpasswd");
-      assertEquals(junk.status, 404);
-      await junk.body?.cancel();
-      const anonymous = await fetch(`${server.url}${path}`);
-      assertEquals(anonymous.status, 401);
-      await anonymous.body?.cancel();
-    });
-  } finally {
-    await close();
-  }
+  await t.step("an unknown id: 404; no token: 401", async () => {
+    const unknown = await server.api("alice", "/api/uploads/01ARZ3NDEKTSV4RRFFQ69G5FAV");
+    assertEquals([unknown.status, (await unknown.json()).code], [404, "NOT_FOUND"]);
+    const junk = await server.api("alice", "/api/uploads/..%2f..%2fetc%2fpasswd");
+    assertEquals(junk.status, 404);
+    await junk.body?.cancel();
+    const anonymous = await fetch(`${server.url}${path}`);
+    assertEquals(anonymous.status, 401);
+    await anonymous.body?.cancel();
+  });
 });
 
 Deno.test("sendMessage takes a file URL of this server only from its uploader; other URLs pass", async (t) => {
-  const { server, close } = await startUploadServer();
-  try {
-    const alice = await server.connect("alice");
-    const bob = await server.connect("bob");
-    const file = await uploaded(server, "alice", PNG, "dot.png");
+  await using uploads = await startUploadServer();
+  const { server } = uploads;
+  const alice = await server.connect("alice");
+  const bob = await server.connect("bob");
+  const file = await uploaded(server, "alice", PNG, "dot.png");
 
-    await t.step("someone else's upload: FORBIDDEN, nothing stored", async () => {
-      const ack = await sendFile(bob, "alice", file);
+  await t.step("someone else's upload: FORBIDDEN, nothing stored", async () => {
+    const ack = await sendFile(bob, "alice", file);
+    assert(!ack.ok);
+    assertEquals(ack.code, "FORBIDDEN");
+    const history = await server.api("bob", "/api/chats/history/alice");
+    assertEquals(await history.json(), []);
+  });
+
+  await t.step("an upload that does not exist: NOT_FOUND", async () => {
+    for (const id of ["01ARZ3NDEKTSV4RRFFQ69G5FAV", "not-an-id"]) {
+      const ack = await sendFile(alice, "bob", {
+        ...file,
+        url: `${server.url}/api/uploads/${id}`,
+      });
       assert(!ack.ok);
-      assertEquals(ack.code, "FORBIDDEN");
-      const history = await server.api("bob", "/api/chats/history/alice");
-      assertEquals(await history.json(), []);
-    });
+      assertEquals(ack.code, "NOT_FOUND");
+    }
+  });
 
-    await t.step("an upload that does not exist: NOT_FOUND", async () => {
-      for (const id of ["01ARZ3NDEKTSV4RRFFQ69G5FAV", "not-an-id"]) {
-        const ack = await sendFile(alice, "bob", {
-          ...file,
-          url: `${server.url}/api/uploads/${id}`,
-        });
-        assert(!ack.ok);
-        assertEquals(ack.code, "NOT_FOUND");
-      }
-    });
+  await t.step("the uploader's own: accepted, with the stored type and size", async () => {
+    const message = await sent(alice, "bob", { ...file, type: "video", size: 999_999 });
+    assertEquals(message.file, { ...file, type: "image", size: PNG.length });
+  });
 
-    await t.step("the uploader's own: accepted, with the stored type and size", async () => {
-      const message = await sent(alice, "bob", { ...file, type: "video", size: 999_999 });
-      assertEquals(message.file, { ...file, type: "image", size: PNG.length });
-    });
-
-    await t.step("an external http(s) URL: unchanged, as in the brief", async () => {
-      const external = {
-        url: "https://files.example.com/menu.pdf",
-        type: "document",
-        name: "menu.pdf",
-        size: 2048,
-      } as const;
-      const message = await sent(bob, "alice", external);
-      assertEquals(message.file, external);
-    });
-  } finally {
-    await close();
-  }
+  await t.step("an external http(s) URL: unchanged, as in the brief", async () => {
+    const external = {
+      url: "https://files.example.com/menu.pdf",
+      type: "document",
+      name: "menu.pdf",
+      size: 2048,
+    } as const;
+    const message = await sent(bob, "alice", external);
+    assertEquals(message.file, external);
+  });
 });
 
 Deno.test("PUBLIC_URL: upload URLs use it, and only URLs on it count as this server's", async () => {
-  const { server, close } = await startUploadServer({ PUBLIC_URL: "https://chat.example.com/" });
-  try {
-    const alice = await server.connect("alice");
-    await server.connect("bob");
-    const file = await uploaded(server, "alice", PNG, "dot.png");
-    assert(file.url.startsWith("https://chat.example.com/api/uploads/"), file.url);
-    await sent(alice, "bob", file);
-    // Same path on another host: someone else's server, not checked here.
-    const elsewhere = { ...file, url: `https://other.example.com${pathOf(file)}` };
-    const message = await sent(alice, "bob", elsewhere);
-    assertEquals(message.file, elsewhere);
-  } finally {
-    await close();
-  }
+  await using uploads = await startUploadServer({ PUBLIC_URL: "https://chat.example.com/" });
+  const { server } = uploads;
+  const alice = await server.connect("alice");
+  await server.connect("bob");
+  const file = await uploaded(server, "alice", PNG, "dot.png");
+  assert(file.url.startsWith("https://chat.example.com/api/uploads/"), file.url);
+  await sent(alice, "bob", file);
+  // Same path on another host: someone else's server, not checked here.
+  const elsewhere = { ...file, url: `https://other.example.com${pathOf(file)}` };
+  const message = await sent(alice, "bob", elsewhere);
+  assertEquals(message.file, elsewhere);
 });
 
 Deno.test("deleting a message deletes its upload once no other message carries it", async () => {
-  const { server, stored, close } = await startUploadServer();
-  try {
-    const alice = await server.connect("alice");
-    await server.connect("bob");
-    await server.connect("carol");
-    const file = await uploaded(server, "alice", PDF, "menu.pdf");
-    const toBob = await sent(alice, "bob", file);
-    const toCarol = await sent(alice, "carol", file);
+  await using uploads = await startUploadServer();
+  const { server, stored } = uploads;
+  const alice = await server.connect("alice");
+  await server.connect("bob");
+  await server.connect("carol");
+  const file = await uploaded(server, "alice", PDF, "menu.pdf");
+  const toBob = await sent(alice, "bob", file);
+  const toCarol = await sent(alice, "carol", file);
 
-    const deleted = await server.api("alice", `/api/chats/${toBob._id}`, { method: "DELETE" });
-    assertEquals(deleted.status, 200);
-    await deleted.body?.cancel();
-    // Bob's only message with it is gone; Carol's is still there.
-    const bobs = await server.api("bob", pathOf(file));
-    assertEquals(bobs.status, 403);
-    await bobs.body?.cancel();
-    const carols = await server.api("carol", pathOf(file));
-    assertEquals(carols.status, 200);
-    await carols.body?.cancel();
+  const deleted = await server.api("alice", `/api/chats/${toBob._id}`, { method: "DELETE" });
+  assertEquals(deleted.status, 200);
+  await deleted.body?.cancel();
+  // Bob's only message with it is gone; Carol's is still there.
+  const bobs = await server.api("bob", pathOf(file));
+  assertEquals(bobs.status, 403);
+  await bobs.body?.cancel();
+  const carols = await server.api("carol", pathOf(file));
+  assertEquals(carols.status, 200);
+  await carols.body?.cancel();
 
-    const last = await server.api("alice", `/api/chats/${toCarol._id}`, { method: "DELETE" });
-    assertEquals(last.status, 200);
-    await last.body?.cancel();
-    const gone = await server.api("alice", pathOf(file));
-    assertEquals(gone.status, 404);
-    await gone.body?.cancel();
-    assertEquals(await stored(), 0);
-  } finally {
-    await close();
-  }
+  const last = await server.api("alice", `/api/chats/${toCarol._id}`, { method: "DELETE" });
+  assertEquals(last.status, 200);
+  await last.body?.cancel();
+  const gone = await server.api("alice", pathOf(file));
+  assertEquals(gone.status, 404);
+  await gone.body?.cancel();
+  assertEquals(await stored(), 0);
 });
 
 Deno.test("uploads never sent are removed after UPLOAD_RETENTION_MS; sent ones stay", async () => {
-  const { server, stored, close } = await startUploadServer({ UPLOAD_RETENTION_MS: "300" });
-  try {
-    const alice = await server.connect("alice");
-    await server.connect("bob");
-    const kept = await uploaded(server, "alice", PNG, "kept.png");
-    await sent(alice, "bob", kept);
-    const dropped = await uploaded(server, "alice", PDF, "dropped.pdf");
-    await waitFor(async () => {
-      const res = await server.api("alice", pathOf(dropped));
-      await res.body?.cancel();
-      return res.status === 404;
-    }, "the unsent upload to be removed");
-    const res = await server.api("bob", pathOf(kept));
-    assertEquals(res.status, 200);
-    assertEquals(new Uint8Array(await res.arrayBuffer()), PNG);
-    const ack = await sendFile(alice, "bob", dropped);
-    assert(!ack.ok);
-    assertEquals(ack.code, "NOT_FOUND");
-    assert(await stored() > 0);
-  } finally {
-    await close();
-  }
+  await using uploads = await startUploadServer({ UPLOAD_RETENTION_MS: "300" });
+  const { server, stored } = uploads;
+  const alice = await server.connect("alice");
+  await server.connect("bob");
+  const kept = await uploaded(server, "alice", PNG, "kept.png");
+  await sent(alice, "bob", kept);
+  const dropped = await uploaded(server, "alice", PDF, "dropped.pdf");
+  await waitFor(async () => {
+    const res = await server.api("alice", pathOf(dropped));
+    await res.body?.cancel();
+    return res.status === 404;
+  }, "the unsent upload to be removed");
+  const res = await server.api("bob", pathOf(kept));
+  assertEquals(res.status, 200);
+  assertEquals(new Uint8Array(await res.arrayBuffer()), PNG);
+  const ack = await sendFile(alice, "bob", dropped);
+  assert(!ack.ok);
+  assertEquals(ack.code, "NOT_FOUND");
+  assert(await stored() > 0);
 });
 
 Deno.test("POST /api/uploads refuses a file that would take its uploader past UPLOAD_QUOTA_BYTES, keeping nothing", async (t) => {
-  const { server, stored, close } = await startUploadServer({ UPLOAD_QUOTA_BYTES: "100000" });
-  try {
-    await uploaded(server, "alice", text(60_000), "first.txt");
-    const kept = await stored();
+  await using uploads = await startUploadServer({ UPLOAD_QUOTA_BYTES: "100000" });
+  const { server, stored } = uploads;
+  await uploaded(server, "alice", text(60_000), "first.txt");
+  const kept = await stored();
 
-    await t.step("past the quota: 413 QUOTA_EXCEEDED, with or without Content-Length", async () => {
-      // Streamed: more than the server sniffs before storing (64 KiB), so cut while it streams in.
-      await assertRefusedEveryWay(server, "alice", "QUOTA_EXCEEDED", {
-        declared: 50_000,
-        streamed: 90_000,
-        multipart: 50_000,
-      });
-      assertEquals(await stored(), kept);
+  await t.step("past the quota: 413 QUOTA_EXCEEDED, with or without Content-Length", async () => {
+    // Streamed: more than the server sniffs before storing (64 KiB), so cut while it streams in.
+    await assertRefusedEveryWay(server, "alice", "QUOTA_EXCEEDED", {
+      declared: 50_000,
+      streamed: 90_000,
+      multipart: 50_000,
     });
+    assertEquals(await stored(), kept);
+  });
 
-    await t.step("up to the quota exactly: stored; one byte more: 413", async () => {
-      await uploaded(server, "alice", text(40_000), "rest.txt");
-      const more = await upload(server, "alice", "a");
-      assertEquals([more.status, more.body.code], [413, "QUOTA_EXCEEDED"]);
-    });
+  await t.step("up to the quota exactly: stored; one byte more: 413", async () => {
+    await uploaded(server, "alice", text(40_000), "rest.txt");
+    const more = await upload(server, "alice", "a");
+    assertEquals([more.status, more.body.code], [413, "QUOTA_EXCEEDED"]);
+  });
 
-    await t.step("each user has a quota of their own", async () => {
-      await uploaded(server, "bob", text(100_000), "bobs.txt");
-    });
-  } finally {
-    await close();
-  }
+  await t.step("each user has a quota of their own", async () => {
+    await uploaded(server, "bob", text(100_000), "bobs.txt");
+  });
 });
 
 Deno.test("an upload's bytes count against the quota until it is removed with its last message or unsent", async (t) => {
   await t.step(
     "sent, it counts; once the message carrying it is deleted, it does not",
     async () => {
-      const { server, close } = await startUploadServer({ UPLOAD_QUOTA_BYTES: "100000" });
-      try {
-        const alice = await server.connect("alice");
-        await server.connect("bob");
-        const message = await sent(alice, "bob", await uploaded(server, "alice", text(60_000)));
-        const refused = await upload(server, "alice", text(60_000));
-        assertEquals([refused.status, refused.body.code], [413, "QUOTA_EXCEEDED"]);
-        const deleted = await server.api("alice", `/api/chats/${message._id}`, {
-          method: "DELETE",
-        });
-        assertEquals(deleted.status, 200);
-        await deleted.body?.cancel();
-        await uploaded(server, "alice", text(60_000));
-      } finally {
-        await close();
-      }
+      await using uploads = await startUploadServer({ UPLOAD_QUOTA_BYTES: "100000" });
+      const { server } = uploads;
+      const alice = await server.connect("alice");
+      await server.connect("bob");
+      const message = await sent(alice, "bob", await uploaded(server, "alice", text(60_000)));
+      const refused = await upload(server, "alice", text(60_000));
+      assertEquals([refused.status, refused.body.code], [413, "QUOTA_EXCEEDED"]);
+      const deleted = await server.api("alice", `/api/chats/${message._id}`, {
+        method: "DELETE",
+      });
+      assertEquals(deleted.status, 200);
+      await deleted.body?.cancel();
+      await uploaded(server, "alice", text(60_000));
     },
   );
 
   await t.step("never sent, it counts until UPLOAD_RETENTION_MS removes it", async () => {
-    const { server, close } = await startUploadServer({
+    await using uploads = await startUploadServer({
       UPLOAD_QUOTA_BYTES: "100000",
       UPLOAD_RETENTION_MS: "1000",
     });
-    try {
-      const unsent = await uploaded(server, "alice", text(60_000));
-      const refused = await upload(server, "alice", text(60_000));
-      assertEquals([refused.status, refused.body.code], [413, "QUOTA_EXCEEDED"]);
-      await waitFor(async () => {
-        const res = await server.api("alice", pathOf(unsent));
-        await res.body?.cancel();
-        return res.status === 404;
-      }, "the unsent upload to be removed");
-      await uploaded(server, "alice", text(60_000));
-    } finally {
-      await close();
-    }
+    const { server } = uploads;
+    const unsent = await uploaded(server, "alice", text(60_000));
+    const refused = await upload(server, "alice", text(60_000));
+    assertEquals([refused.status, refused.body.code], [413, "QUOTA_EXCEEDED"]);
+    await waitFor(async () => {
+      const res = await server.api("alice", pathOf(unsent));
+      await res.body?.cancel();
+      return res.status === 404;
+    }, "the unsent upload to be removed");
+    await uploaded(server, "alice", text(60_000));
   });
 });
 
 Deno.test("concurrent uploads of one user that together exceed the quota: exactly those that fit are kept", async () => {
-  const { server, stored, close } = await startUploadServer({ UPLOAD_QUOTA_BYTES: "350000" });
-  try {
-    // Each body sends more than the server sniffs (64 KiB) and then waits until
-    // every upload is under way, so that each starts with the whole quota free
-    // and only the check where it is committed can keep the total within it.
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => open = resolve);
-    let waiting = 0;
-    const gated = () => {
-      let step = 0;
-      return new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          if (step === 0) controller.enqueue(text(70_000));
-          else if (step === 1) {
-            waiting++;
-            await gate;
-            controller.enqueue(text(30_000));
-          } else controller.close();
-          step++;
-        },
-      });
-    };
-    const results = Promise.all(
-      Array.from({ length: 5 }, () => upload(server, "alice", gated())),
-    );
-    await waitFor(() => waiting === 5, "every upload to be under way");
-    await delay(100); // for the server to read each head and start storing
-    open();
-    const outcomes = (await results).map((res) => `${res.status} ${res.body.code ?? ""}`.trim());
-    assertEquals(outcomes.toSorted(), [
-      "201",
-      "201",
-      "201",
-      "413 QUOTA_EXCEEDED",
-      "413 QUOTA_EXCEEDED",
-    ]);
-    // A file each (SQLite); a file document and its one chunk each (GridFS).
-    assertEquals(await stored(), 3 * (TEST_STORE === "sqlite" ? 1 : 2));
-    // 300,000 bytes used: what is left fits, and not a byte more.
-    await uploaded(server, "alice", text(50_000));
-    const more = await upload(server, "alice", "a");
-    assertEquals([more.status, more.body.code], [413, "QUOTA_EXCEEDED"]);
-  } finally {
-    await close();
-  }
+  await using uploads = await startUploadServer({ UPLOAD_QUOTA_BYTES: "350000" });
+  const { server, stored } = uploads;
+  // Each body sends more than the server sniffs (64 KiB) and then waits until
+  // every upload is under way, so that each starts with the whole quota free
+  // and only the check where it is committed can keep the total within it.
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => open = resolve);
+  let waiting = 0;
+  const gated = () => {
+    let step = 0;
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (step === 0) controller.enqueue(text(70_000));
+        else if (step === 1) {
+          waiting++;
+          await gate;
+          controller.enqueue(text(30_000));
+        } else controller.close();
+        step++;
+      },
+    });
+  };
+  const results = Promise.all(
+    Array.from({ length: 5 }, () => upload(server, "alice", gated())),
+  );
+  await waitFor(() => waiting === 5, "every upload to be under way");
+  await delay(100); // for the server to read each head and start storing
+  open();
+  const outcomes = (await results).map((res) => `${res.status} ${res.body.code ?? ""}`.trim());
+  assertEquals(outcomes.toSorted(), [
+    "201",
+    "201",
+    "201",
+    "413 QUOTA_EXCEEDED",
+    "413 QUOTA_EXCEEDED",
+  ]);
+  // A file each (SQLite); a file document and its one chunk each (GridFS).
+  assertEquals(await stored(), 3 * (TEST_STORE === "sqlite" ? 1 : 2));
+  // 300,000 bytes used: what is left fits, and not a byte more.
+  await uploaded(server, "alice", text(50_000));
+  const more = await upload(server, "alice", "a");
+  assertEquals([more.status, more.body.code], [413, "QUOTA_EXCEEDED"]);
 });
 
 Deno.test("parseRange() reads one byte range and refuses ranges outside the file", () => {
