@@ -59,13 +59,29 @@ export interface ErrorBody {
   retryAfterMs?: number;
 }
 
-/** Turns anything thrown into what a client may see, logging what it may not. */
-export function toErrorBody(err: unknown, log: (err: unknown) => void): ErrorBody {
-  if (err instanceof AppError) {
-    return err.retryAfterMs === undefined
+/**
+ * Where `toErrorBody` reports each error it turns into an answer. Both are
+ * required, so that no refusal goes uncounted: `count` feeds
+ * `parley_errors_total{code}` (src/metrics/metrics.ts, `errorReport`).
+ */
+export interface ErrorReport {
+  /** Every error answered to a client, by code. */
+  count(code: ErrorCode): void;
+  /** An unexpected error: its details go to the log, the client sees INTERNAL_ERROR. */
+  unexpected(err: unknown): void;
+}
+
+/**
+ * Turns anything thrown into what a client may see: the one path of every
+ * refusal, REST or socket. Counts it, and logs what the client may not see.
+ */
+export function toErrorBody(err: unknown, report: ErrorReport): ErrorBody {
+  const body: ErrorBody = err instanceof AppError
+    ? err.retryAfterMs === undefined
       ? { error: err.message, code: err.code }
-      : { error: err.message, code: err.code, retryAfterMs: err.retryAfterMs };
-  }
-  log(err);
-  return { error: "Internal server error", code: "INTERNAL_ERROR" };
+      : { error: err.message, code: err.code, retryAfterMs: err.retryAfterMs }
+    : { error: "Internal server error", code: "INTERNAL_ERROR" };
+  if (!(err instanceof AppError)) report.unexpected(err);
+  report.count(body.code);
+  return body;
 }

@@ -1,6 +1,8 @@
 /**
  * Composition root of one Parley process: config → store → services → HTTP app
- * and Socket.IO on one `node:http` server.
+ * and Socket.IO on one `node:http` server. Each part is built after everything
+ * it uses: the outbound side (broadcaster, delivery), then the chat services,
+ * then the two doors (HTTP, sockets) onto them.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,21 +17,23 @@ import {
 import { ChatService } from "./chat/chat_service.ts";
 import { combineHooks } from "./chat/message_hooks.ts";
 import { DeliveryService } from "./chat/delivery_service.ts";
-import { PresenceService } from "./chat/presence.ts";
+import { startPresence } from "./chat/presence.ts";
 import { joinCluster } from "./cluster/cluster.ts";
 import type { Config } from "./config.ts";
 import { createHttpApp } from "./http/app.ts";
 import type { Logger } from "./log.ts";
 import { acceptConnections } from "./realtime/connections.ts";
 import { guardWriteBuffers } from "./realtime/write_buffer_guard.ts";
+import { userSessions } from "./realtime/user_sessions.ts";
 import { countRefusals } from "./limits/counted.ts";
 import { MemoryRateLimiter, unlimited } from "./limits/rate_limiter.ts";
-import { createMetrics } from "./metrics/metrics.ts";
+import { createMetrics, errorReport } from "./metrics/metrics.ts";
 import { withStoreMetrics } from "./metrics/store_metrics.ts";
 import { InFlight } from "./realtime/in_flight.ts";
 import { createIo, type ParleyServer, userRoom } from "./realtime/io.ts";
 import { MessageDelivery } from "./realtime/message_delivery.ts";
-import { roomNotifier } from "./realtime/room_notifier.ts";
+import { liveDelivery } from "./realtime/live_delivery.ts";
+import { roomBroadcaster } from "./realtime/room_broadcaster.ts";
 import { withEncryption } from "./store/encrypted_store.ts";
 import { openBackend } from "./store/open_backend.ts";
 import { createPushService } from "./push/push_service.ts";
@@ -61,8 +65,6 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     withStoreMetrics(backend.chat, metrics),
     config.encryptionKeys,
   );
-  // A cluster node leaves this to the nodes' sweep of dead nodes (src/cluster/).
-  if (!config.cluster) await settleStalePresence(store, log);
   const secret = config.auth.secret
     ? new TextEncoder().encode(config.auth.secret)
     : config.auth.devMode
@@ -70,25 +72,22 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     : undefined;
   const verifier: TokenVerifier = createTokenVerifier(config.auth, secret);
 
-  // Hono must be the server's request listener before Socket.IO attaches, so
-  // that Socket.IO can route its own paths first. `app` is built below, before
-  // the server listens, so the closure never sees it uninitialised.
-  const httpServer = createServer(getRequestListener((req) => app.fetch(req)));
-  const io = createIo(httpServer, {
+  // Not attached to the HTTP server yet: the parts below emit through it, and the
+  // HTTP server's request listener (the Hono app) needs them first.
+  const io = createIo({
     corsOrigins: config.corsOrigins,
     hosts: config.hosts,
     recoveryWindowMs: config.delivery.recoveryWindowMs,
     maxPayloadBytes: config.limits.socketPayloadBytes,
+    report: errorReport(metrics, log, "handshake refused"),
   });
 
-  // The socket half of delivery calls the domain half, which needs the notifier
-  // built on the socket half: the port's methods reach `deliveries` at call time.
+  // The outbound side: broadcasts to users' rooms, and new messages to their devices.
+  const broadcaster = roomBroadcaster(io, metrics);
+  const deliveries = new DeliveryService(store, broadcaster);
   const messageDelivery = new MessageDelivery(
     io,
-    {
-      acknowledged: (receiverId, messageId) => deliveries.acknowledged(receiverId, messageId),
-      pending: (receiverId, limit, after) => deliveries.pending(receiverId, limit, after),
-    },
+    deliveries,
     {
       ackTimeoutMs: config.delivery.ackTimeoutMs,
       catchUpPageSize: CATCH_UP_PAGE_SIZE,
@@ -100,7 +99,9 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
   const cluster = config.cluster
     ? await joinCluster(io, messageDelivery, config.cluster, log)
     : undefined;
-  const notifier = roomNotifier(io, messageDelivery, metrics, cluster?.relay);
+  const delivery = liveDelivery(messageDelivery, metrics, cluster?.relay);
+
+  // The services.
   const uploads = new UploadService(
     backend.uploads,
     { ...config.uploads, publicUrl: config.publicUrl },
@@ -112,11 +113,10 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     users: store.users,
     log,
   });
-  const deliveries = new DeliveryService(store, notifier);
-  const chat = new ChatService(store, notifier, combineHooks(uploads, push));
+  const chat = new ChatService(store, broadcaster, delivery, combineHooks(uploads, push));
   const presence = cluster
-    ? cluster.presence(store, notifier, config.presence)
-    : new PresenceService(store, notifier, config.presence, log);
+    ? cluster.presence(store, broadcaster, config.presence)
+    : await startPresence(store, broadcaster, config.presence, log);
   const inFlight = new InFlight();
   const limiter = countRefusals(
     config.rateLimits
@@ -124,6 +124,35 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
       : unlimited,
     metrics,
   );
+  // The doors: HTTP, then sockets once the HTTP server exists.
+  const app: Hono = await createHttpApp({
+    chat,
+    verifier,
+    devIssuer: config.auth.devMode && secret ? createTokenIssuer(secret) : undefined,
+    corsOrigins: config.corsOrigins,
+    hosts: config.hosts,
+    ready: async () => {
+      await backend.ping();
+      await cluster?.ping();
+    },
+    limiter,
+    maxBodyBytes: config.limits.bodyBytes,
+    metrics,
+    trustProxy: config.trustProxy,
+    log,
+    uploads,
+    push,
+    service: config.auth.serviceKeys.length === 0
+      ? undefined
+      : { keys: config.auth.serviceKeys, sessions: userSessions(io) },
+  });
+
+  // Hono must be the HTTP server's request listener before Socket.IO attaches,
+  // so that Socket.IO can route its own paths first.
+  // (app.fetch itself, not a wrapper: its second argument carries the socket, for client
+  // addresses.)
+  const httpServer = createServer(getRequestListener(app.fetch));
+  io.attach(httpServer);
   metrics.sources = {
     connectedSockets: () => io.of("/").sockets.size,
     onlineUsers: () => presence.onlineCount(),
@@ -143,24 +172,6 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     log,
   });
   guardWriteBuffers(io, config.delivery.writeBuffer, log);
-  const app: Hono = await createHttpApp({
-    chat,
-    verifier,
-    devIssuer: config.auth.devMode && secret ? createTokenIssuer(secret) : undefined,
-    corsOrigins: config.corsOrigins,
-    hosts: config.hosts,
-    ready: async () => {
-      await backend.ping();
-      await cluster?.ping();
-    },
-    limiter,
-    maxBodyBytes: config.limits.bodyBytes,
-    metrics,
-    trustProxy: config.trustProxy,
-    log,
-    uploads,
-    push,
-  });
   uploads.startSweeper();
 
   await new Promise<void>((resolve, reject) => {
@@ -199,21 +210,4 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
         await backend.close();
       })(),
   };
-}
-
-/**
- * One node is the only writer of presence: every user stored online now was
- * left so by a previous process that died without marking them offline (kill
- * -9, a crash, power loss). They are set offline before this process accepts
- * any connection; their clients reconnect and go online again.
- *
- * Their `lastSeen` becomes this start time. They were connected until the old
- * process died, which is after the `lastSeen` stored (the time they came
- * online, possibly hours earlier) and before now; with the usual supervisor
- * restart, within seconds of now. The stored time is kept only if it is later.
- */
-async function settleStalePresence(store: ChatStore, log: Logger): Promise<void> {
-  const startedAt = new Date().toISOString();
-  const users = await store.users.markAllOffline(startedAt);
-  if (users > 0) log.info("users left online by the previous process set offline", { users });
 }

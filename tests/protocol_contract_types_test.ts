@@ -3,26 +3,36 @@
  * `Socket<ServerToClientEvents, ClientToServerEvents>` (and the server typed
  * with the same maps) gets a compile error for a wrong event name or payload.
  *
+ * The server's event handlers are held to the same maps: a handler that
+ * answers the wrong shape, or validates with a schema that does not produce
+ * the event's payload, does not compile either.
+ *
  * Nothing here runs against a server: `deno check` and `deno test` type-check
  * the file, and every `@ts-expect-error` line fails the check if the error it
  * expects ever goes away (that is, if the contract loosens).
  */
-import type { Server } from "socket.io";
 import type { Socket } from "socket.io-client";
 import type {
   ChatMessage,
   ClientToServerEvents,
   ErrorCode,
-  InterServerEvents,
   PresencePayload,
+  ReadReceiptPayload,
   ServerToClientEvents,
-  SocketData,
 } from "../src/protocol/types.ts";
 import { request } from "../src/protocol/client.ts";
+import { type EventContext, onEvent } from "../src/realtime/event_handler.ts";
+import type { ParleyServer, ParleySocket } from "../src/realtime/io.ts";
+import {
+  ChatHistoryInput,
+  MessageReadInput,
+  SendMessageInput,
+  TypingInput,
+  UserId,
+} from "../src/schemas/inputs.ts";
 import { assertEquals } from "./helpers/assert.ts";
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
-type ParleyIo = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 /** Compiles only when `value` is a `T`. */
 function expectType<T>(_value: T): void {}
@@ -119,7 +129,7 @@ function clientListens(socket: Client): void {
 }
 
 /** The server is typed with the same maps: it cannot send a wrong payload either. */
-function serverEmits(io: ParleyIo, message: ChatMessage): void {
+function serverEmits(io: ParleyServer, message: ChatMessage): void {
   io.to("user:bob").emit("receiveMessage", message, () => {});
   io.to("user:bob").emit("userTyping", { userId: "alice", isTyping: true });
   io.emit("userOnline", { userId: "alice", isOnline: false, lastSeen: null });
@@ -134,9 +144,51 @@ function serverEmits(io: ParleyIo, message: ChatMessage): void {
   io.emit("sendMessage", { receiverId: "bob", text: "hi" });
 }
 
+/**
+ * A server handler's input comes from its schema, which must produce the payload the event map
+ * declares, and its result must be the body of that event's ack.
+ */
+function serverHandles(
+  socket: ParleySocket,
+  context: EventContext,
+  message: ChatMessage,
+  receipt: ReadReceiptPayload,
+): void {
+  onEvent(socket, context, "sendMessage", SendMessageInput, (input) => {
+    expectType<string>(input.receiverId);
+    return { message };
+  });
+  onEvent(socket, context, "sendMessage", SendMessageInput, () => ({ message, duplicate: true }));
+  onEvent(socket, context, "getChatHistory", ChatHistoryInput, (input) => {
+    // The schema's defaults are applied: the handler sees a limit, always.
+    expectType<number>(input.limit);
+    return Promise.resolve({ messages: [message] });
+  });
+  onEvent(socket, context, "messageRead", MessageReadInput, () => receipt);
+  onEvent(socket, context, "typing", TypingInput, () => ({}));
+
+  // @ts-expect-error sendMessage answers { message }, not { msg }
+  onEvent(socket, context, "sendMessage", SendMessageInput, () => ({ msg: message }));
+  // @ts-expect-error duplicate is `true` when present, never false
+  onEvent(socket, context, "sendMessage", SendMessageInput, () => ({ message, duplicate: false }));
+  // @ts-expect-error an async handler is held to the same shape
+  onEvent(socket, context, "sendMessage", SendMessageInput, () => Promise.resolve({ text: "hi" }));
+  // @ts-expect-error getChatHistory answers { messages: ChatMessage[] }
+  onEvent(socket, context, "getChatHistory", ChatHistoryInput, () => ({ messages: message }));
+  // @ts-expect-error setUserId answers { userId }
+  onEvent(socket, context, "setUserId", UserId, (userId) => ({ user: userId }));
+  // @ts-expect-error a schema that does not produce the event's payload: no receiverId
+  onEvent(socket, context, "sendMessage", MessageReadInput, () => ({ message }));
+  // @ts-expect-error setUserId's payload is the id itself, not an object
+  onEvent(socket, context, "setUserId", MessageReadInput, () => ({ userId: "alice" }));
+  // @ts-expect-error no such event
+  onEvent(socket, context, "sendMessages", SendMessageInput, () => ({ message }));
+}
+
 Deno.test("protocol types: the event maps reject wrong payloads at compile time", () => {
   // The checks above are done by the type checker; these functions never run.
-  assertEquals([clientEmits, clientListens, serverEmits].map((f) => typeof f), [
+  assertEquals([clientEmits, clientListens, serverEmits, serverHandles].map((f) => typeof f), [
+    "function",
     "function",
     "function",
     "function",

@@ -1,32 +1,31 @@
 import type { Socket } from "socket.io";
+import { AppError } from "../errors.ts";
 import type { Identity } from "../protocol/types.ts";
 import { bearerToken, type TokenVerifier } from "./tokens.ts";
 
-/** The message of the `connect_error` a client sees when its token is refused. */
-export const UNAUTHORIZED_MESSAGE = "unauthorized";
+type Handshake = Socket["handshake"];
 
 /** Reads the handshake's token: `auth.token` first, then the Authorization header. */
-function handshakeToken(socket: Socket): string | undefined {
-  const fromAuth: unknown = socket.handshake.auth?.token;
+function handshakeToken(handshake: Handshake): string | undefined {
+  const fromAuth: unknown = handshake.auth?.token;
   if (typeof fromAuth === "string" && fromAuth !== "") return fromAuth.replace(/^Bearer\s+/i, "");
-  return bearerToken(socket.handshake.headers.authorization);
+  return bearerToken(handshake.headers.authorization);
 }
 
-/** Socket.IO middleware: refuses the connection unless the token verifies. */
-export function socketAuth(
+/**
+ * Who the handshake's token says the caller is. Throws AppError UNAUTHORIZED
+ * otherwise, with one message whatever the reason (the REST door's 401s say
+ * more; a socket client only needs to know that it must get a new token).
+ */
+export async function authenticateHandshake(
   verifier: TokenVerifier,
-  onIdentity: (socket: Socket, identity: Identity) => void,
-) {
-  return async function socketAuth(socket: Socket, next: (err?: Error) => void) {
-    const token = handshakeToken(socket);
-    try {
-      if (!token) throw new Error("missing token");
-      onIdentity(socket, await verifier.verify(token));
-      next();
-    } catch {
-      const err = new Error(UNAUTHORIZED_MESSAGE) as Error & { data?: unknown };
-      err.data = { code: "UNAUTHORIZED", error: "Missing, invalid or expired token" };
-      next(err);
-    }
-  };
+  handshake: Handshake,
+): Promise<Identity> {
+  const token = handshakeToken(handshake);
+  try {
+    if (!token) throw new Error("missing token");
+    return await verifier.verify(token);
+  } catch {
+    throw new AppError("UNAUTHORIZED", "Missing, invalid or expired token");
+  }
 }

@@ -11,8 +11,16 @@ import type {
 } from "../protocol/types.ts";
 import type { ChatHistoryInput, SendMessageInput, TypingInput } from "../schemas/inputs.ts";
 import type { ChatStore, HistoryQuery, PageQuery, User } from "../store/repository.ts";
+import type { Broadcaster } from "./broadcaster.ts";
 import type { MessageHooks } from "./message_hooks.ts";
-import type { Notifier } from "./notifier.ts";
+
+/**
+ * The domain's outbound port for new messages: to every connected device of the
+ * receiver, each asked to acknowledge (src/realtime/live_delivery.ts).
+ */
+export interface LiveDelivery {
+  deliver(receiverId: string, message: ChatMessage): void;
+}
 
 export interface SendResult {
   message: ChatMessage;
@@ -22,7 +30,8 @@ export interface SendResult {
 export class ChatService {
   constructor(
     private readonly store: ChatStore,
-    private readonly notify: Notifier,
+    private readonly notify: Broadcaster,
+    private readonly delivery: LiveDelivery,
     /** Attachments and push notifications plug in here (message_hooks.ts). */
     private readonly hooks: MessageHooks = {},
   ) {}
@@ -55,7 +64,7 @@ export class ChatService {
     });
     await this.hooks.stored?.(result.message);
     if (!result.duplicate) {
-      this.notify.deliverMessage(input.receiverId, result.message);
+      this.delivery.deliver(input.receiverId, result.message);
       this.hooks.sent?.(result.message);
     }
     this.notify.toUsersExcept(answered, [callerId], "messageSent", result.message);

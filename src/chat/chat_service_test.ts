@@ -8,14 +8,14 @@ import type { ChatMessage, FileAttachment } from "../protocol/types.ts";
 import { openSqliteBackend } from "../store/sqlite/sqlite_backend.ts";
 import type { StoreBackend } from "../store/backend.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/helpers/assert.ts";
-import { ChatService } from "./chat_service.ts";
+import type { Broadcaster } from "./broadcaster.ts";
+import { ChatService, type LiveDelivery } from "./chat_service.ts";
 import type { MessageHooks } from "./message_hooks.ts";
-import type { Notifier } from "./notifier.ts";
 
 type Sent = { to: string[]; except?: string; event: string; payload: unknown };
 
 /** Records every notification instead of sending it. */
-class RecordingNotifier implements Notifier {
+class RecordingNotifier implements Broadcaster, LiveDelivery {
   readonly sent: Sent[] = [];
   readonly delivered: { receiverId: string; message: ChatMessage }[] = [];
 
@@ -33,7 +33,7 @@ class RecordingNotifier implements Notifier {
   toEveryone(event: string, payload: unknown): void {
     this.sent.push({ to: ["*"], event, payload });
   }
-  deliverMessage(receiverId: string, message: ChatMessage): void {
+  deliver(receiverId: string, message: ChatMessage): void {
     this.delivered.push({ receiverId, message });
   }
   /** What was recorded so far, forgotten for the next step. */
@@ -54,7 +54,7 @@ async function fixture(hooks: MessageHooks = {}): Promise<Fixture> {
   const backend = await openSqliteBackend(":memory:", { uploadDir });
   const notifier = new RecordingNotifier();
   return {
-    chat: new ChatService(backend.chat, notifier, hooks),
+    chat: new ChatService(backend.chat, notifier, notifier, hooks),
     notifier,
     backend,
     async [Symbol.asyncDispose]() {

@@ -5,10 +5,10 @@
  */
 import type { ChatMessage } from "../protocol/types.ts";
 import type { ChatStore } from "../store/repository.ts";
-import type { Notifier } from "./notifier.ts";
+import type { Broadcaster } from "./broadcaster.ts";
 
 export class DeliveryService {
-  constructor(private readonly store: ChatStore, private readonly notify: Notifier) {}
+  constructor(private readonly store: ChatStore, private readonly notify: Broadcaster) {}
 
   /**
    * A device of the receiver acknowledged `receiveMessage`. The first

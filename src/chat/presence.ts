@@ -9,8 +9,8 @@ import type { Logger } from "../log.ts";
 import { errorFields } from "../log.ts";
 import type { Identity } from "../protocol/types.ts";
 import type { ChatStore } from "../store/repository.ts";
+import type { Broadcaster } from "./broadcaster.ts";
 import { LocalSockets } from "./local_sockets.ts";
-import type { Notifier } from "./notifier.ts";
 
 export interface PresenceOptions {
   /** `partners`: tell users who share a conversation; `all`: tell every socket. */
@@ -32,7 +32,7 @@ export interface Presence {
 
 /** Stores the state first, then tells the others; a failure is logged, never thrown. */
 export async function announcePresence(
-  deps: { store: ChatStore; notify: Notifier; log: Logger },
+  deps: { store: ChatStore; notify: Broadcaster; log: Logger },
   broadcast: PresenceOptions["broadcast"],
   userId: string,
   isOnline: boolean,
@@ -51,13 +51,37 @@ export async function announcePresence(
   }
 }
 
+/**
+ * Presence of a single node, which is the only writer of presence: every user
+ * stored online when it starts was left so by a previous process that died
+ * without marking them offline (kill -9, a crash, power loss). They are set
+ * offline before this process accepts any connection; their clients reconnect
+ * and go online again. (A cluster node leaves this to the nodes' sweep of dead
+ * nodes, src/cluster/cluster_presence.ts.)
+ *
+ * Their `lastSeen` becomes this start time. They were connected until the old
+ * process died, which is after the `lastSeen` stored (the time they came
+ * online, possibly hours earlier) and before now; with the usual supervisor
+ * restart, within seconds of now. The stored time is kept only if it is later.
+ */
+export async function startPresence(
+  store: ChatStore,
+  notify: Broadcaster,
+  options: PresenceOptions,
+  log: Logger,
+): Promise<PresenceService> {
+  const users = await store.users.markAllOffline(new Date().toISOString());
+  if (users > 0) log.info("users left online by the previous process set offline", { users });
+  return new PresenceService(store, notify, options, log);
+}
+
 export class PresenceService implements Presence {
   private readonly local: LocalSockets;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly store: ChatStore,
-    private readonly notify: Notifier,
+    private readonly notify: Broadcaster,
     private readonly options: PresenceOptions,
     private readonly log: Logger,
   ) {
@@ -84,10 +108,6 @@ export class PresenceService implements Presence {
   /** Users with a socket on this process, or inside their grace period. */
   onlineCount(): number {
     return this.local.onlineCount;
-  }
-
-  isOnline(userId: string): boolean {
-    return this.local.isOnline(userId);
   }
 
   /**

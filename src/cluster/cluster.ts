@@ -8,7 +8,7 @@
  * missed, read from the stream; the classic adapter cannot do that.
  */
 import { createAdapter } from "@socket.io/redis-streams-adapter";
-import type { Notifier } from "../chat/notifier.ts";
+import type { Broadcaster } from "../chat/broadcaster.ts";
 import type { PresenceOptions } from "../chat/presence.ts";
 import type { ClusterConfig, RateBucket, RateLimitName } from "../config.ts";
 import { MemoryRateLimiter, type RateLimiter } from "../limits/rate_limiter.ts";
@@ -37,7 +37,7 @@ export interface ClusterNode {
   /** Hands a new message to the other nodes, for their sockets of the receiver. */
   relay(receiverId: string, message: ChatMessage): void;
   /** Cluster-wide presence; starts the node's heartbeat and the dead-node sweeper. */
-  presence(store: ChatStore, notify: Notifier, options: PresenceOptions): ClusterPresence;
+  presence(store: ChatStore, notify: Broadcaster, options: PresenceOptions): ClusterPresence;
   /** Rate limits shared by all nodes (this node's own buckets while Redis is down). */
   limiter(limits: Readonly<Record<RateLimitName, RateBucket>>): RateLimiter;
   /** Resolves when Redis answers (for `/readyz`). */

@@ -18,7 +18,7 @@
  */
 import { LocalSockets } from "../chat/local_sockets.ts";
 import type { Identity } from "../protocol/types.ts";
-import type { Notifier } from "../chat/notifier.ts";
+import type { Broadcaster } from "../chat/broadcaster.ts";
 import { announcePresence, type Presence, type PresenceOptions } from "../chat/presence.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { ChatStore } from "../store/repository.ts";
@@ -43,7 +43,7 @@ export interface ClusterPresenceOptions extends PresenceOptions {
 
 export interface PresenceDeps {
   store: ChatStore;
-  notify: Notifier;
+  notify: Broadcaster;
   log: Logger;
   /**
    * Another node left the cluster (died and was taken over, or shut down). What it relayed

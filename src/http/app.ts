@@ -11,11 +11,11 @@ import { requireUser } from "../auth/http_auth.ts";
 import { type HostPolicy, isHostAllowed } from "../hosts.ts";
 import { type AllowedOrigins, isOriginAllowed } from "../auth/origins.ts";
 import { enforce, type RateLimiter } from "../limits/rate_limiter.ts";
-import type { Metrics } from "../metrics/metrics.ts";
+import { errorReport, type Metrics } from "../metrics/metrics.ts";
 import type { TokenIssuer, TokenVerifier } from "../auth/tokens.ts";
 import type { ChatService } from "../chat/chat_service.ts";
-import { AppError, toErrorBody } from "../errors.ts";
-import { errorFields, type Logger } from "../log.ts";
+import { AppError, ERROR_CODES, toErrorBody } from "../errors.ts";
+import type { Logger } from "../log.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { chatsRoutes } from "./chats_routes.ts";
 import { docsRoutes } from "./docs_page.ts";
@@ -24,6 +24,7 @@ import { systemRoutes } from "./system_routes.ts";
 import type { PushService } from "../push/push_service.ts";
 import type { UploadService } from "../uploads/upload_service.ts";
 import { pushRoutes } from "./push_routes.ts";
+import { serviceRoutes, type ServiceRoutesDeps } from "./service_routes.ts";
 import { uploadsRoutes } from "./uploads_routes.ts";
 import { loadStaticPage } from "./static_page.ts";
 
@@ -46,6 +47,8 @@ export interface HttpAppDeps {
   uploads?: UploadService;
   /** Enables `/api/push` when Web Push is configured. */
   push?: PushService;
+  /** Enables `/api/service` (`SERVICE_API_KEYS`): the host backend's door. */
+  service?: Omit<ServiceRoutesDeps, "chat">;
 }
 
 /** The test page satisfies this: no inline script or style, sockets to its own origin only. */
@@ -67,19 +70,21 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
   const app = new OpenAPIHono<BlankEnv>();
   const page = await loadStaticPage();
 
-  app.onError((err, c) => {
-    if (err instanceof HTTPException && !(err instanceof AppError)) {
-      return c.json({ error: err.message || "Bad request", code: "VALIDATION_ERROR" }, err.status);
-    }
-    const body = toErrorBody(err, (e) => deps.log.error("request failed", errorFields(e)));
-    const status = err instanceof AppError ? err.status : 500;
-    deps.metrics.errors.inc({ code: body.code });
+  // Every refusal, thrown by a route or a guard below, is answered (and counted) here.
+  const report = errorReport(deps.metrics, deps.log, "request failed");
+  const answerError = (err: unknown, c: Context) => {
+    // Hono's own refusals (a malformed JSON body behind a validator) are bad requests.
+    const refusal = err instanceof HTTPException
+      ? new AppError("VALIDATION_ERROR", err.message || "Bad request")
+      : err;
+    const body = toErrorBody(refusal, report);
     if (body.retryAfterMs !== undefined) {
       c.header("Retry-After", String(Math.max(1, Math.ceil(body.retryAfterMs / 1000))));
     }
-    return c.json(body, status as 400);
-  });
-  app.notFound((c) => c.json({ error: "Route not found", code: "NOT_FOUND" }, 404));
+    return c.json(body, ERROR_CODES[body.code]);
+  };
+  app.onError(answerError);
+  app.notFound((c) => answerError(new AppError("NOT_FOUND", "Route not found"), c));
 
   const addressOf = (c: Context) => {
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
@@ -97,16 +102,13 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
   // A page that reached this server by a name of its own (DNS rebinding) gets nothing.
   app.use("*", async function hostGuard(c, next) {
     if (!isHostAllowed(c.req.header("host"), deps.hosts)) {
-      deps.metrics.errors.inc({ code: "FORBIDDEN" });
-      return c.json({ error: "Host not allowed", code: "FORBIDDEN" }, 403);
+      throw new AppError("FORBIDDEN", "Host not allowed");
     }
     await next();
   });
   // A browser page from an origin not on the list gets nothing: 403, no CORS headers.
   app.use("*", async function originGuard(c, next) {
-    if (!originAllowed(c)) {
-      return c.json({ error: "Origin not allowed", code: "FORBIDDEN" }, 403);
-    }
+    if (!originAllowed(c)) throw new AppError("FORBIDDEN", "Origin not allowed");
     await next();
   });
   app.use(
@@ -121,11 +123,9 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
     if (c.req.path.startsWith("/api/uploads")) return await next();
     return await bodyLimit({
       maxSize: deps.maxBodyBytes,
-      onError: (c) =>
-        c.json(
-          { error: `Body larger than ${deps.maxBodyBytes} bytes`, code: "PAYLOAD_TOO_LARGE" },
-          413,
-        ),
+      onError: () => {
+        throw new AppError("PAYLOAD_TOO_LARGE", `Body larger than ${deps.maxBodyBytes} bytes`);
+      },
     })(c, next);
   });
   const authenticated = requireUser({ verifier: deps.verifier, limiter: deps.limiter, addressOf });
@@ -151,6 +151,7 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
   app.route("/api/chats", chatsRoutes(deps.chat));
   if (deps.uploads) app.route("/api/uploads", uploadsRoutes(deps.uploads, authenticated));
   if (deps.push?.webPush) app.route("/api/push", pushRoutes(deps.push.webPush, authenticated));
+  if (deps.service) app.route("/api/service", serviceRoutes({ ...deps.service, chat: deps.chat }));
 
   serveOpenApiDocument(app);
   app.route("/", docsRoutes());

@@ -4,6 +4,8 @@
  */
 import client from "prom-client";
 import { registerProcessMetrics } from "./process_metrics.ts";
+import type { ErrorCode, ErrorReport } from "../errors.ts";
+import { errorFields, type Logger } from "../log.ts";
 
 /** Values read when Prometheus scrapes, from parts built after the metrics. */
 export interface GaugeSources {
@@ -29,6 +31,7 @@ export interface Metrics {
   readonly messagesRead: client.Counter;
   readonly eventDuration: client.Histogram<"event">;
   readonly storeDuration: client.Histogram<"operation">;
+  /** Counted through `errorReport`, by `toErrorBody`: every refusal passes there. */
   readonly errors: client.Counter<"code">;
   readonly rateLimited: client.Counter<"limit">;
 }
@@ -194,4 +197,20 @@ export function createMetrics(): Metrics {
     }),
   };
   return metrics;
+}
+
+/**
+ * Reports into `parley_errors_total{code}`, and logs an unexpected error as
+ * `message` with `fields` and its details.
+ */
+export function errorReport(
+  metrics: Metrics,
+  log: Logger,
+  message: string,
+  fields: Record<string, unknown> = {},
+): ErrorReport {
+  return {
+    count: (code: ErrorCode) => metrics.errors.inc({ code }),
+    unexpected: (err) => log.error(message, { ...fields, ...errorFields(err) }),
+  };
 }

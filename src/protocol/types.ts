@@ -282,10 +282,6 @@ export interface ServerToClientEvents {
   messageDeleted: (deleted: MessageDeletedPayload) => void;
 }
 
-/** Socket.IO's events between servers: Parley sends none. */
-// deno-lint-ignore no-empty-interface
-export interface InterServerEvents {}
-
 /** Who a verified token says the caller is: its `sub`, and the names it carries. */
 export interface Identity {
   /** The token's `sub`. */

@@ -8,7 +8,6 @@ import {
   TypingInput,
   UserId,
 } from "../schemas/inputs.ts";
-import { parseInput } from "../schemas/parse.ts";
 import { type EventContext, onEvent } from "./event_handler.ts";
 import type { ParleySocket } from "./io.ts";
 
@@ -20,8 +19,7 @@ export function registerChatHandlers(
   const caller = socket.data.userId;
 
   // Kept for clients of the brief: the token already decided who this is.
-  onEvent(socket, "setUserId", context, (payload) => {
-    const userId = parseInput(UserId, payload);
+  onEvent(socket, context, "setUserId", UserId, (userId) => {
     if (userId !== caller) {
       throw new AppError("FORBIDDEN", "setUserId must match the authenticated user");
     }
@@ -30,28 +28,27 @@ export function registerChatHandlers(
 
   // With an ack the answer travels in it; a broadcast of the same to this socket
   // would only cost a packet each way (README, "Socket.IO events").
-  onEvent(socket, "sendMessage", context, async (payload, { acked }) => {
+  onEvent(socket, context, "sendMessage", SendMessageInput, async (input, { acked }) => {
     const { message, duplicate } = await chat.sendMessage(
       caller,
-      parseInput(SendMessageInput, payload),
+      input,
       acked ? socket.id : undefined,
     );
     return duplicate ? { message, duplicate } : { message };
   });
 
-  onEvent(socket, "typing", context, (payload) => {
-    chat.typing(caller, parseInput(TypingInput, payload));
+  onEvent(socket, context, "typing", TypingInput, (input) => {
+    chat.typing(caller, input);
     return {};
   });
 
-  onEvent(socket, "getChatHistory", context, async (payload) => {
-    const messages = await chat.history(caller, parseInput(ChatHistoryInput, payload));
+  onEvent(socket, context, "getChatHistory", ChatHistoryInput, async (input) => {
+    const messages = await chat.history(caller, input);
     socket.emit("chatHistory", messages);
     return { messages };
   });
 
-  onEvent(socket, "messageRead", context, (payload, { acked }) => {
-    const { messageId } = parseInput(MessageReadInput, payload);
+  onEvent(socket, context, "messageRead", MessageReadInput, ({ messageId }, { acked }) => {
     return chat.markRead(caller, messageId, acked ? socket.id : undefined);
   });
 }

@@ -1,13 +1,16 @@
 /** Admits sockets (per-IP rate, token), wires their events, and reports them to presence. */
 import { clientAddress } from "../auth/client_address.ts";
-import { socketAuth } from "../auth/socket_auth.ts";
+import { authenticateHandshake } from "../auth/socket_auth.ts";
 import type { TokenVerifier } from "../auth/tokens.ts";
 import type { ChatService } from "../chat/chat_service.ts";
 import type { Presence } from "../chat/presence.ts";
 import type { RateLimiter } from "../limits/rate_limiter.ts";
-import type { Metrics } from "../metrics/metrics.ts";
+import { AppError, type ErrorReport, toErrorBody } from "../errors.ts";
+import { errorReport, type Metrics } from "../metrics/metrics.ts";
 import { errorFields, type Logger } from "../log.ts";
 import { registerChatHandlers } from "./chat_handlers.ts";
+import { admitIf } from "./connect_error.ts";
+import { tokenExpired } from "./event_handler.ts";
 import type { InFlight } from "./in_flight.ts";
 import type { MessageDelivery } from "./message_delivery.ts";
 import { type ParleyServer, type ParleySocket, userRoom } from "./io.ts";
@@ -36,39 +39,36 @@ const MAX_TIMER_MS = 2_147_483_647;
 export function acceptConnections(io: ParleyServer, deps: ConnectionDeps): void {
   // Sampled while clients can be served; the HTTP server's close (shutdown) ends it.
   io.httpServer.once("close", deps.metrics.monitorEventLoop());
+  const report = errorReport(deps.metrics, deps.log, "connection refused");
   gateHandshakes(io, {
     limiter: deps.limiter,
     trustProxy: deps.trustProxy,
     maxPending: deps.maxPendingSessions,
+    report,
   });
-  io.use(async function connectionRate(socket, next) {
+  io.use(admitIf(report, async function connectionRate(socket) {
     const ip = clientAddress(
       socket.handshake.address,
       socket.handshake.headers["x-forwarded-for"],
       deps.trustProxy,
     );
     const decision = await deps.limiter.consume("connect", ip);
-    if (decision.allowed) return next();
-    const err = new Error("rate limited") as Error & { data?: unknown };
-    err.data = {
-      code: "RATE_LIMITED",
-      error: "Too many connection attempts",
-      retryAfterMs: decision.retryAfterMs,
-    };
-    next(err);
-  });
-  io.use(socketAuth(deps.verifier, (socket, identity) => {
-    Object.assign(socket.data, identity);
+    if (!decision.allowed) {
+      throw new AppError("RATE_LIMITED", "Too many connection attempts", decision.retryAfterMs);
+    }
+  }));
+  io.use(admitIf(report, async function tokenAuth(socket) {
+    Object.assign(socket.data, await authenticateHandshake(deps.verifier, socket.handshake));
   }));
 
-  const cap = new SocketCap(deps.maxSocketsPerUser);
+  const cap = new SocketCap(deps.maxSocketsPerUser, report);
   io.on("connection", (socket: ParleySocket) => {
     const { userId } = socket.data;
     // Listeners first and synchronously: events sent right after connect are not lost.
     registerChatHandlers(socket, deps.chat, deps);
     socket.join(userRoom(userId));
     void deps.delivery.catchUp(socket);
-    const expiry = disconnectOnExpiry(socket);
+    const expiry = disconnectOnExpiry(socket, report);
     socket.on("disconnect", (reason) => {
       clearTimeout(expiry);
       deps.presence.disconnected(userId);
@@ -87,15 +87,15 @@ export function acceptConnections(io: ParleyServer, deps: ConnectionDeps): void 
 }
 
 /** At the token's `exp`: tell the client why, then disconnect it. It reconnects with a fresh token. */
-function disconnectOnExpiry(socket: ParleySocket): ReturnType<typeof setTimeout> | undefined {
+function disconnectOnExpiry(
+  socket: ParleySocket,
+  report: ErrorReport,
+): ReturnType<typeof setTimeout> | undefined {
   const { expiresAt } = socket.data;
   if (expiresAt === undefined) return undefined;
   const ms = Math.min(MAX_TIMER_MS, Math.max(0, expiresAt * 1000 - Date.now()));
   return setTimeout(() => {
-    socket.emit("messageError", {
-      error: "Your token expired; reconnect with a fresh one",
-      code: "TOKEN_EXPIRED",
-    });
+    socket.emit("messageError", toErrorBody(tokenExpired(), report));
     socket.disconnect(true);
   }, ms);
 }

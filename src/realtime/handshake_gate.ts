@@ -12,6 +12,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { clientAddress } from "../auth/client_address.ts";
+import { AppError, type ErrorReport, toErrorBody } from "../errors.ts";
 import type { RateLimiter } from "../limits/rate_limiter.ts";
 import type { ParleyServer } from "./io.ts";
 
@@ -20,6 +21,8 @@ export interface HandshakeGateOptions {
   trustProxy: boolean;
   /** `MAX_PENDING_SESSIONS`. */
   maxPending: number;
+  /** Each refused handshake is counted here; Engine.IO answers 403 with the error's text. */
+  report: ErrorReport;
 }
 
 // `close(true)` discards the transport: a polling session nobody polls closes now, not in 30 s.
@@ -53,6 +56,7 @@ export function gateHandshakes(io: ParleyServer, options: HandshakeGateOptions):
   };
 
   engine.opts.allowRequest = function handshakeGate(req, callback) {
+    const refuse = (err: unknown) => callback(toErrorBody(err, options.report).error, false);
     const spend = () => {
       const ip = clientAddress(
         req.socket.remoteAddress,
@@ -61,18 +65,23 @@ export function gateHandshakes(io: ParleyServer, options: HandshakeGateOptions):
       );
       options.limiter.consume("handshake", ip).then(
         (decision) => {
-          if (!decision.allowed) return callback("rate limited", false);
+          if (!decision.allowed) return refuse(new AppError("RATE_LIMITED", "rate limited"));
           // Checked here, last: Engine.IO creates the session in the same turn, so concurrent
           // handshakes cannot all pass the bound before any of them counts.
-          if (!room()) return callback("too many sessions waiting to authenticate", false);
+          if (!room()) {
+            return refuse(
+              new AppError("RATE_LIMITED", "too many sessions waiting to authenticate"),
+            );
+          }
           const slot = setTimeout(() => reserved.delete(slot), RESERVATION_MS);
           reserved.add(slot);
           callback(null, true);
         },
-        () => callback("rate limiter failed", false),
+        refuse,
       );
     };
     if (!checks) return spend();
+    // The host and origin checks of createIo(), which count their own refusals.
     checks(req, (err, allowed) => (allowed ? spend() : callback(err, false)));
   };
 

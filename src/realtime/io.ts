@@ -1,5 +1,5 @@
-import type { Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
+import { AppError, type ErrorReport, toErrorBody } from "../errors.ts";
 import { type HostPolicy, isHostAllowed } from "../hosts.ts";
 import { type AllowedOrigins, isOriginAllowed } from "../auth/origins.ts";
 import type {
@@ -35,6 +35,8 @@ export interface IoOptions {
   maxPayloadBytes: number;
   /** How long a dropped connection may come back with its rooms and missed broadcasts. */
   recoveryWindowMs: number;
+  /** Handshakes refused for their host or origin are counted here. */
+  report: ErrorReport;
 }
 
 /** Every socket of a user joins its room: one emit reaches every tab and device. */
@@ -42,18 +44,25 @@ export function userRoom(userId: string): string {
   return `user:${userId}`;
 }
 
-export function createIo(httpServer: HttpServer, options: IoOptions): ParleyServer {
+/**
+ * The Socket.IO server, not yet attached to an HTTP server (`io.attach()`), so
+ * that the parts that emit through it can be built before the HTTP app is.
+ */
+export function createIo(options: IoOptions): ParleyServer {
   const origins = options.corsOrigins;
-  return new Server(httpServer, {
+  return new Server({
     cors: { origin: origins === "*" ? "*" : [...origins] },
     // A browser page from another origin, or reaching this server by a foreign
-    // name (DNS rebinding), cannot even open the connection.
-    allowRequest: (req, callback) =>
-      callback(
-        null,
-        isHostAllowed(req.headers.host, options.hosts) &&
-          isOriginAllowed(req.headers.origin, req.headers.host, origins),
-      ),
+    // name (DNS rebinding), cannot even open the connection (Engine.IO answers 403).
+    allowRequest(req, callback) {
+      const refusal = !isHostAllowed(req.headers.host, options.hosts)
+        ? "Host not allowed"
+        : !isOriginAllowed(req.headers.origin, req.headers.host, origins)
+        ? "Origin not allowed"
+        : undefined;
+      if (refusal === undefined) return callback(null, true);
+      callback(toErrorBody(new AppError("FORBIDDEN", refusal), options.report).error, false);
+    },
     maxHttpBufferSize: options.maxPayloadBytes,
     // A session that has not authenticated within this long is closed (Socket.IO's default: 45 s).
     connectTimeout: 10_000,

@@ -4,13 +4,14 @@
  * and device is a socket; a client that opens one after another without
  * closing them would otherwise hold server memory without bound.
  */
+import { AppError, type ErrorReport, toErrorBody } from "../errors.ts";
 import type { ParleySocket } from "./io.ts";
 
 export class SocketCap {
   /** Each user's sockets, oldest first. */
   private readonly byUser = new Map<string, ParleySocket[]>();
 
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number, private readonly report: ErrorReport) {}
 
   /** Counts a new socket in; closes the user's oldest if that makes one too many. */
   admit(socket: ParleySocket): void {
@@ -21,11 +22,11 @@ export class SocketCap {
     socket.once("disconnect", () => this.forget(userId, socket));
     while (sockets.length > this.max) {
       const oldest = sockets.shift()!;
-      oldest.emit("messageError", {
-        code: "FORBIDDEN",
-        error: `Too many connections for one user (at most ${this.max}): ` +
-          "this one, the oldest, was closed",
-      });
+      const refusal = new AppError(
+        "FORBIDDEN",
+        `Too many connections for one user (at most ${this.max}): this one, the oldest, was closed`,
+      );
+      oldest.emit("messageError", toErrorBody(refusal, this.report));
       oldest.disconnect(true);
     }
   }

@@ -1,14 +1,16 @@
 /**
- * The domain's outbound port: "tell these users this event". The realtime
+ * The domain's outbound port for events: "tell these users this". The realtime
  * layer implements it with Socket.IO rooms (one room per user, every tab and
- * device of the user joins it), so the domain never touches Socket.IO.
+ * device of the user joins it), so the domain never touches Socket.IO. A new
+ * message is not broadcast: it goes through `LiveDelivery` (chat_service.ts),
+ * which asks each device to acknowledge it.
  */
-import type { ChatMessage, ServerToClientEvents } from "../protocol/types.ts";
+import type { ServerToClientEvents } from "../protocol/types.ts";
 
-/** Events sent as plain broadcasts; `receiveMessage` goes through `deliverMessage`. */
+/** Events sent as plain broadcasts; `receiveMessage` goes through `LiveDelivery`. */
 export type BroadcastEvent = Exclude<keyof ServerToClientEvents, "receiveMessage">;
 
-export interface Notifier {
+export interface Broadcaster {
   toUsers<E extends BroadcastEvent>(
     userIds: readonly string[],
     event: E,
@@ -28,6 +30,4 @@ export interface Notifier {
     event: E,
     ...args: Parameters<ServerToClientEvents[E]>
   ): void;
-  /** Sends a new message to every connected device of the receiver, asking each to acknowledge. */
-  deliverMessage(receiverId: string, message: ChatMessage): void;
 }
