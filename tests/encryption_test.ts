@@ -3,6 +3,7 @@ import { withEncryption } from "../src/store/encrypted_store.ts";
 import { openSqliteBackend } from "../src/store/sqlite/sqlite_backend.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { MONGODB_URI, startTestServer, TEST_STORE } from "./helpers/server.ts";
+import { tempDir } from "./helpers/temp_dir.ts";
 import { storeContract } from "./store_contract.ts";
 
 const keyA = { id: "a", key: crypto.getRandomValues(new Uint8Array(32)) };
@@ -47,10 +48,13 @@ Deno.test({
     "MESSAGE_ENCRYPTION_KEYS: the SQLite file holds no plaintext; old keys still open after rotation",
   ignore: TEST_STORE !== "sqlite",
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "parley-enc-" });
-    const SQLITE_PATH = `${dir}/parley.db`;
-    try {
-      let server = await startTestServer({ SQLITE_PATH, MESSAGE_ENCRYPTION_KEYS: envKeys(keyA) });
+    await using dir = await tempDir("parley-enc-");
+    const SQLITE_PATH = `${dir.path}/parley.db`;
+    {
+      await using server = await startTestServer({
+        SQLITE_PATH,
+        MESSAGE_ENCRYPTION_KEYS: envKeys(keyA),
+      });
       const alice = await server.connect("alice");
       const sent = await alice.timeout(3000).emitWithAck("sendMessage", {
         receiverId: "bob",
@@ -60,14 +64,15 @@ Deno.test({
       assert(sent.ok);
       assertEquals(sent.message.text, SECRET_TEXT, "clients see plaintext");
       assertEquals(sent.message.file, file);
-      await server.close();
+    }
+    // Each server has closed (its block ended) before the file is read.
+    let raw = await rawDatabaseText(SQLITE_PATH);
+    assert(raw.includes("enc:v1:a:"), "sealed with key a");
+    assert(!raw.includes("midnight") && !raw.includes("heist"), "no plaintext at rest");
 
-      let raw = await rawDatabaseText(SQLITE_PATH);
-      assert(raw.includes("enc:v1:a:"), "sealed with key a");
-      assert(!raw.includes("midnight") && !raw.includes("heist"), "no plaintext at rest");
-
+    {
       // Rotate: b seals new messages, a still opens old ones.
-      server = await startTestServer({
+      await using server = await startTestServer({
         SQLITE_PATH,
         MESSAGE_ENCRYPTION_KEYS: envKeys(keyB, keyA),
       });
@@ -82,12 +87,9 @@ Deno.test({
       assertEquals(history[0].file, file);
       const rows = await (await server.api("alice", "/api/chats/conversations")).json();
       assertEquals(rows[0].lastMessage.text, "see you there");
-      await server.close();
-      raw = await rawDatabaseText(SQLITE_PATH);
-      assert(raw.includes("enc:v1:b:") && !raw.includes("see you there"));
-    } finally {
-      await Deno.remove(dir, { recursive: true });
     }
+    raw = await rawDatabaseText(SQLITE_PATH);
+    assert(raw.includes("enc:v1:b:") && !raw.includes("see you there"));
   },
 });
 
