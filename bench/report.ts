@@ -163,7 +163,9 @@ export function checkTargets(rows: Row[]): TargetCheck[] {
       measured:
         `${fmt(first / 1024)} MiB after ${fmt(e.firstMinuteAtS, 0)} s, ${
           fmt(end / 1024)
-        } MiB at the end (${fmt(e.rssGrowthPct)}%, max ${fmt((e.rssMaxKiB ?? NaN) / 1024)} MiB); ` +
+        } MiB at the end (${fmt(e.rssGrowthPct)}%; ${
+          fmt(e.rssSecondHalfGrowthPct)
+        }% over the second half; max ${fmt((e.rssMaxKiB ?? NaN) / 1024)} MiB); ` +
         `server event-loop delay p99 ${fmt(e.eventLoopDelayP99Ms)} ms (max ${
           fmt(e.eventLoopDelayMaxMs)
         } ms; printed, no goal)`,
@@ -261,7 +263,9 @@ function notes(row: Row): string {
     parts.push(
       `RSS ${fmt(e.rssFirstMinuteKiB / 1024)} MiB after ${fmt(e.firstMinuteAtS, 0)} s, ${
         fmt((e.rssEndKiB ?? NaN) / 1024)
-      } at the end, ${fmt((e.rssAfterDrainKiB ?? NaN) / 1024)} after the drain; ${
+      } at the end (${fmt((e.rssMidKiB ?? NaN) / 1024)} at half time: ${
+        fmt(e.rssSecondHalfGrowthPct)
+      }% over the second half), ${fmt((e.rssAfterDrainKiB ?? NaN) / 1024)} after the drain; ${
         fmt(e.reconnects, 0)
       } reconnects, ${row.duplicates} received again, ${
         fmt(e.unackedReceipts, 0)

@@ -128,6 +128,17 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
       const firstS = Math.min(60, loadS / 2);
       const rssFirstKiB = rssAt(readings, firstS);
       const rssEndKiB = rssAt(readings, loadS);
+      const midKiB = rssAt(readings, loadS / 2);
+      // RSS by minute, for the JSON: whether it levels off, and when.
+      const byMinute = Object.fromEntries(
+        Array.from({ length: Math.floor(loadS / 60) }, (_, i) => [
+          `rssMinute${i + 1}KiB`,
+          rssAt(readings, (i + 1) * 60),
+        ]),
+      );
+      const serverCpu = cpuAfter.main + cpuAfter.workers + cpuAfter.other -
+        (cpuBefore.main + cpuBefore.workers + cpuBefore.other);
+      const loadCpu = answers.reduce((n, r) => n + r.cpuSeconds, 0);
       const sum = (key: string) => answers.reduce((n, r) => n + (r.counts[key] ?? 0), 0);
       const machineBusy = machineAfter.busy - machineBefore.busy;
       const machineTotal = machineBusy + machineAfter.idle - machineBefore.idle;
@@ -148,10 +159,16 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
         rssEndKiB,
         rssAfterDrainKiB,
         rssGrowthPct: (100 * (rssEndKiB - rssFirstKiB)) / rssFirstKiB,
+        rssMidKiB: midKiB,
+        rssSecondHalfGrowthPct: (100 * (rssEndKiB - midKiB)) / midKiB,
+        ...byMinute,
         rssMaxKiB: Math.max(...readings.map((r) => r.kiB)),
         cpuMainPct: (100 * (cpuAfter.main - cpuBefore.main)) / loadS,
         cpuWorkersPct: (100 * (cpuAfter.workers - cpuBefore.workers)) / loadS,
         cpuOtherPct: (100 * (cpuAfter.other - cpuBefore.other)) / loadS,
+        loadCpuPct: (100 * loadCpu) / loadS,
+        // Everything else the machine ran meanwhile: other people's work, the kernel, this process.
+        elsewhereCpuPct: (100 * (machineBusy - loadCpu - serverCpu)) / loadS,
         machineBusyPct: machineTotal > 0 ? (100 * machineBusy) / machineTotal : NaN,
         ...loopDelay,
       });
