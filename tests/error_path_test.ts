@@ -33,11 +33,11 @@ async function countsOne(url: string, code: ErrorCode, refuse: () => Promise<voi
   assertEquals(added, [[code, 1]]);
 }
 
-/** A raw request, since fetch does not let a caller choose `Host`. */
-function rawGet(url: string, path: string, headers: Record<string, string>) {
+/** A raw request, since fetch lets a caller choose neither `Host` nor its own address. */
+function rawGet(url: string, path: string, headers: Record<string, string>, localAddress?: string) {
   const { hostname, port } = new URL(url);
   return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request({ hostname, port, path, headers }, (res) => {
+    const req = request({ hostname, port, path, headers, localAddress }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk) => (body += chunk));
@@ -100,6 +100,24 @@ Deno.test("REST refusals (host, origin, body limit, not found, handlers) are cou
       assertEquals(res.status, 401);
       assertEquals((await res.json()).code, "UNAUTHORIZED");
     }));
+});
+
+Deno.test("REST refusals per IP are counted against the caller's own address", async () => {
+  await using server = await startTestServer({
+    RATE_LIMITS: "on",
+    RATE_LIMIT_ANON_REST: "0.001:2",
+  });
+  const anonymous = (localAddress: string) =>
+    rawGet(server.url, "/api/chats/my-chats", {}, localAddress);
+  assertEquals((await anonymous("127.0.0.1")).status, 401);
+  assertEquals((await anonymous("127.0.0.1")).status, 401);
+  await countsOne(server.url, "RATE_LIMITED", async () => {
+    const refused = await anonymous("127.0.0.1");
+    assertEquals(refused.status, 429);
+    assertEquals(JSON.parse(refused.body).code, "RATE_LIMITED");
+  });
+  // Another address on the loopback network has a bucket of its own.
+  assertEquals((await anonymous("127.0.0.2")).status, 401);
 });
 
 Deno.test("socket refusals (handshake, connection, events, socket cap, expiry) are counted by code", async (t) => {
