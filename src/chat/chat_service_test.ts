@@ -1,13 +1,13 @@
 /**
  * The chat rules on a real store (SQLite in memory). The realtime side is the
- * one stand-in: a notifier that records what would go to which users, since
- * Socket.IO rooms are what tests/ exercises over a real port.
+ * one stand-in: a broadcaster and a live delivery that record what would go to
+ * which users, since Socket.IO rooms are what tests/ exercises over a real port.
  */
 import { AppError, type ErrorCode } from "../errors.ts";
 import type { ChatMessage, FileAttachment } from "../protocol/types.ts";
-import { openSqliteBackend } from "../store/sqlite/sqlite_backend.ts";
 import type { StoreBackend } from "../store/backend.ts";
 import { assert, assertEquals, assertRejects } from "../../tests/helpers/assert.ts";
+import { memoryBackend } from "../../tests/helpers/memory_backend.ts";
 import type { Broadcaster } from "./broadcaster.ts";
 import { ChatService, type LiveDelivery } from "./chat_service.ts";
 import type { MessageHooks } from "./message_hooks.ts";
@@ -50,17 +50,13 @@ interface Fixture extends AsyncDisposable {
 }
 
 async function fixture(hooks: MessageHooks = {}): Promise<Fixture> {
-  const uploadDir = await Deno.makeTempDir({ prefix: "parley-chat-service-" });
-  const backend = await openSqliteBackend(":memory:", { uploadDir });
+  const backend = await memoryBackend();
   const notifier = new RecordingNotifier();
   return {
     chat: new ChatService(backend.chat, notifier, notifier, hooks),
     notifier,
     backend,
-    async [Symbol.asyncDispose]() {
-      await backend.close();
-      await Deno.remove(uploadDir, { recursive: true });
-    },
+    [Symbol.asyncDispose]: () => backend[Symbol.asyncDispose](),
   };
 }
 

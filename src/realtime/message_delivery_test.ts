@@ -7,10 +7,10 @@
  */
 import type { ChatMessage } from "../protocol/types.ts";
 import { createLogger } from "../log.ts";
-import { openSqliteBackend } from "../store/sqlite/sqlite_backend.ts";
 import type { ChatStore } from "../store/repository.ts";
 import { assertEquals } from "../../tests/helpers/assert.ts";
 import { waitFor } from "../../tests/helpers/events.ts";
+import { memoryBackend } from "../../tests/helpers/memory_backend.ts";
 import { type ParleyServer, type ParleySocket, userRoom } from "./io.ts";
 import { type DeliveryOptions, type DeliveryPort, MessageDelivery } from "./message_delivery.ts";
 
@@ -81,8 +81,7 @@ interface Fixture extends AsyncDisposable {
 }
 
 async function fixture(sockets: FakeSocket[], options: Partial<DeliveryOptions> = {}) {
-  const uploadDir = await Deno.makeTempDir({ prefix: "parley-delivery-" });
-  const backend = await openSqliteBackend(":memory:", { uploadDir });
+  const backend = await memoryBackend();
   const store = backend.chat;
   let reads = 0;
   const port: DeliveryPort = {
@@ -108,10 +107,7 @@ async function fixture(sockets: FakeSocket[], options: Partial<DeliveryOptions> 
       const draft = { senderId: "alice", receiverId, text, file: null, clientMessageId: null };
       return (await store.messages.insert(draft)).message;
     },
-    async [Symbol.asyncDispose]() {
-      await backend.close();
-      await Deno.remove(uploadDir, { recursive: true });
-    },
+    [Symbol.asyncDispose]: () => backend[Symbol.asyncDispose](),
   };
   return fixture;
 }
