@@ -237,7 +237,8 @@ function assertWellFormedError(body: Record<string, unknown>, where: string) {
 }
 
 Deno.test(`fuzz: ${RUNS} hostile socket payloads and ${Math.ceil(RUNS / 4)} hostile requests (seed ${SEED})`, async () => {
-  const server = await startTestServer({
+  seededIds = [];
+  await using server = await startTestServer({
     RATE_LIMITS: "on", // the limiter is in the path, but never the answer
     RATE_LIMIT_SEND: "1000000:1000000",
     RATE_LIMIT_TYPING: "1000000:1000000",
@@ -247,59 +248,54 @@ Deno.test(`fuzz: ${RUNS} hostile socket payloads and ${Math.ceil(RUNS / 4)} host
     RATE_LIMIT_ANON_REST: "1000000:1000000",
     MAX_SOCKET_PAYLOAD_BYTES: "1048576", // big values reach validation instead of closing the socket
   });
-  try {
-    const alice = await server.connect("alice");
-    for (const text of ["one", "two", "three"]) {
-      const ack = await alice.timeout(3000).emitWithAck("sendMessage", { receiverId: "bob", text });
-      assert(ack.ok);
-      seededIds.push(ack.message._id);
-    }
-    const before = await snapshot(server);
-    const fuzzer = await server.connect("fuzzer");
-    const r = prng(SEED);
-    const codes: Record<string, number> = {};
-
-    for (let i = 0; i < RUNS; i++) {
-      const [event, args] = hostileEvent(r);
-      const answer = await (fuzzer.timeout(5000) as unknown as {
-        emitWithAck(event: string, ...args: unknown[]): Promise<Record<string, unknown>>;
-      }).emitWithAck(event, ...args);
-      if (answer.ok === true) {
-        assert(
-          event === "typing" || event === "setUserId" || event === "getChatHistory",
-          `${event} accepted: ${JSON.stringify(args).slice(0, 300)}`,
-        );
-        continue;
-      }
-      assertEquals(answer.ok, false);
-      assertWellFormedError(answer, `${event} ${i}`);
-      codes[answer.code as string] = (codes[answer.code as string] ?? 0) + 1;
-    }
-
-    const token = await server.token("fuzzer");
-    for (let i = 0; i < Math.ceil(RUNS / 4); i++) {
-      const { method, path, body } = hostileRequest(r);
-      const res = await fetch(`${server.url}${path}`, {
-        method,
-        body,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      });
-      assert(res.status < 500, `${method} ${path}: ${res.status}`);
-      const json = await res.json();
-      if (res.status >= 400) assertWellFormedError(json, `${method} ${path}`);
-      else assert(Array.isArray(json), `${method} ${path}: ${JSON.stringify(json)}`);
-    }
-
-    assertEquals(await snapshot(server), before, "the store is unchanged");
-    assert(fuzzer.connected, "the fuzzing socket is still served");
-    const still = await alice.timeout(3000).emitWithAck("sendMessage", {
-      receiverId: "bob",
-      text: "still alive",
-    });
-    assert(still.ok, "the server still works");
-    console.log(`fuzz answers by code: ${JSON.stringify(codes)}`);
-  } finally {
-    seededIds = [];
-    await server.close();
+  const alice = await server.connect("alice");
+  for (const text of ["one", "two", "three"]) {
+    const ack = await alice.timeout(3000).emitWithAck("sendMessage", { receiverId: "bob", text });
+    assert(ack.ok);
+    seededIds.push(ack.message._id);
   }
+  const before = await snapshot(server);
+  const fuzzer = await server.connect("fuzzer");
+  const r = prng(SEED);
+  const codes: Record<string, number> = {};
+
+  for (let i = 0; i < RUNS; i++) {
+    const [event, args] = hostileEvent(r);
+    const answer = await (fuzzer.timeout(5000) as unknown as {
+      emitWithAck(event: string, ...args: unknown[]): Promise<Record<string, unknown>>;
+    }).emitWithAck(event, ...args);
+    if (answer.ok === true) {
+      assert(
+        event === "typing" || event === "setUserId" || event === "getChatHistory",
+        `${event} accepted: ${JSON.stringify(args).slice(0, 300)}`,
+      );
+      continue;
+    }
+    assertEquals(answer.ok, false);
+    assertWellFormedError(answer, `${event} ${i}`);
+    codes[answer.code as string] = (codes[answer.code as string] ?? 0) + 1;
+  }
+
+  const token = await server.token("fuzzer");
+  for (let i = 0; i < Math.ceil(RUNS / 4); i++) {
+    const { method, path, body } = hostileRequest(r);
+    const res = await fetch(`${server.url}${path}`, {
+      method,
+      body,
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    });
+    assert(res.status < 500, `${method} ${path}: ${res.status}`);
+    const json = await res.json();
+    if (res.status >= 400) assertWellFormedError(json, `${method} ${path}`);
+    else assert(Array.isArray(json), `${method} ${path}: ${JSON.stringify(json)}`);
+  }
+
+  assertEquals(await snapshot(server), before, "the store is unchanged");
+  assert(fuzzer.connected, "the fuzzing socket is still served");
+  const still = await alice.timeout(3000).emitWithAck("sendMessage", {
+    receiverId: "bob",
+    text: "still alive",
+  });
+  assert(still.ok, "the server still works");
+  console.log(`fuzz answers by code: ${JSON.stringify(codes)}`);
 });
