@@ -747,6 +747,12 @@ export function storeContract(name: string, open: OpenBackend, options: Contract
       const found = await store.messages.search("a", "good", { limit: 5 });
       assertEquals(found, [(await store.messages.get(m2))!], "whole messages");
 
+      const m6 = await sent("b", "a", "नमस्ते दुनिया, καλημέρα κόσμε");
+      assertEquals(await ids("a", "दुनिया"), [m6], "marks of other scripts kept");
+      assertEquals(await ids("a", "दनय"), [], "…and not dropped");
+      assertEquals(await ids("a", "ΚΑΛΗΜΈΡΑ"), [m6], "Greek case");
+      assertEquals(await ids("a", "καλημερα"), [], "Greek accents kept, as SQLite FTS5 keeps them");
+
       // Edits are searched as edited; deleted messages are not found.
       await store.messages.editMessage(m4, "a", "now about dinner", new Date().toISOString());
       assertEquals(await ids("a", "words"), []);

@@ -141,9 +141,9 @@ export async function withEncryption(
     partnersOf: (userId) => inner.partnersOf(userId),
     async editMessage(messageId, senderId, text, editedAt, options) {
       const current = await openMaybe(await inner.get(messageId));
-      // Refusals (not_found, not_sender, too_late) come from the store as they would unsealed.
-      const file = current?.file ?? null;
-      const sealed = current ? await cipher.seal({ text, file }, aadOf(current)) : text;
+      if (!current) return { ok: false, reason: "not_found" };
+      // The store refuses (not_sender, too_late) as it would unsealed; the file stays.
+      const sealed = await cipher.seal({ text, file: current.file }, aadOf(current));
       const result = await inner.editMessage(messageId, senderId, sealed, editedAt, options);
       return result.ok ? { ok: true, message: await open(result.message) } : result;
     },

@@ -192,11 +192,15 @@ export interface MessageRepository {
 
 /**
  * The words of a search query or a message, as both backends match them:
- * runs of letters, digits and marks, lower-cased, accents removed.
+ * runs of letters, digits and marks, lower-cased, Latin letters without their
+ * accents (what SQLite FTS5's `remove_diacritics` folds: "cafe" finds "café";
+ * Greek and Cyrillic keep theirs). SQLite's index applies its own tokenizer
+ * to these words; the MongoDB index stores them.
  */
 export function searchWords(text: string): string[] {
-  const words = text.normalize("NFD").toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
-  return [...new Set(words.map((word) => word.replace(/\p{M}/gu, "")).filter(Boolean))];
+  const folded = text.normalize("NFD").replace(/(\p{Script=Latin})[\u0300-\u036f]+/gu, "$1")
+    .normalize("NFC");
+  return [...new Set(folded.toLowerCase().match(/[\p{L}\p{N}\p{M}]+/gu) ?? [])];
 }
 
 export interface BlockEntry {
