@@ -178,8 +178,21 @@ export class Connection {
       this.setStatus("connected", `connected as ${who()}`);
       this.options.onConnected();
     });
-    socket.on("disconnect", () => {
-      if (mine()) this.refreshStatus();
+    socket.on("disconnect", (reason) => {
+      if (!mine()) return;
+      if (!socket.active) {
+        // Closed by the server (a token that expired, too many tabs): Socket.IO does not
+        // try again by itself. A provider's new token may be let in; a fixed one signs out.
+        if (this.options.tokens.renewable) {
+          this.options.tokens.expire();
+          socket.connect();
+        } else {
+          this.stop();
+          this.setStatus("signed-out", `signed out (${reason})`);
+          return;
+        }
+      }
+      this.refreshStatus();
     });
     socket.on("connect_error", (err) => {
       if (!mine()) return;

@@ -108,7 +108,9 @@ export class ConversationList {
         unreadCount: r.unreadCount,
       });
     }
-    for (const [id, r] of this.rows) if (!next.has(id) && r.lastMessage) next.set(id, r);
+    for (const [id, r] of this.rows) {
+      if (!next.has(id) && (r.lastMessage || id === this.active)) next.set(id, r);
+    }
     this.rows = next;
     this.render();
   }
@@ -142,9 +144,10 @@ export class ConversationList {
     this.render();
   }
 
-  /** @param {string} partnerId */
+  /** The open chat; listed even before its first message. @param {string} partnerId */
   setActive(partnerId) {
     this.active = partnerId;
+    if (partnerId) this.row(partnerId);
     this.render();
   }
 

@@ -109,7 +109,9 @@ Deno.test({
         await attachment.locator("img.attachment-preview").waitFor();
         await attachment.getByText("pasted.png").waitFor();
         await waitFor(
-          async () => await attachment.locator("progress").evaluate((p) => p.value) === 1,
+          async () =>
+            await alice.page.evaluate(`document.querySelector("#attachment progress")?.value`) ===
+              1,
           "the upload to finish",
         );
         await text.fill("a pasted picture");
