@@ -7,7 +7,13 @@ import { fileURLToPath } from "node:url";
 import { readLines } from "../src/cli/lines.ts";
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { collect, nextEvent } from "./helpers/events.ts";
-import { connectClient, signToken, startTestServer, type TestServer } from "./helpers/server.ts";
+import {
+  clientList,
+  connectClient,
+  signToken,
+  startTestServer,
+  type TestServer,
+} from "./helpers/server.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const CLI = fileURLToPath(new URL("../src/cli/chat.ts", import.meta.url));
@@ -101,6 +107,10 @@ class CliProcess {
     await this.pumped;
     return status;
   }
+  /** `await using`: a CLI still running when the test ends is killed. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.finish(true);
+  }
 }
 
 async function devToken(server: TestServer, userId: string): Promise<string> {
@@ -114,169 +124,155 @@ async function devToken(server: TestServer, userId: string): Promise<string> {
 }
 
 Deno.test("chat CLI: lists conversations, opens one, sends, prints live events, reads, quits", async (t) => {
-  const server = await startTestServer();
-  let cli: CliProcess | undefined;
-  try {
-    let bob = await server.connect("bob");
-    const carol = await server.connect("carol");
-    const earlier = await bob.timeout(3000).emitWithAck("sendMessage", {
+  await using server = await startTestServer();
+  let bob = await server.connect("bob");
+  const carol = await server.connect("carol");
+  const earlier = await bob.timeout(3000).emitWithAck("sendMessage", {
+    receiverId: "alice",
+    text: "are you there?",
+  });
+  assert(earlier.ok);
+  await carol.timeout(3000).emitWithAck("sendMessage", { receiverId: "alice", text: "hey" });
+  const aliceOnline = nextEvent(bob, "userOnline", (p) => p.userId === "alice" && p.isOnline);
+
+  await using cli = new CliProcess(["--url", server.url, "--token", await server.token("alice")]);
+
+  await t.step("on start it lists conversations with unread counts, then connects", async () => {
+    await cli.waitFor(/^Conversations \(2\):$/);
+    await cli.waitFor(/^ {2}carol \[online\] 1 unread · carol: hey$/);
+    await cli.waitFor(/^ {2}bob \[online\] 1 unread · bob: are you there\?$/);
+    await cli.waitFor(/^\* connected as alice/);
+    await aliceOnline;
+  });
+
+  await t.step("/open shows the history and marks the partner's messages read", async () => {
+    const receipt = nextEvent(bob, "messageRead");
+    await cli.send("/open bob");
+    await cli.waitFor(/^--- bob: last 1 message ---$/);
+    await cli.waitFor(new RegExp(`^${TIME} bob: are you there\\?$`));
+    assertEquals((await receipt).messageId, earlier.message._id);
+    assertEquals((await receipt).readerId, "alice");
+  });
+
+  await t.step("a plain line is sent to the open conversation, with a client id", async () => {
+    const received = nextEvent(bob, "receiveMessage");
+    await cli.send("hello from the terminal");
+    const message = await received;
+    assertEquals(message.senderId, "alice");
+    assertEquals(message.text, "hello from the terminal");
+    assertMatch(message.clientMessageId ?? "", /^[0-9a-f-]{36}$/);
+    await cli.waitFor(new RegExp(`^${TIME} alice: hello from the terminal$`));
+
+    await bob.timeout(3000).emitWithAck("messageRead", { messageId: message._id });
+    await cli.waitFor(/^\* bob read "hello from the terminal"$/);
+  });
+
+  await t.step("typing from the partner prints live", async () => {
+    bob.emit("typing", { receiverId: "alice", isTyping: true });
+    await cli.waitFor(/^\* bob is typing…$/);
+    bob.emit("typing", { receiverId: "alice", isTyping: false });
+    await cli.waitFor(/^\* bob stopped typing$/);
+  });
+
+  await t.step("an incoming message prints and the sender gets the read receipt", async () => {
+    const receipt = nextEvent(bob, "messageRead");
+    const sent = await bob.timeout(3000).emitWithAck("sendMessage", {
       receiverId: "alice",
-      text: "are you there?",
+      text: "line one\nline two",
     });
-    assert(earlier.ok);
-    await carol.timeout(3000).emitWithAck("sendMessage", { receiverId: "alice", text: "hey" });
-    const aliceOnline = nextEvent(bob, "userOnline", (p) => p.userId === "alice" && p.isOnline);
-
-    cli = new CliProcess(["--url", server.url, "--token", await server.token("alice")]);
-
-    await t.step("on start it lists conversations with unread counts, then connects", async () => {
-      await cli!.waitFor(/^Conversations \(2\):$/);
-      await cli!.waitFor(/^ {2}carol \[online\] 1 unread · carol: hey$/);
-      await cli!.waitFor(/^ {2}bob \[online\] 1 unread · bob: are you there\?$/);
-      await cli!.waitFor(/^\* connected as alice/);
-      await aliceOnline;
+    assert(sent.ok);
+    await cli.waitFor(new RegExp(`^${TIME} bob: line one ⏎ line two$`));
+    const read = await receipt;
+    const stored = await server.parley.store.messages.get(sent.message._id);
+    assertEquals(read, {
+      messageId: sent.message._id,
+      readerId: "alice",
+      readAt: stored!.readAt!,
     });
+    // Delivered too (a read that lands first implies it, without a messageDelivered).
+    assert(stored!.deliveredAt, "deliveredAt is set");
+  });
 
-    await t.step("/open shows the history and marks the partner's messages read", async () => {
-      const receipt = nextEvent(bob, "messageRead");
-      await cli!.send("/open bob");
-      await cli!.waitFor(/^--- bob: last 1 message ---$/);
-      await cli!.waitFor(new RegExp(`^${TIME} bob: are you there\\?$`));
-      assertEquals((await receipt).messageId, earlier.message._id);
-      assertEquals((await receipt).readerId, "alice");
-    });
-
-    await t.step("a plain line is sent to the open conversation, with a client id", async () => {
-      const received = nextEvent(bob, "receiveMessage");
-      await cli!.send("hello from the terminal");
-      const message = await received;
-      assertEquals(message.senderId, "alice");
-      assertEquals(message.text, "hello from the terminal");
-      assertMatch(message.clientMessageId ?? "", /^[0-9a-f-]{36}$/);
-      await cli!.waitFor(new RegExp(`^${TIME} alice: hello from the terminal$`));
-
-      await bob.timeout(3000).emitWithAck("messageRead", { messageId: message._id });
-      await cli!.waitFor(/^\* bob read "hello from the terminal"$/);
-    });
-
-    await t.step("typing from the partner prints live", async () => {
-      bob.emit("typing", { receiverId: "alice", isTyping: true });
-      await cli!.waitFor(/^\* bob is typing…$/);
-      bob.emit("typing", { receiverId: "alice", isTyping: false });
-      await cli!.waitFor(/^\* bob stopped typing$/);
-    });
-
-    await t.step("an incoming message prints and the sender gets the read receipt", async () => {
-      const receipt = nextEvent(bob, "messageRead");
-      const sent = await bob.timeout(3000).emitWithAck("sendMessage", {
+  await t.step(
+    "a message from another conversation shows who it is from, delivered, unread",
+    async () => {
+      const carolReads = collect(carol, "messageRead");
+      const delivered = nextEvent(carol, "messageDelivered");
+      const sent = await carol.timeout(3000).emitWithAck("sendMessage", {
         receiverId: "alice",
-        text: "line one\nline two",
+        text: "psst",
       });
       assert(sent.ok);
-      await cli!.waitFor(new RegExp(`^${TIME} bob: line one ⏎ line two$`));
-      const read = await receipt;
-      const stored = await server.parley.store.messages.get(sent.message._id);
-      assertEquals(read, {
-        messageId: sent.message._id,
-        readerId: "alice",
-        readAt: stored!.readAt!,
-      });
-      // Delivered too (a read that lands first implies it, without a messageDelivered).
-      assert(stored!.deliveredAt, "deliveredAt is set");
-    });
+      await cli.waitFor(new RegExp(`^${TIME} carol → alice: psst$`));
+      assertEquals((await delivered).messageId, sent.message._id);
+      await cli.send("/list");
+      await cli.waitFor(/^ {2}carol \[online\] 2 unread · carol: psst$/);
+      await cli.waitFor(/^ {2}bob \[online\] 0 unread · bob: line one ⏎ line two$/);
+      assertEquals(carolReads.stop(), []);
+      assertEquals((await server.parley.store.messages.get(sent.message._id))?.readAt, null);
+    },
+  );
 
-    await t.step(
-      "a message from another conversation shows who it is from, delivered, unread",
-      async () => {
-        const carolReads = collect(carol, "messageRead");
-        const delivered = nextEvent(carol, "messageDelivered");
-        const sent = await carol.timeout(3000).emitWithAck("sendMessage", {
-          receiverId: "alice",
-          text: "psst",
-        });
-        assert(sent.ok);
-        await cli!.waitFor(new RegExp(`^${TIME} carol → alice: psst$`));
-        assertEquals((await delivered).messageId, sent.message._id);
-        await cli!.send("/list");
-        await cli!.waitFor(/^ {2}carol \[online\] 2 unread · carol: psst$/);
-        await cli!.waitFor(/^ {2}bob \[online\] 0 unread · bob: line one ⏎ line two$/);
-        assertEquals(carolReads.stop(), []);
-        assertEquals((await server.parley.store.messages.get(sent.message._id))?.readAt, null);
-      },
-    );
-
-    await t.step("a deleted message is reported", async () => {
-      const sent = await bob.timeout(3000).emitWithAck("sendMessage", {
-        receiverId: "alice",
-        text: "oops",
-      });
-      assert(sent.ok);
-      await cli!.waitFor(new RegExp(`^${TIME} bob: oops$`));
-      const res = await server.api("bob", `/api/chats/${sent.message._id}`, { method: "DELETE" });
-      assertEquals(res.status, 200);
-      await res.body?.cancel();
-      await cli!.waitFor(new RegExp(`^\\* deleted: ${TIME} bob: oops$`));
+  await t.step("a deleted message is reported", async () => {
+    const sent = await bob.timeout(3000).emitWithAck("sendMessage", {
+      receiverId: "alice",
+      text: "oops",
     });
+    assert(sent.ok);
+    await cli.waitFor(new RegExp(`^${TIME} bob: oops$`));
+    const res = await server.api("bob", `/api/chats/${sent.message._id}`, { method: "DELETE" });
+    assertEquals(res.status, 200);
+    await res.body?.cancel();
+    await cli.waitFor(new RegExp(`^\\* deleted: ${TIME} bob: oops$`));
+  });
 
-    await t.step("presence of the partner prints live", async () => {
-      bob.close();
-      await cli!.waitFor(/^\* bob is offline \(last seen \d\d:\d\d\)$/);
-      bob = await server.connect("bob");
-      await cli!.waitFor(/^\* bob is online$/);
-    });
+  await t.step("presence of the partner prints live", async () => {
+    bob.close();
+    await cli.waitFor(/^\* bob is offline \(last seen \d\d:\d\d\)$/);
+    bob = await server.connect("bob");
+    await cli.waitFor(/^\* bob is online$/);
+  });
 
-    await t.step("server errors print as ! CODE: message", async () => {
-      await cli!.send("x".repeat(5001));
-      await cli!.waitFor(/^! VALIDATION_ERROR: sendMessage: .+/);
-      await cli!.send("/nope");
-      await cli!.waitFor(/^! USAGE: unknown command \/nope/);
-    });
+  await t.step("server errors print as ! CODE: message", async () => {
+    await cli.send("x".repeat(5001));
+    await cli.waitFor(/^! VALIDATION_ERROR: sendMessage: .+/);
+    await cli.send("/nope");
+    await cli.waitFor(/^! USAGE: unknown command \/nope/);
+  });
 
-    await t.step("/quit exits 0", async () => {
-      await cli!.send("/quit");
-      await cli!.waitFor(/^\* bye$/);
-      assertEquals((await cli!.finish()).code, 0);
-    });
-  } finally {
-    await cli?.finish(true);
-    await server.close();
-  }
+  await t.step("/quit exits 0", async () => {
+    await cli.send("/quit");
+    await cli.waitFor(/^\* bye$/);
+    assertEquals((await cli.finish()).code, 0);
+  });
 });
 
 Deno.test("chat CLI --user fetches a dev token from a dev-mode server and exits 0 at end of input", async () => {
-  const server = await startTestServer({ JWT_SECRET: "" });
-  let cli: CliProcess | undefined;
-  try {
-    const dave = await connectClient(server.url, { token: await devToken(server, "dave") });
-    try {
-      cli = new CliProcess(["--url", server.url, "--user", "carol"]);
-      await cli.waitFor(/^No conversations yet\./);
-      await cli.waitFor(/^\* connected as carol/);
-      await cli.send("/open dave");
-      await cli.waitFor(/^--- dave: no messages yet ---$/);
-      const received = nextEvent(dave, "receiveMessage");
-      await cli.send("hi dave");
-      assertEquals((await received).text, "hi dave");
-      assertEquals((await received).senderId, "carol");
-      await cli.endInput();
-      assertEquals((await cli.finish()).code, 0);
-    } finally {
-      dave.close();
-    }
-  } finally {
-    await cli?.finish(true);
-    await server.close();
-  }
+  await using server = await startTestServer({ JWT_SECRET: "" });
+  await using clients = clientList();
+  const dave = await connectClient(server.url, { token: await devToken(server, "dave") });
+  clients.push(dave);
+  await using cli = new CliProcess(["--url", server.url, "--user", "carol"]);
+  await cli.waitFor(/^No conversations yet\./);
+  await cli.waitFor(/^\* connected as carol/);
+  await cli.send("/open dave");
+  await cli.waitFor(/^--- dave: no messages yet ---$/);
+  const received = nextEvent(dave, "receiveMessage");
+  await cli.send("hi dave");
+  assertEquals((await received).text, "hi dave");
+  assertEquals((await received).senderId, "carol");
+  await cli.endInput();
+  assertEquals((await cli.finish()).code, 0);
 });
 
 Deno.test("chat CLI refuses to start with a bad token or without dev mode, exit code 1", async () => {
   await using server = await startTestServer();
   const forged = await signToken("alice", {}, "another-secret-that-is-at-least-32-characters");
-  const refused = new CliProcess(["--url", server.url, "--token", forged]);
+  await using refused = new CliProcess(["--url", server.url, "--token", forged]);
   await refused.waitFor(/^! UNAUTHORIZED: .+/);
   assertEquals((await refused.finish()).code, 1);
 
-  const noDev = new CliProcess(["--url", server.url, "--user", "alice"]);
+  await using noDev = new CliProcess(["--url", server.url, "--user", "alice"]);
   await noDev.waitFor(/^! NOT_FOUND: dev tokens are disabled/);
   assertEquals((await noDev.finish()).code, 1);
 });
