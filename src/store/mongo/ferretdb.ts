@@ -19,6 +19,11 @@
  *    atomically: it needs none of these queues (they would only order this
  *    process's rare concurrent writes of one document, and send batches could
  *    run side by side).
+ *    The outbox's claim (mongo_outbox_store.ts) is a `findOneAndUpdate`
+ *    too, so this process's claims go through one `SerialQueue` (two at once
+ *    leased one entry twice here); two nodes on one FerretDB could still both
+ *    lease an entry, which is then delivered twice under one delivery id
+ *    (receivers dedupe on it). On MongoDB the claim is atomic across nodes.
  *    (gridfs_upload_store.ts also uses a `KeyedSerialQueue` to make one
  *    owner's uploads wait for the quota lock in turn rather than poll it;
  *    that use is not a FerretDB workaround and stays on MongoDB.)

@@ -12,6 +12,7 @@ import { GridFsUploadStore } from "./gridfs_upload_store.ts";
 import { ensureIndexes } from "./indexes.ts";
 import { mongoChatStore } from "./mongo_store.ts";
 import { MongoSubscriptionStore } from "./mongo_subscription_store.ts";
+import { MongoOutboxStore } from "./mongo_outbox_store.ts";
 import { storeCall } from "./store_errors.ts";
 
 /** Connects, creates the indexes (idempotent) and opens the stores; rejects with STORE_UNAVAILABLE. */
@@ -33,12 +34,14 @@ export async function openMongoBackend(uri: string, dbName: string): Promise<Sto
     const chat = mongoChatStore(db);
     const uploads = await GridFsUploadStore.open(db);
     const subscriptions = await MongoSubscriptionStore.open(db);
+    const outbox = await MongoOutboxStore.open(db);
     let closing: Promise<void> | undefined;
     return {
       kind: "mongo",
       chat,
       uploads,
       subscriptions,
+      outbox,
       ping: () => storeCall(async () => void await db.command({ ping: 1 })),
       close: () =>
         closing ??= (async () => {

@@ -29,6 +29,7 @@ import {
   type User,
 } from "../repository.ts";
 import type { Row, Sql } from "./sql.ts";
+import { outboxReads, outboxWrites } from "./outbox_operations.ts";
 
 /** Greater than every message id (ids are ASCII letters and digits). */
 const AFTER_EVERY_ID = "~";
@@ -232,6 +233,7 @@ function hexOf(text: string): string {
 // ---- writes --------------------------------------------------------------
 
 export const writes = {
+  ...outboxWrites,
   upsertProfile(sql: Sql, a: { userId: string; username?: string; email?: string }): User {
     const now = new Date().toISOString();
     return toUser(
@@ -609,6 +611,7 @@ export const writes = {
 // ---- reads ---------------------------------------------------------------
 
 export const reads = {
+  ...outboxReads,
   ping(sql: Sql): void {
     sql.get("SELECT 1");
   },

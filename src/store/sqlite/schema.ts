@@ -214,4 +214,21 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, partner_id)
   ) WITHOUT ROWID;
   `,
+
+  // 3: the outbox of webhook calls, Web Push requests and events (issue 17; outbox_operations.ts).
+  `
+  -- due_at: epoch ms when the entry runs next (a claim moves it a lease ahead); null once
+  -- finished, when the row is a tombstone against the id being added again, payload emptied.
+  CREATE TABLE outbox (
+    id           TEXT PRIMARY KEY,
+    channel      TEXT NOT NULL,
+    payload      TEXT NOT NULL,
+    attempts     INTEGER NOT NULL,
+    due_at       INTEGER,
+    created_at   INTEGER NOT NULL,
+    finished_at  INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX outbox_due ON outbox (due_at) WHERE due_at IS NOT NULL;
+  CREATE INDEX outbox_finished ON outbox (finished_at) WHERE finished_at IS NOT NULL;
+  `,
 ];

@@ -8,6 +8,7 @@ import type { StoreBackend } from "../backend.ts";
 import { type ConnectionOptions, SqliteConnection } from "./connection.ts";
 import { sqliteChatStore } from "./sqlite_chat_store.ts";
 import { sqliteSubscriptionStore } from "./sqlite_subscription_store.ts";
+import { sqliteOutboxStore } from "./sqlite_outbox_store.ts";
 import { SqliteUploadStore } from "./sqlite_upload_store.ts";
 
 export interface SqliteBackendOptions extends ConnectionOptions {
@@ -28,6 +29,7 @@ export async function openSqliteBackend(
     chat: sqliteChatStore(db),
     uploads,
     subscriptions: sqliteSubscriptionStore(db),
+    outbox: sqliteOutboxStore(db),
     ping: () => db.read("ping", undefined),
     close: () => db.close(),
   };
