@@ -47,6 +47,12 @@ const Bucket = z.string().regex(/^\d+(\.\d+)?:\d+$/, 'must be "<per second>:<bur
   })
   .refine((b) => b.perSecond > 0 && b.burst >= 1, "rate and burst must be positive");
 
+/** A top-level claim of a token, as named in it (`userId`, `https://example.com/uid`). */
+const ClaimName = z.string().trim().regex(
+  /^[\x21-\x2B\x2D-\x7E]{1,256}$/,
+  "must be a claim name (printable ASCII, no blanks or commas)",
+);
+
 /** Message encryption keys: `id:base64key,...`, each key 32 bytes; the first encrypts. */
 const EncryptionKeys = z.string().transform((text, ctx) => {
   const keys = text.split(",").map((pair) => pair.trim()).filter(Boolean).map((pair) => {
@@ -132,6 +138,17 @@ const ENV = z.object({
   }),
   JWT_JWKS_COOLDOWN_MS: int(0, 3_600_000).default(30_000).meta({
     description: "Least time between two JWKS downloads (an unknown `kid` triggers one).",
+  }),
+  JWT_USER_CLAIM: ClaimName.default("sub").meta({
+    description: "The token claim holding the user id (a string, or an integer taken as its " +
+      "decimal digits), e.g. `userId` for tokens signed as the brief's app does.",
+  }),
+  JWT_NAME_CLAIM: z.string().transform((text) =>
+    text.split(",").map((name) => name.trim()).filter(Boolean)
+  ).pipe(z.array(ClaimName).min(1, "must name at least one claim")).prefault(
+    "username,preferred_username,name",
+  ).meta({
+    description: "Claims tried in order for the user's display name (comma-separated).",
   }),
   MONGODB_URI: z.string().regex(
     /^mongodb(\+srv)?:\/\//,
@@ -307,6 +324,10 @@ function toConfig(e: Env) {
       requireExp: e.JWT_REQUIRE_EXP,
       /** Refuse tokens valid for longer than this many seconds after they were issued. */
       maxTtlSeconds: e.JWT_MAX_TTL,
+      /** The claim that holds the user id (`JWT_USER_CLAIM`, default `sub`). */
+      userClaim: e.JWT_USER_CLAIM,
+      /** Claims tried in order for the display name (`JWT_NAME_CLAIM`). */
+      nameClaims: Object.freeze(e.JWT_NAME_CLAIM),
     }),
     store: e.MONGODB_URI
       ? { kind: "mongo", uri: e.MONGODB_URI, db: e.MONGODB_DB } as const
@@ -430,7 +451,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      const given = /SECRET|KEY/.test(name) ? "(hidden)" : JSON.stringify(cleaned[name]);
+      const given = /SECRET|KEY/.test(name)
+        ? "(hidden)"
+        : JSON.stringify(withoutPassword(cleaned[name]));
       return `  ${name}: ${issue.message} (given: ${given})`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
@@ -440,6 +463,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join("\n  ")}`);
   }
   return toConfig(parsed.data);
+}
+
+/** A URL's password (`mongodb://user:pw@host`) never reaches a log line. */
+function withoutPassword(value: string | undefined): string | undefined {
+  return value?.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)[^/@]*@/i, "$1(hidden)@");
 }
 
 /** Variables each valid alone that do not go together. */

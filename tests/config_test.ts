@@ -38,6 +38,10 @@ Deno.test("loadConfig() names the bad variable and the value given", () => {
   assertMatch(configError({ PORT: "70000" }), /PORT/);
   assertMatch(configError({ JWT_SECRET: "short" }), /JWT_SECRET: must be at least 32.*\(hidden\)/);
   assertMatch(configError({ MONGODB_URI: "postgres://x" }), /MONGODB_URI/);
+  // A bad URL's password is never printed.
+  const badUri = configError({ MONGODB_URI: "postgres://app:s3cret-pw@db:5432/x" });
+  assertMatch(badUri, /given: "postgres:\/\/app:\(hidden\)@db:5432\/x"/);
+  assertEquals(badUri.includes("s3cret"), false);
   assertMatch(configError({ PRESENCE_BROADCAST: "some" }), /PRESENCE_BROADCAST/);
   assertMatch(configError({ JWT_JWKS_URL: "not a url" }), /JWT_JWKS_URL/);
   assertMatch(
