@@ -2,6 +2,7 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { nextEvent, waitFor } from "./helpers/events.ts";
 import { spawnServer } from "./helpers/child_server.ts";
 import { connectClient, disconnectAll, signToken, startTestServer } from "./helpers/server.ts";
+import { tempDir } from "./helpers/temp_dir.ts";
 
 function metricValue(text: string, name: string): number {
   const line = text.split("\n").find((l) => l.startsWith(name + " ") || l.startsWith(name + "{"));
@@ -52,44 +53,39 @@ Deno.test("/metrics counts sockets, online users, messages, latencies, errors an
 });
 
 Deno.test("logs are JSON lines with levels, and carry neither message text nor tokens", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "parley-logs-" });
-  const server = await spawnServer({ SQLITE_PATH: `${dir}/parley.db`, LOG_LEVEL: "debug" });
-  try {
-    const token = await signToken("alice");
-    const alice = await connectClient(server.url, { token });
-    const secret = "the launch code is 0000";
-    const ack = await alice.timeout(3000).emitWithAck("sendMessage", {
-      receiverId: "bob",
-      text: secret,
-    });
-    assert(ack.ok);
-    await alice.timeout(3000).emitWithAck("sendMessage", { receiverId: "bob", text: "" });
-    await fetch(`${server.url}/api/chats/my-chats`, {
-      headers: { authorization: `Bearer ${token}` },
-    })
-      .then((r) => r.body?.cancel());
-    await disconnectAll([alice]);
-    server.process.kill("SIGTERM");
-    await server.process.status;
-    const lines = server.output().split("\n").filter((l) =>
-      l.trim() !== "" && !l.startsWith("\u001b")
-    );
-    const entries = lines.map((line) => JSON.parse(line));
-    assert(
-      entries.every((e) =>
-        typeof e.time === "string" && typeof e.level === "string" && typeof e.msg === "string"
-      ),
-    );
-    assert(entries.some((e) => e.msg === "socket connected" && e.userId === "alice"));
-    assert(entries.some((e) => e.msg === "event" && e.event === "sendMessage"));
-    assert(entries.some((e) => e.msg === "event refused" && e.code === "VALIDATION_ERROR"));
-    assert(!server.output().includes(secret), "no message text in logs");
-    assert(!server.output().includes(token), "no tokens in logs");
-  } finally {
-    try {
-      server.process.kill("SIGKILL");
-    } catch { /* exited */ }
-    await server.process.status;
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir("parley-logs-");
+  await using server = await spawnServer({
+    SQLITE_PATH: `${dir.path}/parley.db`,
+    LOG_LEVEL: "debug",
+  });
+  const token = await signToken("alice");
+  const alice = await connectClient(server.url, { token });
+  const secret = "the launch code is 0000";
+  const ack = await alice.timeout(3000).emitWithAck("sendMessage", {
+    receiverId: "bob",
+    text: secret,
+  });
+  assert(ack.ok);
+  await alice.timeout(3000).emitWithAck("sendMessage", { receiverId: "bob", text: "" });
+  await fetch(`${server.url}/api/chats/my-chats`, {
+    headers: { authorization: `Bearer ${token}` },
+  })
+    .then((r) => r.body?.cancel());
+  await disconnectAll([alice]);
+  server.process.kill("SIGTERM");
+  await server.process.status;
+  const lines = server.output().split("\n").filter((l) =>
+    l.trim() !== "" && !l.startsWith("\u001b")
+  );
+  const entries = lines.map((line) => JSON.parse(line));
+  assert(
+    entries.every((e) =>
+      typeof e.time === "string" && typeof e.level === "string" && typeof e.msg === "string"
+    ),
+  );
+  assert(entries.some((e) => e.msg === "socket connected" && e.userId === "alice"));
+  assert(entries.some((e) => e.msg === "event" && e.event === "sendMessage"));
+  assert(entries.some((e) => e.msg === "event refused" && e.code === "VALIDATION_ERROR"));
+  assert(!server.output().includes(secret), "no message text in logs");
+  assert(!server.output().includes(token), "no tokens in logs");
 });

@@ -3,7 +3,8 @@ import { TEST_SECRET } from "./server.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
-export interface ChildServer {
+/** `await using` kills it (if still running) and waits for its exit. */
+export interface ChildServer extends AsyncDisposable {
   url: string;
   process: Deno.ChildProcess;
   /** Everything the process wrote to stdout and stderr so far. */
@@ -35,11 +36,28 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
   const deadline = Date.now() + 15_000;
   while (true) {
     const match = text.match(/"msg":"parley listening","url":"([^"]+)"/);
-    if (match) return { url: match[1]!, process, output: () => text };
+    if (match) {
+      return {
+        url: match[1]!,
+        process,
+        output: () => text,
+        [Symbol.asyncDispose]: () => killed(process),
+      };
+    }
     if (Date.now() > deadline) {
       process.kill("SIGKILL");
       throw new Error(`server did not start:\n${text}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Kills the process unless it already exited, and waits for its exit. */
+async function killed(process: Deno.ChildProcess): Promise<void> {
+  try {
+    process.kill("SIGKILL");
+  } catch {
+    // Already exited.
+  }
+  await process.status;
 }
