@@ -163,10 +163,11 @@ export function uploadsRoutes(uploads: UploadService, authenticated: MiddlewareH
         ? undefined
         : parseRange(conditions.range, record.size);
       if (range === null) {
-        return c.json(
-          { error: `Range outside the file (${record.size} bytes)`, code: "RANGE_NOT_SATISFIABLE" },
-          416,
-          { "Content-Range": `bytes */${record.size}` },
+        // Kept on the error answer, which app.ts builds like every other.
+        c.header("Content-Range", `bytes */${record.size}`);
+        throw new AppError(
+          "RANGE_NOT_SATISFIABLE",
+          `Range outside the file (${record.size} bytes)`,
         );
       }
       const status = range ? 206 : 200;
