@@ -39,7 +39,7 @@ const MAX_TIMER_MS = 2_147_483_647;
 export function acceptConnections(io: ParleyServer, deps: ConnectionDeps): void {
   // Sampled while clients can be served; the HTTP server's close (shutdown) ends it.
   io.httpServer.once("close", deps.metrics.monitorEventLoop());
-  const report = errorReport(deps.metrics, deps.log, "connection refused");
+  const report = errorReport(deps.metrics, deps.log, "connection check failed");
   gateHandshakes(io, {
     limiter: deps.limiter,
     trustProxy: deps.trustProxy,
