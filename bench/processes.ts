@@ -114,10 +114,27 @@ export async function readMachineCpu(): Promise<{ busy: number; idle: number }> 
 }
 
 export async function readRssKiB(pid: number): Promise<number> {
+  return (await readMemoryKiB(pid)).rss;
+}
+
+/** A process's resident memory in KiB, from /proc/<pid>/status. */
+export interface MemoryKiB {
+  /** VmRSS: all of the below. */
+  rss: number;
+  /** RssAnon: heaps (V8's, malloc's), stacks: what a leak grows. */
+  anon: number;
+  /** RssFile: mapped files resident (the executable, SQLite's shared-memory index...). */
+  file: number;
+}
+
+export async function readMemoryKiB(pid: number): Promise<MemoryKiB> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const match = status.match(/^VmRSS:\s+(\d+)\s+kB$/m);
-  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(match[1]);
+  const field = (name: string) => {
+    const match = status.match(new RegExp(`^${name}:\\s+(\\d+)\\s+kB$`, "m"));
+    if (!match) throw new Error(`no ${name} for pid ${pid}`);
+    return Number(match[1]);
+  };
+  return { rss: field("VmRSS"), anon: field("RssAnon"), file: field("RssFile") };
 }
 
 export async function startServer(spec: ServerSpec): Promise<ServerProcess> {

@@ -42,6 +42,12 @@ export function quantileBoundMs(before: Buckets, after: Buckets, q: number): num
   return Infinity;
 }
 
+/** One unlabelled sample of the server's /metrics (e.g. a gauge), or NaN when absent. */
+export async function readSample(url: string, name: string): Promise<number> {
+  const line = (await metricsText(url)).split("\n").find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1).split(" ")[0]) : NaN;
+}
+
 /**
  * The server's event-loop delay in ms (`parley_event_loop_delay_seconds`: how late its
  * 10 ms probe timer fired), over a run; NaN where the server has no such metric. Named as

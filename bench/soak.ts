@@ -7,10 +7,11 @@
  * RSS is read every second from /proc; a figure is the median of the readings of a 10 s window
  * (one GC more or less does not decide the verdict): "after the first minute" is the window ending
  * at 60 s (at half the run when it is shorter than two minutes), "at the end" the one ending when
- * the sends stop. The load generators' part is `runSoak` in bench/load_worker.ts.
+ * the sends stop. Its anonymous part (heaps) and the V8 heap in use (the server's /metrics, once
+ * a minute) tell a growing JavaScript heap from native memory. The load generators' part is `runSoak` in bench/load_worker.ts.
  */
 import type { SoakJob } from "./jobs.ts";
-import { readMachineCpu, Worker } from "./processes.ts";
+import { type MemoryKiB, readMachineCpu, readMemoryKiB, Worker } from "./processes.ts";
 import {
   type BenchContext,
   measure,
@@ -19,7 +20,7 @@ import {
   split,
   withServer,
 } from "./scenarios.ts";
-import { readLoopDelay, watchLoopDelay } from "./server_metrics.ts";
+import { readLoopDelay, readSample, watchLoopDelay } from "./server_metrics.ts";
 import { median } from "./stats.ts";
 
 export interface SoakOptions {
@@ -48,20 +49,61 @@ export const SOAK_RSS_GROWTH_LIMIT = 0.15;
 
 /** Seconds of RSS readings summed up in one figure. */
 const RSS_WINDOW_S = 10;
+/** The V8 heap in use, from prom-client's default metrics in the server's /metrics. */
+const HEAP_USED = "parley_nodejs_heap_size_used_bytes";
 
-interface RssReading {
+interface MemoryReading extends MemoryKiB {
   atS: number;
-  kiB: number;
+  /** V8 heap in use, KiB; only in the reading at each full minute, NaN elsewhere. */
+  heapKiB: number;
 }
 
-/** Median RSS of the readings in the window ending at `endS`. */
-function rssAt(readings: RssReading[], endS: number): number {
+/** Median of one part of the readings in the window ending at `endS`. */
+function memoryAt(readings: MemoryReading[], endS: number, part: keyof MemoryKiB): number {
   return median(
-    readings.filter((r) => r.atS > endS - RSS_WINDOW_S && r.atS <= endS).map((r) => r.kiB),
+    readings.filter((r) => r.atS > endS - RSS_WINDOW_S && r.atS <= endS).map((r) => r[part]),
   );
 }
 
-const mib = (kiB: number) => (kiB / 1024).toFixed(1);
+/** The heap reading nearest to `atS`. */
+function heapAt(readings: MemoryReading[], atS: number): number {
+  const withHeap = readings.filter((r) => Number.isFinite(r.heapKiB));
+  const nearest = withHeap.sort((a, b) => Math.abs(a.atS - atS) - Math.abs(b.atS - atS))[0];
+  return nearest?.heapKiB ?? NaN;
+}
+
+/**
+ * The memory figures of a run whose load lasted `loadS`: RSS (and its anonymous part, where a
+ * leak would show) after the first minute, at half time and at the end; RSS and heap by minute.
+ */
+function memoryFigures(readings: MemoryReading[], loadS: number): Record<string, number> {
+  const firstS = Math.min(60, loadS / 2);
+  const first = memoryAt(readings, firstS, "rss");
+  const mid = memoryAt(readings, loadS / 2, "rss");
+  const end = memoryAt(readings, loadS, "rss");
+  const minutes = Array.from({ length: Math.floor(loadS / 60) }, (_, i) => i + 1);
+  return {
+    firstMinuteAtS: firstS,
+    rssFirstMinuteKiB: first,
+    rssMidKiB: mid,
+    rssEndKiB: end,
+    rssGrowthPct: (100 * (end - first)) / first,
+    rssSecondHalfGrowthPct: (100 * (end - mid)) / mid,
+    rssMaxKiB: Math.max(...readings.map((r) => r.rss)),
+    rssAnonFirstMinuteKiB: memoryAt(readings, firstS, "anon"),
+    rssAnonEndKiB: memoryAt(readings, loadS, "anon"),
+    rssFileEndKiB: memoryAt(readings, loadS, "file"),
+    heapFirstMinuteKiB: heapAt(readings, firstS),
+    heapEndKiB: heapAt(readings, loadS),
+    // By minute, for the JSON: whether it levels off, and when.
+    ...Object.fromEntries(
+      minutes.map((n) => [`rssMinute${n}KiB`, memoryAt(readings, n * 60, "rss")]),
+    ),
+    ...Object.fromEntries(minutes.map((n) => [`heapMinute${n}KiB`, heapAt(readings, n * 60)])),
+  };
+}
+
+const mib = (kiB: number | undefined) => ((kiB ?? NaN) / 1024).toFixed(1);
 
 export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[]> {
   const durationMs = Math.round(o.minutes * 60_000);
@@ -89,6 +131,7 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
     });
     try {
       await Promise.all(workers.map((w) => w.next("ready")));
+      const rssAtGoKiB = await server.rssKiB();
       const cpuBefore = await server.cpuSeconds();
       const machineBefore = await readMachineCpu();
       const loop = watchLoopDelay(server.url);
@@ -98,21 +141,29 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
       const results = Promise.all(workers.map((w) => w.result()));
       results.catch(() => failed = true); // awaited below; this only ends the sampling early
 
-      const readings: RssReading[] = [];
+      const readings: MemoryReading[] = [];
       let minute = 1;
       let elapsedS = 0;
       while (!failed && elapsedS * 1000 < durationMs) {
         await sleep(1000);
         elapsedS = (performance.now() - t0) / 1000;
-        readings.push({ atS: elapsedS, kiB: await server.rssKiB() });
+        const reading = { atS: elapsedS, ...await readMemoryKiB(server.pid), heapKiB: NaN };
+        readings.push(reading);
+        const last = elapsedS * 1000 >= durationMs;
+        if (elapsedS >= minute * 60 || last) {
+          reading.heapKiB = await readSample(server.url, HEAP_USED).then(
+            (b) => b / 1024,
+            () => NaN,
+          );
+        }
         if (elapsedS >= minute * 60) {
           const window = await readLoopDelay(server.url).catch(() => new Map<string, number>());
           ctx.log(
             `  soak minute ${minute}/${Math.ceil(o.minutes)}: server RSS ${
-              mib(rssAt(readings, elapsedS))
-            } MiB, event-loop delay p99 of the last 10 s ${
-              window.get("0.99")?.toFixed(1) ?? "–"
-            } ms`,
+              mib(memoryAt(readings, elapsedS, "rss"))
+            } MiB (anonymous ${mib(memoryAt(readings, elapsedS, "anon"))}, V8 heap in use ${
+              mib(reading.heapKiB)
+            }), event-loop delay p99 of the last 10 s ${window.get("0.99")?.toFixed(1) ?? "–"} ms`,
           );
           minute++;
         }
@@ -125,17 +176,6 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
       const answers = await results;
       const rssAfterDrainKiB = await server.rssKiB();
 
-      const firstS = Math.min(60, loadS / 2);
-      const rssFirstKiB = rssAt(readings, firstS);
-      const rssEndKiB = rssAt(readings, loadS);
-      const midKiB = rssAt(readings, loadS / 2);
-      // RSS by minute, for the JSON: whether it levels off, and when.
-      const byMinute = Object.fromEntries(
-        Array.from({ length: Math.floor(loadS / 60) }, (_, i) => [
-          `rssMinute${i + 1}KiB`,
-          rssAt(readings, (i + 1) * 60),
-        ]),
-      );
       const serverCpu = cpuAfter.main + cpuAfter.workers + cpuAfter.other -
         (cpuBefore.main + cpuBefore.workers + cpuBefore.other);
       const loadCpu = answers.reduce((n, r) => n + r.cpuSeconds, 0);
@@ -154,15 +194,9 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
         // The larger of the load generators' own: their samples stay in their processes.
         caughtUpP50Ms: Math.max(...answers.map((r) => r.counts.caughtUpP50Ms ?? NaN)),
         caughtUpP99Ms: Math.max(...answers.map((r) => r.counts.caughtUpP99Ms ?? NaN)),
-        firstMinuteAtS: firstS,
-        rssFirstMinuteKiB: rssFirstKiB,
-        rssEndKiB,
+        rssAtGoKiB,
+        ...memoryFigures(readings, loadS),
         rssAfterDrainKiB,
-        rssGrowthPct: (100 * (rssEndKiB - rssFirstKiB)) / rssFirstKiB,
-        rssMidKiB: midKiB,
-        rssSecondHalfGrowthPct: (100 * (rssEndKiB - midKiB)) / midKiB,
-        ...byMinute,
-        rssMaxKiB: Math.max(...readings.map((r) => r.kiB)),
         cpuMainPct: (100 * (cpuAfter.main - cpuBefore.main)) / loadS,
         cpuWorkersPct: (100 * (cpuAfter.workers - cpuBefore.workers)) / loadS,
         cpuOtherPct: (100 * (cpuAfter.other - cpuBefore.other)) / loadS,
@@ -182,11 +216,13 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
           `; latency p50 ${m.p50.toFixed(1)} p99 ${m.p99.toFixed(1)} ms (${e.caughtUp} sent ` +
           `while the receiver was away: p50 ${e.caughtUpP50Ms!.toFixed(0)} p99 ${
             e.caughtUpP99Ms!.toFixed(0)
-          } ms); RSS ${mib(rssFirstKiB)} MiB after ${firstS.toFixed(0)} s, ${
-            mib(rssEndKiB)
-          } MiB at the end (${e.rssGrowthPct!.toFixed(1)}%); event-loop delay p99 ${
-            loopDelay.eventLoopDelayP99Ms.toFixed(1)
-          } ms`,
+          } ms); RSS ${mib(e.rssAtGoKiB)} MiB at the start, ${mib(e.rssFirstMinuteKiB)} MiB after ${
+            e.firstMinuteAtS!.toFixed(0)
+          } s, ${mib(e.rssEndKiB)} MiB at the end (${e.rssGrowthPct!.toFixed(1)}%; anonymous ${
+            mib(e.rssAnonFirstMinuteKiB)
+          } → ${mib(e.rssAnonEndKiB)} MiB, V8 heap in use ${mib(e.heapFirstMinuteKiB)} → ${
+            mib(e.heapEndKiB)
+          } MiB); event-loop delay p99 ${loopDelay.eventLoopDelayP99Ms.toFixed(1)} ms`,
       );
       return [{ scenario: "soak", variant, target: "parley", rounds: [m] }];
     } finally {
