@@ -128,7 +128,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
   const app: Hono = await createHttpApp({
     chat,
     verifier,
-    devIssuer: config.auth.devMode && secret ? createTokenIssuer(secret) : undefined,
+    devIssuer: config.auth.devMode && secret ? createTokenIssuer(secret, config.auth) : undefined,
     corsOrigins: config.corsOrigins,
     hosts: config.hosts,
     ready: async () => {

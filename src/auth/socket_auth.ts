@@ -1,7 +1,7 @@
 import type { Socket } from "socket.io";
 import { AppError } from "../errors.ts";
 import type { Identity } from "../protocol/types.ts";
-import { bearerToken, type TokenVerifier } from "./tokens.ts";
+import { bearerToken, ClaimRefused, type TokenVerifier } from "./tokens.ts";
 
 type Handshake = Socket["handshake"];
 
@@ -15,7 +15,8 @@ function handshakeToken(handshake: Handshake): string | undefined {
 /**
  * Who the handshake's token says the caller is. Throws AppError UNAUTHORIZED
  * otherwise, with one message whatever the reason (the REST door's 401s say
- * more; a socket client only needs to know that it must get a new token).
+ * more; a socket client only needs to know that it must get a new token), but
+ * for an authentic token whose claims are refused: that message names the claim.
  */
 export async function authenticateHandshake(
   verifier: TokenVerifier,
@@ -25,7 +26,8 @@ export async function authenticateHandshake(
   try {
     if (!token) throw new Error("missing token");
     return await verifier.verify(token);
-  } catch {
+  } catch (err) {
+    if (err instanceof ClaimRefused) throw err;
     throw new AppError("UNAUTHORIZED", "Missing, invalid or expired token");
   }
 }

@@ -1,8 +1,10 @@
 /**
  * Token verification: HS256 with a shared secret, and/or RS256/ES256 against an
- * identity provider's JWKS. The user is the token's `sub`, nothing else, held
- * to the rules of every user id (schemas/inputs.ts): a `sub` that breaks them,
- * or is not a string, is UNAUTHORIZED.
+ * identity provider's JWKS. The user is one claim of the token, nothing else:
+ * `sub` unless `JWT_USER_CLAIM` names another (a host app that signs `userId`).
+ * It is a string, or an integer taken as its decimal digits (ids from a SQL
+ * sequence), held to the rules of every user id (schemas/inputs.ts); anything
+ * else, or no such claim, is UNAUTHORIZED.
  */
 import {
   createRemoteJWKSet,
@@ -24,6 +26,17 @@ export interface TokenVerifier {
 
 export interface TokenIssuer {
   issue(userId: string, username?: string): Promise<string>;
+}
+
+/**
+ * An authentic token whose claims this server refuses (no user id claim, a lifetime too
+ * long): its message says which, and a client can act on it, so the socket door passes it
+ * on where it hides every other reason.
+ */
+export class ClaimRefused extends AppError {
+  constructor(message: string) {
+    super("UNAUTHORIZED", message);
+  }
 }
 
 const ASYMMETRIC = ["RS256", "ES256"];
@@ -64,12 +77,11 @@ export function createTokenVerifier(
         throw new AppError("UNAUTHORIZED", "Invalid or expired token");
       }
       if (auth.maxTtlSeconds !== undefined && lifetime(payload) > auth.maxTtlSeconds) {
-        throw new AppError(
-          "UNAUTHORIZED",
+        throw new ClaimRefused(
           `Token is valid for longer than this server accepts (${auth.maxTtlSeconds} s)`,
         );
       }
-      return toIdentity(payload);
+      return toIdentity(payload, auth);
     },
   };
 }
@@ -80,24 +92,51 @@ function lifetime(payload: JWTPayload): number {
   return payload.exp - (payload.iat ?? Math.floor(Date.now() / 1000));
 }
 
-function toIdentity(payload: JWTPayload): Identity {
-  const parsed = UserId.safeParse(payload.sub);
-  if (!parsed.success) throw new AppError("UNAUTHORIZED", "Token has no valid sub");
-  const sub = parsed.data;
+/** The claims that name the user: which holds the id, which are tried for the name. */
+export interface IdentityClaims {
+  readonly userClaim: string;
+  readonly nameClaims: readonly string[];
+}
+
+const DEFAULT_CLAIMS: IdentityClaims = { userClaim: "sub", nameClaims: ["username"] };
+
+/** A string as it is; an integer as its decimal digits (JSON numbers beyond 2^53 are not exact). */
+function claimText(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" && Number.isSafeInteger(value)) return String(value);
+  return undefined;
+}
+
+function toIdentity(payload: JWTPayload, claims: IdentityClaims): Identity {
+  const claim = claims.userClaim;
+  if (payload[claim] === undefined) {
+    throw new ClaimRefused(`Token has no "${claim}" claim (the user id)`);
+  }
+  const parsed = UserId.safeParse(claimText(payload[claim]));
+  if (!parsed.success) {
+    throw new ClaimRefused(
+      `Token's "${claim}" claim is not a valid user id (a string or an integer)`,
+    );
+  }
   const text = (value: unknown) =>
     typeof value === "string" && value.trim() !== "" ? value.trim().slice(0, 254) : undefined;
   return {
-    userId: sub,
-    username: text(payload.username) ?? text(payload.preferred_username) ?? text(payload.name),
+    userId: parsed.data,
+    username: claims.nameClaims.map((name) => text(payload[name])).find(Boolean),
     email: text(payload.email),
     expiresAt: payload.exp,
   };
 }
 
-export function createTokenIssuer(secret: Uint8Array): TokenIssuer {
+/** Dev mode's tokens, with the id and name in the claims this server reads them from. */
+export function createTokenIssuer(
+  secret: Uint8Array,
+  claims: IdentityClaims = DEFAULT_CLAIMS,
+): TokenIssuer {
   return {
     issue(userId, username) {
-      return new SignJWT(username ? { username } : {})
+      const [nameClaim = "username"] = claims.nameClaims;
+      return new SignJWT({ [claims.userClaim]: userId, ...(username && { [nameClaim]: username }) })
         .setProtectedHeader({ alg: "HS256" })
         .setSubject(userId)
         .setIssuedAt()
