@@ -472,6 +472,8 @@ interface SoakClient {
   userId: string;
   /** Never acknowledges a `receiveMessage` during the load (it does in the drain). */
   neverAcks: boolean;
+  /** Whether its next connection acknowledges what it is sent. */
+  acking: boolean;
   socket?: Socket;
   /** Connected and not about to leave: sends may go from it. */
   sending: boolean;
@@ -523,6 +525,7 @@ async function runSoak(job: SoakJob): Promise<Tally> {
     confirmedToNonAckers: 0,
     unackedReceipts: 0,
     reconnects: 0,
+    droppedByServer: 0,
     notSentNoClient: 0,
     drainMs: 0,
   });
@@ -530,6 +533,7 @@ async function runSoak(job: SoakJob): Promise<Tally> {
     index: i,
     userId: `${job.prefix}${i}`,
     neverAcks: (i + 1) % job.nonAckEvery === 0,
+    acking: (i + 1) % job.nonAckEvery !== 0,
     sending: false,
     away: false,
     inFlight: 0,
@@ -541,7 +545,16 @@ async function runSoak(job: SoakJob): Promise<Tally> {
   const confirmed = new Set<string>();
   const received = new Set<string>();
 
+  /** Reconnects under way: the churn's, and those after a connection the server dropped. */
+  const reconnects: Promise<void>[] = [];
   const listen = (client: SoakClient, acking: boolean) => (socket: Socket) => {
+    // A connection the server (or the network) closed: a client would come back, so this one does.
+    socket.on("disconnect", (reason) => {
+      if (reason === "io client disconnect" || client.away) return;
+      counts.droppedByServer++;
+      tally.error(`${client.userId} disconnected: ${reason}`);
+      reconnects.push(reconnect(client));
+    });
     socket.on("receiveMessage", (message: Received, ack?: () => void) => {
       if (!acking) return void counts.unackedReceipts++;
       ack?.();
@@ -561,8 +574,8 @@ async function runSoak(job: SoakJob): Promise<Tally> {
       tally.endedAt = t;
     });
   };
-  const open = (client: SoakClient, acking: boolean) =>
-    openSoakSocket(job, client, tally, listen(client, acking));
+  const open = (client: SoakClient) =>
+    openSoakSocket(job, client, tally, listen(client, client.acking));
 
   let seq = 0;
   const send = (client: SoakClient) => {
@@ -590,7 +603,7 @@ async function runSoak(job: SoakJob): Promise<Tally> {
     );
   };
 
-  const reconnect = async (client: SoakClient) => {
+  async function reconnect(client: SoakClient): Promise<void> {
     client.away = true;
     client.sending = false;
     const deadline = Date.now() + job.timeoutMs;
@@ -599,13 +612,13 @@ async function runSoak(job: SoakJob): Promise<Tally> {
     client.socket = undefined;
     const [shortest, longest] = job.offlineMs;
     await sleep(shortest + Math.random() * (longest - shortest));
-    await open(client, !client.neverAcks);
+    await open(client);
     counts.reconnects++;
     client.away = false;
-  };
+  }
 
   for (let i = 0; i < clients.length; i += 50) {
-    await Promise.all(clients.slice(i, i + 50).map((c) => open(c, !c.neverAcks)));
+    await Promise.all(clients.slice(i, i + 50).map(open));
   }
   if (clients.some((c) => !c.socket)) throw new Error(`not every client connected`);
   emit({ type: "ready" });
@@ -616,7 +629,6 @@ async function runSoak(job: SoakJob): Promise<Tally> {
   // Reconnects spread evenly over each minute, every client in turn (a shuffled order).
   const churnEveryMs = 60_000 / (job.reconnectShare * clients.length);
   const order = [...clients].sort(() => Math.random() - 0.5);
-  const churns: Promise<void>[] = [];
   let nextChurnAt = start + churnEveryMs;
   let churned = 0;
   let due = 0;
@@ -634,7 +646,7 @@ async function runSoak(job: SoakJob): Promise<Tally> {
     if (t >= nextChurnAt) {
       nextChurnAt += churnEveryMs;
       const client = order[churned++ % order.length]!;
-      if (!client.away) churns.push(reconnect(client));
+      if (!client.away) reconnects.push(reconnect(client));
     }
     for (const target = Math.floor(((t - start) * job.rate) / 1000); due < target; due++) {
       const client = nextSendingClient();
@@ -643,15 +655,22 @@ async function runSoak(job: SoakJob): Promise<Tally> {
     }
     await sleep(2);
   }
-  await Promise.all(churns);
+  await Promise.all(reconnects);
   const unanswered = () => clients.reduce((n, c) => n + c.inFlight, 0);
   await settle(() => unanswered() === 0, () => unanswered(), job.timeoutMs);
 
   // The drain: the never-acking clients come back as acking ones and get what they left unacked.
   const drainStart = now();
   const neverAck = clients.filter((c) => c.neverAcks);
-  for (const client of neverAck) client.socket?.close();
-  await Promise.all(neverAck.map((c) => open(c, true)));
+  for (const client of neverAck) {
+    client.acking = true;
+    client.away = true; // its close below is no drop
+    client.socket?.close();
+  }
+  await Promise.all(neverAck.map(async (c) => {
+    await open(c);
+    c.away = false;
+  }));
   const missing = () => {
     let n = 0;
     for (const id of confirmed) if (!received.has(id)) n++;

@@ -188,6 +188,7 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
         confirmedToNonAckers: sum("confirmedToNonAckers"),
         unackedReceipts: sum("unackedReceipts"),
         reconnects: sum("reconnects"),
+        droppedByServer: sum("droppedByServer"),
         notSentNoClient: sum("notSentNoClient"),
         drainMs: Math.max(...answers.map((r) => r.counts.drainMs ?? 0)),
         caughtUp: sum("caughtUp"),
@@ -211,7 +212,7 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
       const e = m.extra;
       ctx.log(
         `  soak: ${e.sent} sent, ${e.acked} confirmed, ${e.received} received, ${m.lost} lost, ` +
-          `${m.duplicates} received again, ${e.reconnects} reconnects, errors ${m.errors}` +
+          `${m.duplicates} received again, ${e.reconnects} reconnects (${e.droppedByServer} after a drop), errors ${m.errors}` +
           (m.errorSamples.length ? ` (${m.errorSamples[0]})` : "") +
           `; latency p50 ${m.p50.toFixed(1)} p99 ${m.p99.toFixed(1)} ms (${e.caughtUp} sent ` +
           `while the receiver was away: p50 ${e.caughtUpP50Ms!.toFixed(0)} p99 ${
