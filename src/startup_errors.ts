@@ -71,6 +71,10 @@ function describeMongo(err: unknown, uri: string): string | undefined {
     return `${where} refused the credentials: authentication failed (check the user and ` +
       `password in MONGODB_URI)`;
   }
+  if (code === 13) {
+    return `${where} refused access: the user in MONGODB_URI may not use this database ` +
+      `(${messageOf(driverError)}; set MONGODB_DB or grant readWrite)`;
+  }
   if (name === "MongoParseError" || name === "MongoAPIError") {
     return `MONGODB_URI cannot be used: ${messageOf(driverError)}`;
   }
