@@ -509,6 +509,8 @@ export function mountChat(container, options) {
       typingTimer = setTimeout(hidePartnerTyping, TYPING_EXPIRE_MS);
     });
     socket.on("messageError", (e) => {
+      // An expiring token is the provider's to renew: the reconnect asks it.
+      if (e.code === "TOKEN_EXPIRED" && tokens.renewable) return;
       // A failed send shows on its bubble; the other refusals need words.
       if (e.event !== "sendMessage" && e.event !== "messageRead") {
         showError(e.event ?? "Server", e);
