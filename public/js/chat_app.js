@@ -185,6 +185,8 @@ export function mountChat(container, options) {
       for (const id of ["userId", "username"]) input(id).disabled = active;
       pick(host, "#token", HTMLTextAreaElement).disabled = active;
       button("devTokenBtn").disabled = active;
+      // Signed in, the form folds to its buttons: the chat gets the room.
+      pick(host, ".signin", HTMLElement).classList.toggle("signed-in", active);
     }
     renderEmpty();
   }

@@ -235,7 +235,10 @@ export class Composer {
     this.stopTyping();
     this.el.text.value = "";
     if (this.uploaded) this.clearFile();
-    else if (file) this.clearUrlFields();
+    else if (file) {
+      this.clearUrlFields();
+      this.el.byUrl.open = false;
+    }
     this.events.send(text || null, file);
     this.focus();
   }
