@@ -7,15 +7,9 @@
 import type { ChatMessage } from "../src/protocol/types.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { nextEvent } from "./helpers/events.ts";
-import { type ChildServer, spawnServer } from "./helpers/child_server.ts";
-import {
-  type ChatClient,
-  connectClient,
-  disconnectAll,
-  MONGODB_URI,
-  signToken,
-  TEST_STORE,
-} from "./helpers/server.ts";
+import { spawnServer } from "./helpers/child_server.ts";
+import { clientList, connectClient, MONGODB_URI, signToken, TEST_STORE } from "./helpers/server.ts";
+import { tempDir } from "./helpers/temp_dir.ts";
 
 interface ConversationRow {
   user: { _id: string; isOnline: boolean; lastSeen: string | null };
@@ -36,57 +30,47 @@ async function partnerOf(url: string, userId: string, partnerId: string) {
 Deno.test({
   name: "kill -9 then restart: users left online are reported offline, and online on reconnect",
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "parley-crash-presence-" });
+    await using dir = await tempDir("parley-crash-presence-");
     const env: Record<string, string> = TEST_STORE === "mongo"
       ? { MONGODB_URI: MONGODB_URI!, MONGODB_DB: `parley_crash_presence_${Date.now()}` }
-      : { SQLITE_PATH: `${dir}/parley.db` };
-    let server: ChildServer | undefined;
-    let clients: ChatClient[] = [];
-    try {
-      server = await spawnServer(env);
-      const alice = await connectClient(server.url, { token: await signToken("alice") });
-      const bob = await connectClient(server.url, { token: await signToken("bob") });
-      clients = [alice, bob];
+      : { SQLITE_PATH: `${dir.path}/parley.db` };
+    let killedAt = 0;
+    {
+      await using crashed = await spawnServer(env);
+      await using clients = clientList();
+      const alice = await connectClient(crashed.url, { token: await signToken("alice") });
+      const bob = await connectClient(crashed.url, { token: await signToken("bob") });
+      clients.push(alice, bob);
       const ack = await alice.timeout(3000).emitWithAck("sendMessage", {
         receiverId: "bob",
         text: "hi",
       });
       assert(ack.ok, JSON.stringify(ack));
-      assertEquals((await partnerOf(server.url, "bob", "alice")).isOnline, true);
-      assertEquals((await partnerOf(server.url, "alice", "bob")).isOnline, true);
+      assertEquals((await partnerOf(crashed.url, "bob", "alice")).isOnline, true);
+      assertEquals((await partnerOf(crashed.url, "alice", "bob")).isOnline, true);
 
-      const killedAt = Date.now();
-      server.process.kill("SIGKILL");
-      await server.process.status;
-      await disconnectAll(clients);
-      clients = [];
-
-      server = await spawnServer(env);
-      const startedBy = Date.now();
-      for (const [user, partner] of [["bob", "alice"], ["alice", "bob"]] as const) {
-        const seen = await partnerOf(server.url, user, partner);
-        assertEquals(seen.isOnline, false, `${partner} is offline after the restart`);
-        // Connected until the crash: last seen no earlier than the crash, no later than now.
-        const lastSeen = Date.parse(seen.lastSeen ?? "");
-        assert(lastSeen >= killedAt - 1 && lastSeen <= startedBy, `lastSeen ${seen.lastSeen}`);
-      }
-
-      const bobAgain = await connectClient(server.url, { token: await signToken("bob") });
-      clients.push(bobAgain);
-      const announced = nextEvent(bobAgain, "userOnline", (p) => p.userId === "alice");
-      clients.push(await connectClient(server.url, { token: await signToken("alice") }));
-      assertEquals((await announced).isOnline, true);
-      assertEquals((await partnerOf(server.url, "bob", "alice")).isOnline, true);
-      assertEquals((await partnerOf(server.url, "alice", "bob")).isOnline, true);
-    } finally {
-      await disconnectAll(clients);
-      if (server) {
-        try {
-          server.process.kill("SIGKILL");
-        } catch { /* already gone */ }
-        await server.process.status;
-      }
-      await Deno.remove(dir, { recursive: true });
+      killedAt = Date.now();
+      crashed.process.kill("SIGKILL");
+      await crashed.process.status;
     }
+
+    await using server = await spawnServer(env);
+    await using clients = clientList();
+    const startedBy = Date.now();
+    for (const [user, partner] of [["bob", "alice"], ["alice", "bob"]] as const) {
+      const seen = await partnerOf(server.url, user, partner);
+      assertEquals(seen.isOnline, false, `${partner} is offline after the restart`);
+      // Connected until the crash: last seen no earlier than the crash, no later than now.
+      const lastSeen = Date.parse(seen.lastSeen ?? "");
+      assert(lastSeen >= killedAt - 1 && lastSeen <= startedBy, `lastSeen ${seen.lastSeen}`);
+    }
+
+    const bobAgain = await connectClient(server.url, { token: await signToken("bob") });
+    clients.push(bobAgain);
+    const announced = nextEvent(bobAgain, "userOnline", (p) => p.userId === "alice");
+    clients.push(await connectClient(server.url, { token: await signToken("alice") }));
+    assertEquals((await announced).isOnline, true);
+    assertEquals((await partnerOf(server.url, "bob", "alice")).isOnline, true);
+    assertEquals((await partnerOf(server.url, "alice", "bob")).isOnline, true);
   },
 });
