@@ -8,14 +8,15 @@ import { openSqliteBackend } from "../src/store/sqlite/sqlite_backend.ts";
 import type { ChatMessage } from "../src/protocol/types.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { waitFor } from "./helpers/events.ts";
-import { type ChildServer, spawnServer } from "./helpers/child_server.ts";
+import { spawnServer } from "./helpers/child_server.ts";
 import {
-  type ChatClient,
+  clientList,
   connectClient,
   disconnectAll,
   signToken,
   TEST_STORE,
 } from "./helpers/server.ts";
+import { tempDir } from "./helpers/temp_dir.ts";
 
 const USERS = Array.from({ length: 20 }, (_, i) => `u${i}`);
 const PER_USER = 50; // 20 × 50 = 1,000 messages
@@ -32,8 +33,8 @@ Deno.test({
   name: "crash durability: kill -9 mid-storm loses nothing confirmed and duplicates nothing",
   ignore: TEST_STORE !== "sqlite",
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "parley-crash-" });
-    const env = { SQLITE_PATH: `${dir}/parley.db` };
+    await using dir = await tempDir("parley-crash-");
+    const env = { SQLITE_PATH: `${dir.path}/parley.db` };
     const outgoing = USERS.map((_, i) =>
       Array.from({ length: PER_USER }, (_, n): Outgoing => ({
         clientMessageId: `${USERS[i]}-${n}`,
@@ -44,20 +45,22 @@ Deno.test({
     const receivedBefore = new Map<string, Set<string>>(USERS.map((u) => [u, new Set()]));
     const receivedAfter = new Map<string, string[]>(USERS.map((u) => [u, []]));
     const tokens = await Promise.all(USERS.map((u) => signToken(u)));
-    let server: ChildServer | undefined;
-    let clients: ChatClient[] = [];
-    try {
-      server = await spawnServer(env);
-      const url = server.url;
-      clients = await Promise.all(USERS.map((user, i) =>
-        connectClient(url, { token: tokens[i] }, {
-          setup: (c) =>
-            c.on("receiveMessage", (m, ack) => {
-              receivedBefore.get(user)!.add(m._id);
-              ack();
-            }),
-        })
-      ));
+    let ackedBeforeCrash = 0;
+    {
+      await using crashed = await spawnServer(env);
+      await using clients = clientList();
+      const url = crashed.url;
+      clients.push(
+        ...await Promise.all(USERS.map((user, i) =>
+          connectClient(url, { token: tokens[i] }, {
+            setup: (c) =>
+              c.on("receiveMessage", (m, ack) => {
+                receivedBefore.get(user)!.add(m._id);
+                ack();
+              }),
+          })
+        )),
+      );
       let acked = 0;
       const storm = clients.map(async (client, i) => {
         for (const message of outgoing[i]!) {
@@ -77,23 +80,31 @@ Deno.test({
         }
       });
       await waitFor(() => acked >= 400, "400 acknowledged sends", 30_000);
-      server.process.kill("SIGKILL");
-      await server.process.status;
+      crashed.process.kill("SIGKILL");
+      await crashed.process.status;
       await Promise.all(storm);
-      await disconnectAll(clients);
-      const ackedBeforeCrash = outgoing.flat().filter((m) => m.ackedId).length;
+      ackedBeforeCrash = outgoing.flat().filter((m) => m.ackedId).length;
+    }
 
-      server = await spawnServer(env);
+    let resent = 0;
+    let duplicates = 0;
+    let caughtUp = 0;
+    let redelivered = 0;
+    {
+      await using server = await spawnServer(env);
+      await using clients = clientList();
       const restarted = server.url;
-      clients = await Promise.all(
-        USERS.map((user, i) =>
-          connectClient(restarted, { token: tokens[i] }, {
-            setup: (c) =>
-              c.on("receiveMessage", (m: ChatMessage, ack) => {
-                receivedAfter.get(user)!.push(m._id);
-                ack();
-              }),
-          })
+      clients.push(
+        ...await Promise.all(
+          USERS.map((user, i) =>
+            connectClient(restarted, { token: tokens[i] }, {
+              setup: (c) =>
+                c.on("receiveMessage", (m: ChatMessage, ack) => {
+                  receivedAfter.get(user)!.push(m._id);
+                  ack();
+                }),
+            })
+          ),
         ),
       );
 
@@ -113,8 +124,6 @@ Deno.test({
       }
 
       // Resend everything unconfirmed (and some confirmed ones) with the same ids.
-      let resent = 0;
-      let duplicates = 0;
       await Promise.all(clients.map(async (client, i) => {
         for (const message of outgoing[i]!) {
           if (message.ackedId && Number(message.clientMessageId.split("-")[1]) % 10 !== 0) continue;
@@ -142,8 +151,6 @@ Deno.test({
         30_000,
       );
       await new Promise((resolve) => setTimeout(resolve, 300));
-      let caughtUp = 0;
-      let redelivered = 0;
       for (const user of USERS) {
         const after = receivedAfter.get(user)!;
         assertEquals(
@@ -163,31 +170,22 @@ Deno.test({
         );
       }
       await disconnectAll(clients);
-      clients = [];
       server.process.kill("SIGTERM");
       assertEquals((await server.process.status).code, 0);
-      server = undefined;
-
-      const store = await openSqliteBackend(env.SQLITE_PATH, { uploadDir: `${dir}/uploads` });
-      const undelivered = (await Promise.all(USERS.map((u) =>
-        store.chat.messages.undelivered(u, { limit: 100 })
-      )))
-        .flat().length;
-      await store.close();
-      assertEquals(undelivered, 0);
-      console.log(
-        `crash durability: ${ackedBeforeCrash} acknowledged before kill -9; after restart ` +
-          `${resent} resent and stored, ${duplicates} resends recognised as duplicates; ` +
-          `${caughtUp} delivered on reconnect, of which ${redelivered} had reached the client ` +
-          `before the crash but its acknowledgement had not been stored; 1000 stored, 0 lost`,
-      );
-    } finally {
-      await disconnectAll(clients);
-      if (server) {
-        server.process.kill("SIGKILL");
-        await server.process.status;
-      }
-      await Deno.remove(dir, { recursive: true });
     }
+
+    const store = await openSqliteBackend(env.SQLITE_PATH, { uploadDir: `${dir.path}/uploads` });
+    const undelivered = (await Promise.all(USERS.map((u) =>
+      store.chat.messages.undelivered(u, { limit: 100 })
+    )))
+      .flat().length;
+    await store.close();
+    assertEquals(undelivered, 0);
+    console.log(
+      `crash durability: ${ackedBeforeCrash} acknowledged before kill -9; after restart ` +
+        `${resent} resent and stored, ${duplicates} resends recognised as duplicates; ` +
+        `${caughtUp} delivered on reconnect, of which ${redelivered} had reached the client ` +
+        `before the crash but its acknowledgement had not been stored; 1000 stored, 0 lost`,
+    );
   },
 });
