@@ -260,6 +260,12 @@ const ENV = z.object({
   PUSH_WEBHOOK_SECRET: z.string().min(32, "must be at least 32 characters").optional().meta({
     description: "HMAC key signing webhook calls; required with PUSH_WEBHOOK_URL.",
   }),
+  EVENTS_WEBHOOK_URL: httpUrl().optional().meta({
+    description: "Webhook receiving chat events (message.created, user.online, …), one per POST.",
+  }),
+  EVENTS_WEBHOOK_SECRET: z.string().min(32, "must be at least 32 characters").optional().meta({
+    description: "HMAC key signing events webhook calls; required with EVENTS_WEBHOOK_URL.",
+  }),
   PUSH_INCLUDE_TEXT: Flag.prefault("false").meta({
     description: "Put the message text into Web Push notifications.",
   }),
@@ -409,6 +415,10 @@ function toConfig(e: Env) {
           subject: e.VAPID_SUBJECT,
         })
         : undefined,
+      /** The events webhook (src/push/events.ts); its retries follow the PUSH_* settings. */
+      events: e.EVENTS_WEBHOOK_URL && e.EVENTS_WEBHOOK_SECRET
+        ? Object.freeze({ url: e.EVENTS_WEBHOOK_URL, secret: e.EVENTS_WEBHOOK_SECRET })
+        : undefined,
       /** Put the message text into Web Push notifications. */
       includeText: e.PUSH_INCLUDE_TEXT,
       maxAttempts: e.PUSH_MAX_ATTEMPTS,
@@ -483,6 +493,8 @@ function combinationProblems(e: Env): string[] {
       `file serves one process).`,
     e.PUSH_WEBHOOK_URL && !e.PUSH_WEBHOOK_SECRET &&
     "PUSH_WEBHOOK_SECRET: required with PUSH_WEBHOOK_URL (webhooks are always signed)",
+    e.EVENTS_WEBHOOK_URL && !e.EVENTS_WEBHOOK_SECRET &&
+    "EVENTS_WEBHOOK_SECRET: required with EVENTS_WEBHOOK_URL (webhooks are always signed)",
     [e.VAPID_PUBLIC_KEY, e.VAPID_PRIVATE_KEY, e.VAPID_SUBJECT].filter(Boolean).length % 3 !== 0 &&
     "VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT: Web Push needs all three, or none",
   ].filter((problem): problem is string => typeof problem === "string");

@@ -107,16 +107,23 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     { ...config.uploads, publicUrl: config.publicUrl },
     log,
   );
-  const push = createPushService(config.push, backend.subscriptions, {
+  const push = createPushService(config.push, backend, {
     // Through the adapter: with a cluster, sockets on every node count.
     isConnected: async (userId) => (await io.in(userRoom(userId)).fetchSockets()).length > 0,
     users: store.users,
     log,
   });
-  const chat = new ChatService(store, broadcaster, delivery, combineHooks(uploads, push));
+  const chat = new ChatService(
+    store,
+    broadcaster,
+    delivery,
+    combineHooks(uploads, push, push.events.hooks),
+  );
+  // Presence changes also go to the events webhook (user.online, user.offline).
+  const presenceStore = push.events.withPresenceEvents(store);
   const presence = cluster
-    ? cluster.presence(store, broadcaster, config.presence)
-    : await startPresence(store, broadcaster, config.presence, log);
+    ? cluster.presence(presenceStore, broadcaster, config.presence)
+    : await startPresence(presenceStore, broadcaster, config.presence, log);
   const inFlight = new InFlight();
   const limiter = countRefusals(
     config.rateLimits

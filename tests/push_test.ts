@@ -5,7 +5,12 @@
  */
 import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/log.ts";
-import { RetryQueue } from "../src/push/retry_queue.ts";
+import {
+  type AttemptContext,
+  delayBefore,
+  OutboxDispatcher,
+} from "../src/push/outbox_dispatcher.ts";
+import { openSqliteBackend } from "../src/store/sqlite/sqlite_backend.ts";
 import { userRoom } from "../src/realtime/io.ts";
 import { verifySignature } from "../src/push/webhook_sender.ts";
 import { generateVapidKeys } from "../src/push/web_push_sender.ts";
@@ -23,6 +28,7 @@ import {
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 import { send } from "./helpers/messages.ts";
 import { configError } from "./helpers/config.ts";
+import { tempDir } from "./helpers/temp_dir.ts";
 
 const WEBHOOK_SECRET = "webhook-secret-that-is-32-characters-or-more";
 const VAPID = { ...generateVapidKeys(), subject: "mailto:ops@example.com" };
@@ -336,27 +342,78 @@ Deno.test("loadConfig() reads the push settings and refuses half of them", () =>
   assertMatch(configError({ VAPID_SUBJECT: "ops@example.com" }), /VAPID_SUBJECT/);
 });
 
-Deno.test("RetryQueue drops waiting retries on close and aborts attempts still running after the grace", async () => {
-  const queue = new RetryQueue({ maxAttempts: 5, baseDelayMs: 60_000 }, createLogger("silent"));
-  let attempts = 0;
-  queue.add({
-    label: {},
-    attempt: () => Promise.resolve({ status: "retry", reason: (++attempts, "x") }),
-  });
+Deno.test("OutboxDispatcher.close() leaves waiting retries in the store, aborts attempts still running after the grace; both run after a restart", async () => {
+  await using dir = await tempDir("parley-outbox-");
+  const path = `${dir.path}/parley.db`;
+  const log = createLogger("silent");
+  const retry = { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 };
+  let retried = 0;
   let aborted = false;
-  queue.add({
-    label: {},
-    attempt: (signal) =>
-      new Promise((resolve) =>
-        signal.addEventListener("abort", () => {
-          aborted = true;
-          resolve({ status: "done" });
-        })
-      ),
-  });
-  await waitFor(() => attempts === 1 && queue.size === 2, "one attempt and a waiting retry");
-  await queue.close(50);
-  assert(aborted);
-  assertEquals(queue.size, 0);
-  assertEquals(queue.add({ label: {}, attempt: () => Promise.resolve({ status: "done" }) }), false);
+  {
+    const backend = await openSqliteBackend(path, { uploadDir: dir.path });
+    const dispatcher = new OutboxDispatcher(backend.outbox, {
+      failing: {
+        ...retry,
+        attempt: () => Promise.resolve({ status: "retry", reason: (++retried, "x") }),
+      },
+      hanging: {
+        ...retry,
+        attempt: (_payload, { signal }) =>
+          new Promise((resolve) =>
+            signal.addEventListener("abort", () => {
+              aborted = true;
+              resolve({ status: "retry", reason: "aborted" });
+            })
+          ),
+      },
+    }, log);
+    dispatcher.start();
+    await dispatcher.enqueue([
+      { id: "a", channel: "failing", payload: "{}" },
+      { id: "b", channel: "hanging", payload: "{}" },
+    ]);
+    await waitFor(() => retried === 1, "a's first attempt");
+    // Its retry a minute away is stored right after.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const closing = Date.now();
+    await dispatcher.close(50);
+    assert(aborted, "the hanging attempt was aborted");
+    const due = await backend.outbox.nextDue();
+    assert(due !== null && due >= closing && due <= Date.now(), "b is due at once");
+    await backend.close();
+  }
+  // The next process: b (cut off by the shutdown) runs at once, a waits for its retry time.
+  const backend = await openSqliteBackend(path, { uploadDir: dir.path });
+  const attempts: { id: string; attempt: number }[] = [];
+  const succeeding = {
+    ...retry,
+    attempt: (_payload: string, { deliveryId, attempt }: AttemptContext) => {
+      attempts.push({ id: deliveryId, attempt });
+      return Promise.resolve({ status: "done" } as const);
+    },
+  };
+  const dispatcher = new OutboxDispatcher(
+    backend.outbox,
+    { failing: succeeding, hanging: succeeding },
+    log,
+  );
+  dispatcher.start();
+  await waitFor(() => attempts.length === 1, "b's second attempt");
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assertEquals(attempts, [{ id: "b", attempt: 2 }]);
+  await dispatcher.close();
+  await backend.close();
+});
+
+Deno.test("delayBefore(): doubling with jitter, capped; Retry-After is a floor", () => {
+  const channel = { baseDelayMs: 1000, maxDelayMs: 30_000 };
+  for (let i = 0; i < 50; i++) {
+    const first = delayBefore(channel, 1);
+    assert(first >= 800 && first <= 1200, `first retry after ${first} ms`);
+    const third = delayBefore(channel, 3);
+    assert(third >= 3200 && third <= 4800, `third retry after ${third} ms`);
+    assertEquals(delayBefore(channel, 10), 30_000);
+    assertEquals(delayBefore(channel, 1, 5000), 5000);
+    assertEquals(delayBefore(channel, 10, 120_000), 120_000);
+  }
 });

@@ -103,7 +103,10 @@ export class ChatService {
     if (message.receiverId !== callerId) {
       throw new AppError("FORBIDDEN", "Only the receiver can mark a message read");
     }
-    if (message.readAt) return { messageId, readerId: callerId, readAt: message.readAt };
+    if (message.readAt) {
+      await this.hooks.read?.(message);
+      return { messageId, readerId: callerId, readAt: message.readAt };
+    }
     const updated = await this.store.messages.markRead(messageId, new Date().toISOString());
     // null: a concurrent read won, or the message was deleted meanwhile.
     const current = updated ?? await this.existing(messageId);
@@ -111,6 +114,7 @@ export class ChatService {
     if (updated) {
       this.notify.toUsersExcept(answered, [message.senderId, callerId], "messageRead", receipt);
     }
+    await this.hooks.read?.(current);
     return receipt;
   }
 

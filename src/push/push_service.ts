@@ -1,22 +1,29 @@
 /**
  * Notifications for messages to users with no connected socket, through the
- * channels that are configured (a signed webhook, Web Push, both or none).
- * Plugged into the chat's send as a `sent` hook: it returns at once, and the
- * work (the connection check, profile reads, HTTP calls, retries) happens off
- * the send path.
+ * channels that are configured (a signed webhook, Web Push, both or none),
+ * and the events webhook (events.ts). Plugged into the chat's send as a `sent`
+ * hook: it returns at once, and the work (the connection check, profile
+ * reads) happens off the send path; what is to be sent goes into the outbox,
+ * whose dispatcher makes the HTTP calls and retries (outbox_dispatcher.ts).
  */
 import type { PushConfig } from "../config.ts";
 import type { MessageHooks } from "../chat/message_hooks.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { ChatMessage } from "../protocol/types.ts";
 import type { UserRepository } from "../store/repository.ts";
-import { RetryQueue } from "./retry_queue.ts";
+import type { OutboxStore } from "../store/outbox_store.ts";
 import type { SubscriptionStore } from "../store/subscription_store.ts";
+import { ChatEvents, EVENTS_CHANNEL } from "./events.ts";
+import { type OutboxChannel, OutboxDispatcher } from "./outbox_dispatcher.ts";
 import { type PushNotification, WebPushSender } from "./web_push_sender.ts";
-import { WebhookSender } from "./webhook_sender.ts";
+import { SignedWebhook, type WebhookEvent } from "./webhook_sender.ts";
 
 /** Longest text put into a Web Push notification (payloads are limited to about 4 KB). */
 export const MAX_PUSH_TEXT = 1000;
+/** Longest wait between two attempts of a notification. */
+const PUSH_MAX_DELAY_MS = 300_000;
+/** Longest wait between two attempts of an event (issue 17: capped at 30 s). */
+const EVENTS_MAX_DELAY_MS = 30_000;
 
 export interface PushDeps {
   /**
@@ -34,9 +41,11 @@ export class PushService implements MessageHooks {
 
   constructor(
     private readonly deps: PushDeps,
-    private readonly queue: RetryQueue,
-    private readonly channels: { webhook?: WebhookSender; webPush?: WebPushSender },
+    private readonly outbox: OutboxDispatcher,
+    private readonly channels: { webhook: boolean; webPush?: WebPushSender },
     private readonly includeText: boolean,
+    /** The events webhook's port and hooks (they do nothing when it is not configured). */
+    readonly events: ChatEvents,
   ) {}
 
   /** The Web Push channel, when VAPID keys are configured (it also manages subscriptions). */
@@ -54,10 +63,13 @@ export class PushService implements MessageHooks {
     work.finally(() => this.dispatching.delete(work));
   }
 
-  /** Lets queued work start, then closes the queue (see RetryQueue.close). */
+  /**
+   * Lets notifications being prepared reach the outbox, then closes the
+   * dispatcher: what is not delivered stays in the store for the next start.
+   */
   async close(graceMs?: number): Promise<void> {
     await Promise.allSettled([...this.dispatching]);
-    await this.queue.close(graceMs);
+    await this.outbox.close(graceMs);
   }
 
   private async dispatch(message: ChatMessage): Promise<void> {
@@ -70,15 +82,20 @@ export class PushService implements MessageHooks {
     if (connected) return;
     const users = await this.deps.users.getMany([message.senderId, message.receiverId]);
     const receiver = users.get(message.receiverId);
-    this.channels.webhook?.send({
-      event: "message",
-      message,
-      receiver: {
-        _id: message.receiverId,
-        username: receiver?.username ?? null,
-        email: receiver?.email ?? null,
-      },
-    });
+    if (this.channels.webhook) {
+      const body: WebhookEvent = {
+        event: "message",
+        message,
+        receiver: {
+          _id: message.receiverId,
+          username: receiver?.username ?? null,
+          email: receiver?.email ?? null,
+        },
+      };
+      await this.outbox.enqueue([
+        { id: crypto.randomUUID(), channel: "webhook", payload: JSON.stringify(body) },
+      ]);
+    }
     if (this.channels.webPush) {
       const notification: PushNotification = {
         type: "message",
@@ -94,17 +111,25 @@ export class PushService implements MessageHooks {
   }
 }
 
-/** Builds the configured channels; Web Push keeps its subscriptions in `subscriptions`. */
+/**
+ * Builds the configured channels over one outbox dispatcher and starts it
+ * (when any channel is configured); Web Push keeps its subscriptions in
+ * `stores.subscriptions`.
+ */
 export function createPushService(
   config: PushConfig,
-  subscriptions: SubscriptionStore,
+  stores: { subscriptions: SubscriptionStore; outbox: OutboxStore },
   deps: PushDeps,
 ): PushService {
-  const queue = new RetryQueue(
-    { maxAttempts: config.maxAttempts, baseDelayMs: config.retryBaseMs },
-    deps.log,
-  );
-  const webhook = config.webhook ? new WebhookSender(config.webhook, queue) : undefined;
+  const channels: Record<string, OutboxChannel> = {};
+  const outbox = new OutboxDispatcher(stores.outbox, channels, deps.log);
+  const enqueue = outbox.enqueue.bind(outbox);
+  const pushRetry = {
+    maxAttempts: config.maxAttempts,
+    baseDelayMs: config.retryBaseMs,
+    maxDelayMs: PUSH_MAX_DELAY_MS,
+  };
+  if (config.webhook) channels.webhook = new SignedWebhook(config.webhook).channel(pushRetry);
   const webPush = config.webPush
     ? new WebPushSender(
       {
@@ -112,12 +137,27 @@ export function createPushService(
         allowInsecureEndpoints: config.allowInsecureEndpoints,
         endpointHosts: config.endpointHosts,
       },
-      subscriptions,
-      queue,
+      stores.subscriptions,
+      enqueue,
       deps.log,
     )
     : undefined;
-  return new PushService(deps, queue, { webhook, webPush }, config.includeText);
+  if (webPush) channels.webpush = webPush.channel(pushRetry);
+  if (config.events) {
+    channels[EVENTS_CHANNEL] = new SignedWebhook(config.events).channel({
+      ...pushRetry,
+      maxDelayMs: EVENTS_MAX_DELAY_MS,
+    });
+  }
+  const events = new ChatEvents(config.events ? enqueue : undefined, deps.log);
+  if (Object.keys(channels).length > 0) outbox.start();
+  return new PushService(
+    deps,
+    outbox,
+    { webhook: config.webhook !== undefined, webPush },
+    config.includeText,
+    events,
+  );
 }
 
 /** At most `max` characters, never splitting a surrogate pair, with an ellipsis when cut. */

@@ -2,22 +2,24 @@
  * The Web Push channel (RFC 8030 delivery, RFC 8291 payload encryption,
  * RFC 8292 VAPID): npm `web-push` builds each request (signed VAPID JWT,
  * aes128gcm-encrypted body) and `fetch` sends it, so the time limit, the
- * retries and shutdown are ours. A subscription the push service calls gone
- * (404 or 410) is deleted.
+ * retries and shutdown are ours. Each request is an outbox entry holding the
+ * subscription and the notification (outbox_dispatcher.ts), so a restart
+ * loses none. A subscription the push service calls gone (404 or 410) is
+ * deleted.
  */
 // @ts-types="npm:@types/web-push@3.6.4"
 import webpush from "web-push";
 import { AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { PushSubscriptionInput } from "../schemas/attachment_inputs.ts";
+import { type AttemptOutcome, outcomeOf, post } from "./http_delivery.ts";
+import type { OutboxChannel } from "./outbox_dispatcher.ts";
+import type { NewOutboxEntry } from "../store/outbox_store.ts";
 import {
-  type AttemptOutcome,
-  isTransient,
-  post,
-  retryAfterMs,
-  type RetryQueue,
-} from "./retry_queue.ts";
-import type { StoredSubscription, SubscriptionStore } from "../store/subscription_store.ts";
+  endpointId,
+  type StoredSubscription,
+  type SubscriptionStore,
+} from "../store/subscription_store.ts";
 
 export interface VapidKeys {
   publicKey: string;
@@ -55,11 +57,18 @@ export interface PushNotification {
   text?: string;
 }
 
+/** An outbox entry of the Web Push channel. */
+interface WebPushEntry {
+  subscription: StoredSubscription;
+  notification: PushNotification;
+}
+
 export class WebPushSender {
   constructor(
     private readonly options: WebPushOptions,
     private readonly subscriptions: SubscriptionStore,
-    private readonly queue: RetryQueue,
+    /** Stores outbox entries (OutboxDispatcher.enqueue). */
+    private readonly enqueue: (entries: NewOutboxEntry[]) => Promise<void>,
     private readonly log: Logger,
   ) {}
 
@@ -93,9 +102,9 @@ export class WebPushSender {
     return this.subscriptions.remove(endpoint, userId);
   }
 
-  /** Queues one request per subscription of the user; resolves once they are queued. */
+  /** Queues one request per subscription of the user; resolves once they are stored. */
   async notify(userId: string, notification: PushNotification): Promise<void> {
-    const payload = JSON.stringify(notification);
+    const entries: NewOutboxEntry[] = [];
     for (const subscription of await this.subscriptions.listForUser(userId)) {
       const expired = subscription.expirationTime !== null &&
         subscription.expirationTime < Date.now();
@@ -104,11 +113,25 @@ export class WebPushSender {
         await this.subscriptions.remove(subscription.endpoint);
         continue;
       }
-      this.queue.add({
-        label: { channel: "webpush", userId, messageId: notification.messageId },
-        attempt: (signal) => this.deliver(subscription, payload, signal),
+      const payload: WebPushEntry = { subscription, notification };
+      entries.push({
+        id: `webpush:${notification.messageId}:${await endpointId(subscription.endpoint)}`,
+        channel: "webpush",
+        payload: JSON.stringify(payload),
       });
     }
+    await this.enqueue(entries);
+  }
+
+  /** The outbox channel that sends the entries `notify` queues. */
+  channel(retry: Omit<OutboxChannel, "attempt">): OutboxChannel {
+    return {
+      ...retry,
+      attempt: (payload, { signal }) => {
+        const { subscription, notification } = JSON.parse(payload) as WebPushEntry;
+        return this.deliver(subscription, JSON.stringify(notification), signal);
+      },
+    };
   }
 
   private allowedEndpoint(endpoint: string): boolean {
@@ -140,16 +163,12 @@ export class WebPushSender {
       this.options.timeoutMs ?? 10_000,
       signal,
     );
-    if (response.ok) return { status: "done" };
     if (response.status === 404 || response.status === 410) {
       await this.subscriptions.remove(subscription.endpoint);
       this.log.info("push subscription expired, removed", { userId: subscription.userId });
       return { status: "done" };
     }
-    const reason = `HTTP ${response.status}`;
-    return isTransient(response.status)
-      ? { status: "retry", reason, retryAfterMs: retryAfterMs(response.headers.get("retry-after")) }
-      : { status: "failed", reason };
+    return outcomeOf(response);
   }
 }
 

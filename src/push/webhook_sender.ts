@@ -1,22 +1,20 @@
 /**
- * The webhook channel: one signed `POST` per message to an offline user, to
- * the app's own backend (`PUSH_WEBHOOK_URL`), which reaches the user its own
- * way (mobile push, e-mail, …).
+ * Signed webhooks: one `POST` of a JSON body per delivery, to an URL of the
+ * app's own backend. Two use it: the push webhook (`PUSH_WEBHOOK_URL`, a
+ * message to an offline user, which the app relays its own way: mobile push,
+ * e-mail, …) and the events webhook (`EVENTS_WEBHOOK_URL`, events.ts).
  *
  * Signature (`X-Parley-Signature: t=<unix seconds>,v1=<hex>`): HMAC-SHA256
- * with `PUSH_WEBHOOK_SECRET` over `<t>.<raw body>`. The receiver recomputes
+ * with the webhook's secret over `<t>.<raw body>`. The receiver recomputes
  * it, compares in constant time, and refuses an old `t` (replays).
- * `X-Parley-Delivery` stays the same across retries of one event: dedupe on it.
+ * `X-Parley-Delivery` (the outbox entry's id) stays the same across retries
+ * and restarts: dedupe on it.
  */
 import type { ChatMessage } from "../protocol/types.ts";
-import {
-  type AttemptOutcome,
-  isTransient,
-  post,
-  retryAfterMs,
-  type RetryQueue,
-} from "./retry_queue.ts";
+import { type AttemptOutcome, outcomeOf, post } from "./http_delivery.ts";
+import type { AttemptContext, OutboxChannel } from "./outbox_dispatcher.ts";
 
+/** The push webhook's body. */
 export interface WebhookEvent {
   event: "message";
   message: ChatMessage;
@@ -32,50 +30,43 @@ export interface WebhookOptions {
 
 export const SIGNATURE_HEADER = "X-Parley-Signature";
 
-export class WebhookSender {
+export class SignedWebhook {
   private readonly key: Promise<CryptoKey>;
 
-  constructor(private readonly options: WebhookOptions, private readonly queue: RetryQueue) {
+  constructor(private readonly options: WebhookOptions) {
     this.key = hmacKey(options.secret);
   }
 
-  /** Queues the event; returns at once. */
-  send(event: WebhookEvent): void {
-    const body = JSON.stringify(event);
-    const deliveryId = crypto.randomUUID();
-    const { url, timeoutMs = 10_000 } = this.options;
-    this.queue.add({
-      label: { channel: "webhook", deliveryId, messageId: event.message._id },
-      attempt: async (signal, attempt): Promise<AttemptOutcome> => {
-        const timestamp = Math.floor(Date.now() / 1000);
-        const signature = await sign(await this.key, timestamp, body);
-        const response = await post(
-          url,
-          {
-            headers: {
-              "Content-Type": "application/json",
-              "User-Agent": "Parley-Webhook/1",
-              "X-Parley-Event": event.event,
-              "X-Parley-Delivery": deliveryId,
-              "X-Parley-Attempt": String(attempt),
-              [SIGNATURE_HEADER]: `t=${timestamp},v1=${signature}`,
-            },
-            body,
-          },
-          timeoutMs,
-          signal,
-        );
-        if (response.ok) return { status: "done" };
-        const reason = `HTTP ${response.status}`;
-        return isTransient(response.status)
-          ? {
-            status: "retry",
-            reason,
-            retryAfterMs: retryAfterMs(response.headers.get("retry-after")),
-          }
-          : { status: "failed", reason };
+  /**
+   * One signed POST of `body` (JSON text with an `event` field, sent as the
+   * `X-Parley-Event` header too); each attempt is signed anew, over the same body.
+   */
+  async deliver(body: string, context: AttemptContext): Promise<AttemptOutcome> {
+    const { event } = JSON.parse(body) as { event: string };
+    const timestamp = Math.floor(Date.now() / 1000);
+    const signature = await sign(await this.key, timestamp, body);
+    const response = await post(
+      this.options.url,
+      {
+        headers: {
+          "Content-Type": "application/json",
+          "User-Agent": "Parley-Webhook/1",
+          "X-Parley-Event": event,
+          "X-Parley-Delivery": context.deliveryId,
+          "X-Parley-Attempt": String(context.attempt),
+          [SIGNATURE_HEADER]: `t=${timestamp},v1=${signature}`,
+        },
+        body,
       },
-    });
+      this.options.timeoutMs ?? 10_000,
+      context.signal,
+    );
+    return outcomeOf(response);
+  }
+
+  /** The outbox channel whose entries' payloads are this webhook's bodies. */
+  channel(retry: Omit<OutboxChannel, "attempt">): OutboxChannel {
+    return { ...retry, attempt: (payload, context) => this.deliver(payload, context) };
   }
 }
 

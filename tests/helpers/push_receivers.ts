@@ -28,14 +28,20 @@ export interface Receiver<T> extends AsyncDisposable {
   respondWith: number[];
   /** Milliseconds the next requests wait before answering, in order. */
   delays: number[];
+  /** Headers of the next answers, in order (e.g. `{ "retry-after": "1" }`). */
+  responseHeaders: Record<string, string>[];
   close(): Promise<void>;
 }
 
-export async function startWebhookReceiver(secret: string): Promise<Receiver<WebhookRequest>> {
+/** `port`: a given one (a receiver that comes back where it was); 0 picks a free one. */
+export async function startWebhookReceiver(
+  secret: string,
+  port = 0,
+): Promise<Receiver<WebhookRequest>> {
   const receiver = await serve<WebhookRequest>(200, async (request) => {
     const body = await request.text();
     return { headers: request.headers, body, signatureValid: checkHmac(secret, request, body) };
-  });
+  }, port);
   receiver.url = `${receiver.url}/hooks/parley`;
   return receiver;
 }
@@ -146,12 +152,14 @@ async function checkVapid(
 async function serve<T>(
   okStatus: number,
   record: (request: Request) => Promise<T>,
+  port = 0,
 ): Promise<Receiver<T>> {
   const receiver: Receiver<T> = {
     url: "",
     requests: [],
     respondWith: [],
     delays: [],
+    responseHeaders: [],
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -165,6 +173,7 @@ async function serve<T>(
     incoming.on("end", async () => {
       const delay = receiver.delays.shift() ?? 0;
       const status = receiver.respondWith.shift() ?? okStatus;
+      const answerHeaders = receiver.responseHeaders.shift() ?? {};
       const headers = new Headers();
       for (const [name, value] of Object.entries(incoming.headers)) {
         if (typeof value === "string") headers.set(name, value);
@@ -175,10 +184,10 @@ async function serve<T>(
         await record(new Request(url, { method: incoming.method, headers, body })),
       );
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-      outgoing.writeHead(status).end();
+      outgoing.writeHead(status, answerHeaders).end();
     });
   });
-  server.listen(0, "127.0.0.1");
+  server.listen(port, "127.0.0.1");
   await once(server, "listening");
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return receiver;
