@@ -169,6 +169,9 @@ class WritesUnderWay {
   }
 }
 
+/** Reads and conditional writes of one message's reactions before giving up (other processes). */
+const MAX_REACTION_ATTEMPTS = 10;
+
 /** One JSON string per ordered pair: unambiguous whatever characters ids hold. */
 function pairId(a: string, b: string): string {
   return JSON.stringify([a, b]);
@@ -620,7 +623,7 @@ class MongoMessageRepository implements MessageRepository {
       const _id = toObjectId(messageId);
       if (!_id) return { ok: false, reason: "not_found" };
       return await this.messageWrites.run(_id.toHexString(), async (): Promise<ReactionResult> => {
-        for (;;) {
+        for (let attempt = 0; attempt < MAX_REACTION_ATTEMPTS; attempt++) {
           const doc = await this.messages.findOne(queries.messageById(_id).filter);
           if (!doc) return { ok: false, reason: "not_found" };
           if (userId !== doc.senderId && userId !== doc.receiverId) {
@@ -640,6 +643,9 @@ class MongoMessageRepository implements MessageRepository {
             return { ok: true, changed: true, message: toMessage({ ...doc, reactions: next }) };
           }
         }
+        throw new Error(
+          `reactions of ${messageId} kept changing under ${MAX_REACTION_ATTEMPTS} tries`,
+        );
       });
     }));
   }
