@@ -9,6 +9,7 @@
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { spawnServer } from "./helpers/child_server.ts";
 import { connectClient, delay, signToken } from "./helpers/server.ts";
+import { tempDir } from "./helpers/temp_dir.ts";
 
 const HANDSHAKES = 10_000;
 const IN_FLIGHT = 200;
@@ -46,73 +47,67 @@ Deno.test({
   name: "10,000 handshakes without a token: refused or bounded before they cost memory",
   sanitizeResources: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "parley-flood-" });
-    const server = await spawnServer({
-      SQLITE_PATH: `${dir}/parley.db`,
+    await using dir = await tempDir("parley-flood-");
+    await using server = await spawnServer({
+      SQLITE_PATH: `${dir.path}/parley.db`,
       RATE_LIMITS: "on",
       TRUST_PROXY: "true",
       MAX_PENDING_SESSIONS: "500",
     });
     const pid = server.process.pid;
-    try {
-      // Warm: the first requests load code the rest of the run reuses.
-      (await connectClient(server.url, { token: await signToken("warm") })).close();
-      // Twice as many requests answered without any session first: Deno's HTTP server grows by
-      // 130-160 MB over its first 10,000 requests of any kind (GET /healthz here), which is not
-      // what sessions cost.
-      for (let warm = 0; warm < 2; warm++) {
-        await flood(server.url, (i) => `192.0.2.${i & 255}`, "/healthz");
-      }
-      const before = rssBytes(pid);
-
-      // Garbage not yet collected still moves RSS by -17 to +25 MB over one flood. What sessions
-      // cost stays in both of two floods from two addresses; noise shows in one: the smaller
-      // growth is held to 30 MB.
-      const grown: number[] = [];
-      for (const address of ["198.51.100.7", "198.51.100.8"]) {
-        const started = performance.now();
-        const oneAddress = await flood(server.url, () => address);
-        // The bucket's burst (120), then its refill (40/s) while the flood lasts.
-        const allowed = 120 + 40 * Math.ceil((performance.now() - started) / 1000);
-        const opened = oneAddress.get(200) ?? 0;
-        assert(opened >= 120 && opened <= allowed, `${opened} sessions opened (max ${allowed})`);
-        assertEquals(oneAddress.get(403), HANDSHAKES - opened, "the rest refused before a session");
-        grown.push(rssBytes(pid) - before);
-      }
-      const least = Math.min(...grown);
-      console.log(
-        `handshake floods, one address each: server RSS ` +
-          grown.map((g) => `+${(g / 2 ** 20).toFixed(1)} MB`).join(", then "),
-      );
-      assert(least < 30 * 2 ** 20, `RSS grew ${(least / 2 ** 20).toFixed(1)} MB`);
-
-      const manyAddresses = await flood(
-        server.url,
-        (i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
-      );
-      // Each address is within its own bucket: only the bound on waiting sessions refuses them.
-      assertEquals((manyAddresses.get(200) ?? 0) + (manyAddresses.get(403) ?? 0), HANDSHAKES);
-      await delay(1000); // sessions closed to make room finish closing
-      const sessions = await metric(server.url, "parley_engine_sessions");
-      assert(sessions <= 500, `${sessions} sessions left open (MAX_PENDING_SESSIONS=500)`);
-      console.log(
-        `handshake flood, ${HANDSHAKES} addresses: ${sessions} sessions open, server RSS ` +
-          `+${((rssBytes(pid) - before) / 2 ** 20).toFixed(1)} MB`,
-      );
-
-      const user = await connectClient(server.url, { token: await signToken("alice") }, {
-        extraHeaders: { "x-forwarded-for": "203.0.113.9" },
-      });
-      const ack = await user.timeout(3000).emitWithAck("sendMessage", {
-        receiverId: "bob",
-        text: "still served",
-      });
-      assert(ack.ok, "a real user connects and sends during the flood's aftermath");
-      user.close();
-    } finally {
-      server.process.kill("SIGKILL");
-      await server.process.status;
-      await Deno.remove(dir, { recursive: true });
+    // Warm: the first requests load code the rest of the run reuses.
+    (await connectClient(server.url, { token: await signToken("warm") })).close();
+    // Twice as many requests answered without any session first: Deno's HTTP server grows by
+    // 130-160 MB over its first 10,000 requests of any kind (GET /healthz here), which is not
+    // what sessions cost.
+    for (let warm = 0; warm < 2; warm++) {
+      await flood(server.url, (i) => `192.0.2.${i & 255}`, "/healthz");
     }
+    const before = rssBytes(pid);
+
+    // Garbage not yet collected still moves RSS by -17 to +25 MB over one flood. What sessions
+    // cost stays in both of two floods from two addresses; noise shows in one: the smaller
+    // growth is held to 30 MB.
+    const grown: number[] = [];
+    for (const address of ["198.51.100.7", "198.51.100.8"]) {
+      const started = performance.now();
+      const oneAddress = await flood(server.url, () => address);
+      // The bucket's burst (120), then its refill (40/s) while the flood lasts.
+      const allowed = 120 + 40 * Math.ceil((performance.now() - started) / 1000);
+      const opened = oneAddress.get(200) ?? 0;
+      assert(opened >= 120 && opened <= allowed, `${opened} sessions opened (max ${allowed})`);
+      assertEquals(oneAddress.get(403), HANDSHAKES - opened, "the rest refused before a session");
+      grown.push(rssBytes(pid) - before);
+    }
+    const least = Math.min(...grown);
+    console.log(
+      `handshake floods, one address each: server RSS ` +
+        grown.map((g) => `+${(g / 2 ** 20).toFixed(1)} MB`).join(", then "),
+    );
+    assert(least < 30 * 2 ** 20, `RSS grew ${(least / 2 ** 20).toFixed(1)} MB`);
+
+    const manyAddresses = await flood(
+      server.url,
+      (i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`,
+    );
+    // Each address is within its own bucket: only the bound on waiting sessions refuses them.
+    assertEquals((manyAddresses.get(200) ?? 0) + (manyAddresses.get(403) ?? 0), HANDSHAKES);
+    await delay(1000); // sessions closed to make room finish closing
+    const sessions = await metric(server.url, "parley_engine_sessions");
+    assert(sessions <= 500, `${sessions} sessions left open (MAX_PENDING_SESSIONS=500)`);
+    console.log(
+      `handshake flood, ${HANDSHAKES} addresses: ${sessions} sessions open, server RSS ` +
+        `+${((rssBytes(pid) - before) / 2 ** 20).toFixed(1)} MB`,
+    );
+
+    const user = await connectClient(server.url, { token: await signToken("alice") }, {
+      extraHeaders: { "x-forwarded-for": "203.0.113.9" },
+    });
+    const ack = await user.timeout(3000).emitWithAck("sendMessage", {
+      receiverId: "bob",
+      text: "still served",
+    });
+    assert(ack.ok, "a real user connects and sends during the flood's aftermath");
+    user.close();
   },
 });
