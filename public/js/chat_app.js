@@ -14,6 +14,7 @@ import { pick } from "./dom.js";
 import { isMessage } from "./format.js";
 import { chatMarkup } from "./layout.js";
 import { MessageList } from "./message_list.js";
+import { Notifier } from "./notifications.js";
 import { Outbox } from "./outbox.js";
 import { createToast, describeError } from "./toast.js";
 import { UploadCache } from "./uploads.js";
@@ -98,6 +99,10 @@ export function mountChat(container, options) {
       void loadConversations();
       if (openPartner) void loadHistory(false);
       outbox.resendPending();
+      if (!announced) {
+        announced = true;
+        void notifier.signedIn();
+      }
       if (pendingPartner) {
         openConversation(pendingPartner);
         pendingPartner = "";
@@ -133,6 +138,14 @@ export function mountChat(container, options) {
       ingest(stored);
     },
   });
+  const notifier = new Notifier({
+    button: button("notifyBtn"),
+    api,
+    events: host,
+    webPush: options.signIn,
+    onOpen: (partnerId) => openConversation(partnerId),
+  });
+  let announced = false;
   const composer = new Composer(
     {
       form: pick(host, "#composer", HTMLFormElement),
@@ -414,6 +427,9 @@ export function mountChat(container, options) {
     const partnerId = incoming ? m.senderId : m.receiverId;
     const hadRow = conversations.rows.has(partnerId);
     conversations.noteMessage(m, isNew && incoming && !m.readAt);
+    if (isNew && incoming && !m.readAt) {
+      notifier.notify(m, conversations.displayName(partnerId), partnerId === openPartner);
+    }
     if (partnerId === openPartner) {
       if (incoming) hidePartnerTyping();
       messages.add([m]);

@@ -41,6 +41,9 @@ export function chatMarkup({ signIn }) {
 <div class="parley-app" data-view="list">
   <header class="topbar">
     <h1>Parley</h1>
+    <button id="notifyBtn" type="button" class="secondary small notify" hidden>
+      Turn on notifications
+    </button>
     <p id="status" class="status" data-kind="signed-out" role="status" aria-live="polite">signed out</p>
   </header>
   <div id="toast" class="toast" role="alert" hidden>

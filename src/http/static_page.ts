@@ -25,6 +25,7 @@ const MODULES = [
   "format.js",
   "layout.js",
   "message_list.js",
+  "notifications.js",
   "outbox.js",
   "toast.js",
   "uploads.js",
@@ -35,6 +36,8 @@ const FILES: Record<string, { file: string; type: string }> = {
   "/test-websocket.html": { file: "index.html", type: HTML },
   "/app.js": { file: "app.js", type: JS },
   "/parley-chat.js": { file: "parley-chat.js", type: JS },
+  // The service worker of the page's Web Push (its scope is the whole origin).
+  "/sw.js": { file: "sw.js", type: JS },
   "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
   ...Object.fromEntries(MODULES.map((m) => [`/js/${m}`, { file: `js/${m}`, type: JS }])),
 };
