@@ -7,8 +7,8 @@
  * RSS is read every second from /proc; a figure is the median of the readings of a 10 s window
  * (one GC more or less does not decide the verdict): "after the first minute" is the window ending
  * at 60 s (at half the run when it is shorter than two minutes), "at the end" the one ending when
- * the sends stop. Its anonymous part (heaps) and the V8 heap in use (the server's /metrics, once
- * a minute) tell a growing JavaScript heap from native memory. The load generators' part is `runSoak` in bench/load_worker.ts.
+ * the sends stop. Its anonymous part (heaps) and the V8 heap in use (the server's /metrics, every
+ * 10 s) tell a growing JavaScript heap from native memory. The load generators' part is `runSoak` in bench/load_worker.ts.
  */
 import type { SoakJob } from "./jobs.ts";
 import { type MemoryKiB, readMachineCpu, readMemoryKiB, Worker } from "./processes.ts";
@@ -51,10 +51,12 @@ export const SOAK_RSS_GROWTH_LIMIT = 0.15;
 const RSS_WINDOW_S = 10;
 /** The V8 heap in use, from prom-client's default metrics in the server's /metrics. */
 const HEAP_USED = "parley_nodejs_heap_size_used_bytes";
+/** Seconds between heap readings (each is a /metrics request, more than an RSS reading costs). */
+const HEAP_EVERY_S = 10;
 
 interface MemoryReading extends MemoryKiB {
   atS: number;
-  /** V8 heap in use, KiB; only in the reading at each full minute, NaN elsewhere. */
+  /** V8 heap in use, KiB; in one reading of every HEAP_EVERY_S (and the last), NaN elsewhere. */
   heapKiB: number;
 }
 
@@ -143,6 +145,7 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
 
       const readings: MemoryReading[] = [];
       let minute = 1;
+      let nextHeapS = HEAP_EVERY_S;
       let elapsedS = 0;
       while (!failed && elapsedS * 1000 < durationMs) {
         await sleep(1000);
@@ -150,7 +153,8 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
         const reading = { atS: elapsedS, ...await readMemoryKiB(server.pid), heapKiB: NaN };
         readings.push(reading);
         const last = elapsedS * 1000 >= durationMs;
-        if (elapsedS >= minute * 60 || last) {
+        if (elapsedS >= nextHeapS || last) {
+          nextHeapS += HEAP_EVERY_S;
           reading.heapKiB = await readSample(server.url, HEAP_USED).then(
             (b) => b / 1024,
             () => NaN,
