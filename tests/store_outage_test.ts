@@ -6,6 +6,7 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { collect, settle } from "./helpers/events.ts";
 import { delay, MONGODB_URI, startTestServer } from "./helpers/server.ts";
 import { freePort } from "./helpers/ports.ts";
+import { tempDir } from "./helpers/temp_dir.ts";
 
 const SCRIPT = new URL("../scripts/mongo-test-server.sh", import.meta.url).pathname;
 
@@ -39,63 +40,62 @@ Deno.test({
       .output();
     assert(build.success, "mongo test server builds");
     const binary = new TextDecoder().decode(build.stdout).trim();
-    const dataDir = await Deno.makeTempDir({ prefix: "parley-outage-" });
+    await using dataDir = await tempDir("parley-outage-");
     const port = freePort();
-    let mongo = await startMongo(binary, port, dataDir);
-    const server = await startTestServer({
+    let mongo = await startMongo(binary, port, dataDir.path);
+    // Whichever MongoDB runs at the end is stopped once the server has closed.
+    await using stopMongo = new AsyncDisposableStack();
+    stopMongo.defer(async () => {
+      mongo.kill("SIGTERM");
+      await mongo.status;
+    });
+    await using server = await startTestServer({
       MONGODB_URI: `mongodb://127.0.0.1:${port}/`,
       MONGODB_DB: "outage",
     });
-    try {
-      const alice = await server.connect("alice");
-      const bob = await server.connect("bob");
-      const before = await alice.timeout(5000).emitWithAck("sendMessage", {
+    const alice = await server.connect("alice");
+    const bob = await server.connect("bob");
+    const before = await alice.timeout(5000).emitWithAck("sendMessage", {
+      receiverId: "bob",
+      text: "before",
+    });
+    assert(before.ok);
+    assertEquals((await fetch(`${server.url}/readyz`)).status, 200);
+
+    mongo.kill("SIGKILL");
+    await mongo.status;
+
+    const ready = await fetch(`${server.url}/readyz`);
+    assertEquals(ready.status, 503);
+    assertEquals((await ready.json()).code, "STORE_UNAVAILABLE");
+    assertEquals((await fetch(`${server.url}/healthz`)).status, 200);
+
+    const bobGot = collect(bob, "receiveMessage");
+    const started = Date.now();
+    const during = await alice.timeout(15000).emitWithAck("sendMessage", {
+      receiverId: "bob",
+      text: "during",
+    });
+    const took = Date.now() - started;
+    assert(!during.ok, "refused while the store is down");
+    assertEquals(during.code, "STORE_UNAVAILABLE");
+    assert(took < 8000, `answered within the store timeout (took ${took} ms)`);
+    await settle(bob);
+    assertEquals(bobGot.stop(), [], "nothing reaches the receiver");
+
+    mongo = await startMongo(binary, port, dataDir.path);
+    let after;
+    for (let i = 0; i < 40; i++) {
+      after = await alice.timeout(15000).emitWithAck("sendMessage", {
         receiverId: "bob",
-        text: "before",
+        text: "after",
       });
-      assert(before.ok);
-      assertEquals((await fetch(`${server.url}/readyz`)).status, 200);
-
-      mongo.kill("SIGKILL");
-      await mongo.status;
-
-      const ready = await fetch(`${server.url}/readyz`);
-      assertEquals(ready.status, 503);
-      assertEquals((await ready.json()).code, "STORE_UNAVAILABLE");
-      assertEquals((await fetch(`${server.url}/healthz`)).status, 200);
-
-      const bobGot = collect(bob, "receiveMessage");
-      const started = Date.now();
-      const during = await alice.timeout(15000).emitWithAck("sendMessage", {
-        receiverId: "bob",
-        text: "during",
-      });
-      const took = Date.now() - started;
-      assert(!during.ok, "refused while the store is down");
-      assertEquals(during.code, "STORE_UNAVAILABLE");
-      assert(took < 8000, `answered within the store timeout (took ${took} ms)`);
-      await settle(bob);
-      assertEquals(bobGot.stop(), [], "nothing reaches the receiver");
-
-      mongo = await startMongo(binary, port, dataDir);
-      let after;
-      for (let i = 0; i < 40; i++) {
-        after = await alice.timeout(15000).emitWithAck("sendMessage", {
-          receiverId: "bob",
-          text: "after",
-        });
-        if (after.ok) break;
-        await delay(250);
-      }
-      assert(after?.ok, `recovered: ${JSON.stringify(after)}`);
-      assertEquals((await fetch(`${server.url}/readyz`)).status, 200);
-      const history = await (await server.api("bob", "/api/chats/history/alice")).json();
-      assertEquals(history.map((m: { text: string }) => m.text), ["before", "after"]);
-    } finally {
-      await server.close();
-      mongo.kill("SIGTERM");
-      await mongo.status;
-      await Deno.remove(dataDir, { recursive: true });
+      if (after.ok) break;
+      await delay(250);
     }
+    assert(after?.ok, `recovered: ${JSON.stringify(after)}`);
+    assertEquals((await fetch(`${server.url}/readyz`)).status, 200);
+    const history = await (await server.api("bob", "/api/chats/history/alice")).json();
+    assertEquals(history.map((m: { text: string }) => m.text), ["before", "after"]);
   },
 });
