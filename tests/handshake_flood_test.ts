@@ -10,15 +10,11 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { spawnServer } from "./helpers/child_server.ts";
 import { connectClient, delay, signToken } from "./helpers/server.ts";
 import { tempDir } from "./helpers/temp_dir.ts";
+import { rssBytes } from "./helpers/process_memory.ts";
 
 const HANDSHAKES = 10_000;
 const IN_FLIGHT = 200;
 const HANDSHAKE = "/socket.io/?EIO=4&transport=polling";
-
-function rssBytes(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]) * 1024;
-}
 
 async function metric(url: string, name: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();

@@ -10,6 +10,7 @@ import { waitFor } from "./helpers/events.ts";
 import { spawnServer } from "./helpers/child_server.ts";
 import { connectClient, delay, signToken, startTestServer, TEST_STORE } from "./helpers/server.ts";
 import { openStalledSocket, type StalledSocket } from "./helpers/stalled_socket.ts";
+import { rssBytes } from "./helpers/process_memory.ts";
 
 // About 9 MB for bob (15 KB a message): the kernel's socket buffers take about 4 MB from a peer
 // that does not read, so most of it stays in this process.
@@ -76,11 +77,6 @@ Deno.test({
     await server.close();
   }
 });
-
-function rssBytes(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]) * 1024;
-}
 
 Deno.test({
   name: "catch-up: 10 sockets that never read cost a window each, not the 20 MB backlog",
