@@ -198,6 +198,9 @@ const ENV = z.object({
     description:
       "How long a socket may stay over `MAX_WRITE_BUFFER_BYTES` before it is disconnected.",
   }),
+  EDIT_WINDOW_MS: int(0, 2 ** 47).default(900_000).meta({
+    description: "How long after sending a message its sender may edit it; `0`: no limit.",
+  }),
   RECOVERY_WINDOW_MS: int(0, 3_600_000).default(120_000).meta({
     description: "How long a dropped connection may resume its Socket.IO session.",
   }),
@@ -211,6 +214,13 @@ const ENV = z.object({
   RATE_LIMIT_TYPING: Bucket.prefault("5:10").meta({ description: "Per user, `typing`." }),
   RATE_LIMIT_HISTORY: Bucket.prefault("5:20").meta({ description: "Per user, `getChatHistory`." }),
   RATE_LIMIT_READ: Bucket.prefault("50:100").meta({ description: "Per user, `messageRead`." }),
+  RATE_LIMIT_EDIT: Bucket.prefault("2:10").meta({ description: "Per user, `editMessage`." }),
+  RATE_LIMIT_REACT: Bucket.prefault("5:20").meta({
+    description: "Per user, `addReaction` and `removeReaction` together.",
+  }),
+  RATE_LIMIT_BLOCK: Bucket.prefault("1:10").meta({
+    description: "Per user, `blockUser` and `unblockUser` together.",
+  }),
   RATE_LIMIT_REST: Bucket.prefault("10:40").meta({
     description: "Per user, every authenticated REST call.",
   }),
@@ -369,6 +379,10 @@ function toConfig(e: Env) {
         timeoutMs: e.WRITE_BUFFER_TIMEOUT_MS,
       }),
     }),
+    chat: Object.freeze({
+      /** How long after sending a message its sender may edit it; 0: no limit. */
+      editWindowMs: e.EDIT_WINDOW_MS,
+    }),
     logLevel: e.LOG_LEVEL,
     /** Each rate-limited action's bucket, per user (per IP for anonymous ones); null: off. */
     rateLimits: e.RATE_LIMITS === "off" ? null : Object.freeze({
@@ -376,6 +390,9 @@ function toConfig(e: Env) {
       typing: e.RATE_LIMIT_TYPING,
       history: e.RATE_LIMIT_HISTORY,
       read: e.RATE_LIMIT_READ,
+      edit: e.RATE_LIMIT_EDIT,
+      react: e.RATE_LIMIT_REACT,
+      block: e.RATE_LIMIT_BLOCK,
       rest: e.RATE_LIMIT_REST,
       anonRest: e.RATE_LIMIT_ANON_REST,
       connect: e.RATE_LIMIT_CONNECT,

@@ -111,6 +111,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     // Through the adapter: with a cluster, sockets on every node count.
     isConnected: async (userId) => (await io.in(userRoom(userId)).fetchSockets()).length > 0,
     users: store.users,
+    mutes: store.mutes,
     log,
   });
   const chat = new ChatService(
@@ -118,6 +119,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     broadcaster,
     delivery,
     combineHooks(uploads, push, push.events.hooks),
+    { editWindowMs: config.chat.editWindowMs },
   );
   // Presence changes also go to the events webhook (user.online, user.offline).
   const presenceStore = push.events.withPresenceEvents(store);

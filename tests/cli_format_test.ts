@@ -45,6 +45,8 @@ Deno.test("conversationLine() shows presence, unread count and the last message"
     user: { _id: "bob", username: "Bob", isOnline: true, lastSeen: null },
     lastMessage: message,
     unreadCount: 3,
+    muted: false,
+    mutedUntil: null,
   };
   assertEquals(conversationLine(row, "alice"), "  bob (Bob) [online] 3 unread · bob: hi");
   assertEquals(

@@ -24,6 +24,7 @@ const nobody: Broadcaster & LiveDelivery = {
   toUsers() {},
   toUsersExcept() {},
   toEveryone() {},
+  toEveryoneExcept() {},
   deliver() {},
 };
 

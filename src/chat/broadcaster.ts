@@ -30,4 +30,10 @@ export interface Broadcaster {
     event: E,
     ...args: Parameters<ServerToClientEvents[E]>
   ): void;
+  /** As `toEveryone`, except these users' sockets (presence skips users blocked either way). */
+  toEveryoneExcept<E extends BroadcastEvent>(
+    userIds: readonly string[],
+    event: E,
+    ...args: Parameters<ServerToClientEvents[E]>
+  ): void;
 }

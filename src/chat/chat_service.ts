@@ -1,6 +1,7 @@
 /**
  * The chat rules, written once for both doors (REST and sockets): who may send
- * as whom, read which history, mark or delete which message.
+ * as whom, read which history, mark or delete which message. Edits, reactions,
+ * blocks, reports and mutes are services of their own, reached through this one.
  */
 import { AppError } from "../errors.ts";
 import type {
@@ -9,10 +10,26 @@ import type {
   ReadReceiptPayload,
   UserSummary,
 } from "../protocol/types.ts";
-import type { ChatHistoryInput, SendMessageInput, TypingInput } from "../schemas/inputs.ts";
-import type { ChatStore, HistoryQuery, PageQuery, User } from "../store/repository.ts";
+import type {
+  ChatHistoryInput,
+  SearchQuery,
+  SendMessageInput,
+  TypingInput,
+} from "../schemas/inputs.ts";
+import {
+  type ChatStore,
+  type HistoryQuery,
+  type PageQuery,
+  quoteOf,
+  type User,
+} from "../store/repository.ts";
+import { BlockService } from "./block_service.ts";
 import type { Broadcaster } from "./broadcaster.ts";
+import { EditService } from "./edit_service.ts";
 import type { MessageHooks } from "./message_hooks.ts";
+import { MuteService } from "./mute_service.ts";
+import { ReactionService } from "./reaction_service.ts";
+import { ReportService } from "./report_service.ts";
 
 /**
  * The domain's outbound port for new messages: to every connected device of the
@@ -27,14 +44,32 @@ export interface SendResult {
   duplicate: boolean;
 }
 
+export interface ChatOptions {
+  /** `EDIT_WINDOW_MS`: how long after sending a message may be edited; 0: always. */
+  editWindowMs?: number;
+}
+
 export class ChatService {
+  readonly blocks: BlockService;
+  readonly edits: EditService;
+  readonly reactions: ReactionService;
+  readonly reports: ReportService;
+  readonly mutes: MuteService;
+
   constructor(
     private readonly store: ChatStore,
     private readonly notify: Broadcaster,
     private readonly delivery: LiveDelivery,
-    /** Attachments and push notifications plug in here (message_hooks.ts). */
+    /** Attachments, push notifications and the events webhook plug in here (message_hooks.ts). */
     private readonly hooks: MessageHooks = {},
-  ) {}
+    options: ChatOptions = {},
+  ) {
+    this.blocks = new BlockService(store, notify);
+    this.edits = new EditService(store, notify, this.blocks, hooks, options.editWindowMs);
+    this.reactions = new ReactionService(store, notify, this.blocks);
+    this.reports = new ReportService(store, hooks);
+    this.mutes = new MuteService(store);
+  }
 
   /**
    * Stores the message, then confirms to the sender and delivers to the receiver.
@@ -52,6 +87,10 @@ export class ChatService {
     if (input.receiverId === callerId) {
       throw new AppError("VALIDATION_ERROR", "receiverId: cannot send a message to yourself");
     }
+    await this.blocks.assertCanMessage(callerId, input.receiverId);
+    const replyTo = input.replyTo === undefined
+      ? null
+      : await this.quoted(callerId, input.receiverId, input.replyTo);
     const file = input.file && this.hooks.checkFile
       ? await this.hooks.checkFile(callerId, input.file)
       : input.file;
@@ -61,6 +100,7 @@ export class ChatService {
       text: input.text ? input.text : null,
       file: file ?? null,
       clientMessageId: input.clientMessageId ?? null,
+      replyTo,
     });
     await this.hooks.stored?.(result.message);
     if (!result.duplicate) {
@@ -71,8 +111,9 @@ export class ChatService {
     return result;
   }
 
-  typing(callerId: string, input: TypingInput): void {
+  async typing(callerId: string, input: TypingInput): Promise<void> {
     if (input.receiverId === callerId) return;
+    await this.blocks.assertCanMessage(callerId, input.receiverId);
     this.notify.toUsers([input.receiverId], "userTyping", {
       userId: callerId,
       isTyping: input.isTyping,
@@ -130,18 +171,58 @@ export class ChatService {
     await this.hooks.deleted?.(message);
   }
 
+  /**
+   * Delete for me: the message leaves the caller's history, lists, search and
+   * unread count; the other user keeps it. Only the caller's sockets are told.
+   */
+  async deleteForMe(callerId: string, messageId: string): Promise<void> {
+    const result = await this.store.messages.hideForUser(messageId, callerId);
+    if (!result.ok) {
+      if (result.reason === "not_found") throw new AppError("NOT_FOUND", "Message not found");
+      throw new AppError("FORBIDDEN", "You can only delete messages of your own conversations");
+    }
+    if (result.changed) this.notify.toUsers([callerId], "messageDeleted", { messageId });
+  }
+
+  /** The caller's messages holding every word of `q`, newest first. */
+  search(callerId: string, query: SearchQuery): Promise<ChatMessage[]> {
+    return this.store.messages.search(callerId, query.q, {
+      with: query.with,
+      limit: query.limit,
+      before: query.before,
+    });
+  }
+
   myChats(callerId: string, page: PageQuery): Promise<ChatMessage[]> {
     return this.store.messages.listForUser(callerId, page);
   }
 
   async conversations(callerId: string, page: PageQuery): Promise<ConversationRow[]> {
     const rows = await this.store.messages.conversations(callerId, page);
-    const users = await this.store.users.getMany(rows.map((row) => row.partnerId));
+    const [users, blocked] = await Promise.all([
+      this.store.users.getMany(rows.map((row) => row.partnerId)),
+      this.store.blocks.blockedEitherWay(callerId),
+    ]);
+    const hidden = new Set(blocked);
     return rows.map((row) => ({
-      user: summarize(row.partnerId, users.get(row.partnerId)),
+      user: summarize(row.partnerId, users.get(row.partnerId), hidden.has(row.partnerId)),
       lastMessage: row.lastMessage,
       unreadCount: row.unreadCount,
+      muted: row.muted,
+      mutedUntil: row.mutedUntil,
     }));
+  }
+
+  /** The snapshot a reply stores of the message it quotes, which must be of the same conversation. */
+  private async quoted(senderId: string, receiverId: string, messageId: string) {
+    const message = await this.store.messages.get(messageId);
+    const sameConversation = message !== null &&
+      ((message.senderId === senderId && message.receiverId === receiverId) ||
+        (message.senderId === receiverId && message.receiverId === senderId));
+    if (!sameConversation) {
+      throw new AppError("VALIDATION_ERROR", "replyTo: not a message of this conversation");
+    }
+    return quoteOf(message);
   }
 
   private async existing(messageId: string): Promise<ChatMessage> {
@@ -151,11 +232,12 @@ export class ChatService {
   }
 }
 
-function summarize(userId: string, user: User | undefined): UserSummary {
+/** `blocked`: a block stands between the two, so the partner shows offline, never seen. */
+function summarize(userId: string, user: User | undefined, blocked: boolean): UserSummary {
   return {
     _id: userId,
     username: user?.username ?? null,
-    isOnline: user?.isOnline ?? false,
-    lastSeen: user?.lastSeen ?? null,
+    isOnline: !blocked && (user?.isOnline ?? false),
+    lastSeen: blocked ? null : user?.lastSeen ?? null,
   };
 }

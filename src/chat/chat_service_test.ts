@@ -33,6 +33,9 @@ class RecordingNotifier implements Broadcaster, LiveDelivery {
   toEveryone(event: string, payload: unknown): void {
     this.sent.push({ to: ["*"], event, payload });
   }
+  toEveryoneExcept(userIds: readonly string[], event: string, payload: unknown): void {
+    this.sent.push({ to: ["*"], except: userIds.join(","), event, payload });
+  }
   deliver(receiverId: string, message: ChatMessage): void {
     this.delivered.push({ receiverId, message });
   }
@@ -140,8 +143,8 @@ Deno.test("ChatService.sendMessage() stores the attachment as checkFile returns 
 
 Deno.test("ChatService.typing() tells the receiver, and nobody when typing to oneself", async () => {
   await using f = await fixture();
-  f.chat.typing("alice", { receiverId: "bob", isTyping: true });
-  f.chat.typing("alice", { receiverId: "alice", isTyping: true });
+  await f.chat.typing("alice", { receiverId: "bob", isTyping: true });
+  await f.chat.typing("alice", { receiverId: "alice", isTyping: true });
   assertEquals(f.notifier.take().sent, [
     { to: ["bob"], event: "userTyping", payload: { userId: "alice", isTyping: true } },
   ]);

@@ -30,7 +30,10 @@ export interface Presence {
   close(): Promise<void>;
 }
 
-/** Stores the state first, then tells the others; a failure is logged, never thrown. */
+/**
+ * Stores the state first, then tells the others, except users blocked either
+ * way (a block hides presence both ways); a failure is logged, never thrown.
+ */
 export async function announcePresence(
   deps: { store: ChatStore; notify: Broadcaster; log: Logger },
   broadcast: PresenceOptions["broadcast"],
@@ -41,10 +44,13 @@ export async function announcePresence(
   try {
     await deps.store.users.setPresence(userId, isOnline, lastSeen);
     const payload = { userId, isOnline, lastSeen };
+    const blocked = await deps.store.blocks.blockedEitherWay(userId);
     if (broadcast === "all") {
-      deps.notify.toEveryone("userOnline", payload);
+      deps.notify.toEveryoneExcept(blocked, "userOnline", payload);
     } else {
-      deps.notify.toUsers(await deps.store.messages.partnersOf(userId), "userOnline", payload);
+      const hidden = new Set(blocked);
+      const partners = await deps.store.messages.partnersOf(userId);
+      deps.notify.toUsers(partners.filter((id) => !hidden.has(id)), "userOnline", payload);
     }
   } catch (err) {
     deps.log.error("presence update failed", { userId, isOnline, ...errorFields(err) });

@@ -26,6 +26,7 @@ import type { UploadService } from "../uploads/upload_service.ts";
 import { pushRoutes } from "./push_routes.ts";
 import { serviceRoutes, type ServiceRoutesDeps } from "./service_routes.ts";
 import { uploadsRoutes } from "./uploads_routes.ts";
+import { usersRoutes } from "./users_routes.ts";
 import { loadStaticPage } from "./static_page.ts";
 
 export interface HttpAppDeps {
@@ -149,6 +150,8 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
 
   app.use("/api/chats/*", authenticated);
   app.route("/api/chats", chatsRoutes(deps.chat));
+  app.use("/api/users/*", authenticated);
+  app.route("/api/users", usersRoutes(deps.chat));
   if (deps.uploads) app.route("/api/uploads", uploadsRoutes(deps.uploads, authenticated));
   if (deps.push?.webPush) app.route("/api/push", pushRoutes(deps.push.webPush, authenticated));
   if (deps.service) app.route("/api/service", serviceRoutes({ ...deps.service, chat: deps.chat }));

@@ -42,8 +42,13 @@ export interface ChatMessage {
   _id: string;
   /** The user who sent it: the `sub` of their token. */
   senderId: string;
-  /** The user it was sent to. */
+  /** The user it was sent to; null on a group message (`groupId` says which group). */
   receiverId: string;
+  /**
+   * The group a group message was sent to; null (or absent, from servers before groups) on a
+   * 1:1 message.
+   */
+  groupId?: string | null;
   /** Trimmed, 1 to 5000 characters; null when the message is a file only. */
   text: string | null;
   /** The attached file; null when there is none. */
@@ -119,6 +124,10 @@ export interface ConversationRow {
   lastMessage: ChatMessage | null;
   /** Messages from the partner the caller has not marked read. */
   unreadCount: number;
+  /** The caller muted this conversation (no push notifications), and the mute has not ended. */
+  muted: boolean;
+  /** When the caller's mute ends; null when open-ended or not muted. */
+  mutedUntil: string | null;
 }
 
 /** What `sendMessage` takes: `text`, `file` or both. */
@@ -136,6 +145,11 @@ export interface SendMessagePayload {
    * original (`duplicate: true`).
    */
   clientMessageId?: string;
+  /**
+   * The id of the message this one replies to; it must be in the same conversation (else
+   * VALIDATION_ERROR). The stored message carries a snapshot of it (`ChatMessage.replyTo`).
+   */
+  replyTo?: string;
 }
 
 /** What `typing` takes. */
@@ -164,6 +178,36 @@ export interface ChatHistoryPayload {
 export interface MessageReadPayload {
   /** The message read; only its receiver may mark it. */
   messageId: string;
+}
+
+/** What `editMessage` takes. */
+export interface EditMessagePayload {
+  /** The message to change; only its sender may, within the edit window (`EDIT_WINDOW_MS`). */
+  messageId: string;
+  /** The new text: trimmed, 1 to 5000 characters. */
+  text: string;
+}
+
+/** What `addReaction` and `removeReaction` take. */
+export interface ReactionPayload {
+  /** The message; either of its two users may react. */
+  messageId: string;
+  /** One emoji (skin tones, flags and ZWJ sequences included), at most 16 bytes of UTF-8. */
+  emoji: string;
+}
+
+/** What `blockUser` and `unblockUser` take. */
+export interface BlockUserPayload {
+  /** The user to block or unblock; not the caller. */
+  userId: string;
+}
+
+/** The ack of `blockUser` and `unblockUser`, and the body of the block routes. */
+export interface BlockState {
+  /** The other user. */
+  userId: string;
+  /** True while the caller blocks them. */
+  blocked: boolean;
 }
 
 /** A refusal: the body of a failed ack (`{ ok: false, … }`) and of `messageError`. */
@@ -218,10 +262,35 @@ export interface DeliveryReceiptPayload {
   deliveredAt: string;
 }
 
-/** `messageDeleted`: the sender deleted a message (`DELETE /api/chats/:messageId`). */
+/**
+ * `messageDeleted`: the sender deleted a message for everyone (`DELETE /api/chats/:messageId`),
+ * or, to the caller's own sockets only, the caller deleted it for themselves (`?for=me`).
+ */
 export interface MessageDeletedPayload {
   /** The message deleted. */
   messageId: string;
+}
+
+/** `messageEdited`: the sender changed a message's text. */
+export interface MessageEditedPayload {
+  /** The message edited. */
+  messageId: string;
+  /** Its new text. */
+  text: string;
+  /** When it was edited. */
+  editedAt: string;
+}
+
+/** `messageReaction`: a user added or took off an emoji on a message. */
+export interface MessageReactionPayload {
+  /** The message reacted to. */
+  messageId: string;
+  /** Who reacted. */
+  userId: string;
+  /** The emoji. */
+  emoji: string;
+  /** True when added, false when taken off. */
+  added: boolean;
 }
 
 /** Every client event may take an ack; it always learns the fate of what it sent. */
@@ -253,6 +322,25 @@ export interface ClientToServerEvents {
    * others.
    */
   messageRead: (payload: MessageReadPayload, ack?: Ack<ReadReceiptPayload>) => void;
+  /**
+   * The sender changes a message's text: `messageEdited` to both users' sockets; the ack carries
+   * the message as stored.
+   */
+  editMessage: (payload: EditMessagePayload, ack?: Ack<{ message: ChatMessage }>) => void;
+  /**
+   * Adds the caller's emoji to a message: `messageReaction` to both users' sockets (a repeat
+   * changes and sends nothing); the ack carries the message as stored.
+   */
+  addReaction: (payload: ReactionPayload, ack?: Ack<{ message: ChatMessage }>) => void;
+  /** Takes the caller's emoji off a message, as `addReaction` adds it. */
+  removeReaction: (payload: ReactionPayload, ack?: Ack<{ message: ChatMessage }>) => void;
+  /**
+   * Blocks a user: no messages or typing either way, no presence between the two, until
+   * `unblockUser`.
+   */
+  blockUser: (payload: BlockUserPayload, ack?: Ack<BlockState>) => void;
+  /** Lifts the caller's block of a user. */
+  unblockUser: (payload: BlockUserPayload, ack?: Ack<BlockState>) => void;
 }
 
 /** The events the server sends a client. */
@@ -278,8 +366,12 @@ export interface ServerToClientEvents {
   messageRead: (receipt: ReadReceiptPayload) => void;
   /** A message this user sent reached a device of its receiver (the first one only). */
   messageDelivered: (receipt: DeliveryReceiptPayload) => void;
-  /** A message between this user and another was deleted by its sender. */
+  /** A message between this user and another was deleted: by its sender, or by this user for them. */
   messageDeleted: (deleted: MessageDeletedPayload) => void;
+  /** A message between this user and another was edited by its sender. */
+  messageEdited: (edited: MessageEditedPayload) => void;
+  /** An emoji was added to or taken off a message between this user and another. */
+  messageReaction: (reaction: MessageReactionPayload) => void;
 }
 
 /** Who a verified token says the caller is: its `sub`, and the names it carries. */

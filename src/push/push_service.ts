@@ -10,7 +10,7 @@ import type { PushConfig } from "../config.ts";
 import type { MessageHooks } from "../chat/message_hooks.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { ChatMessage } from "../protocol/types.ts";
-import type { UserRepository } from "../store/repository.ts";
+import type { MuteRepository, UserRepository } from "../store/repository.ts";
 import type { OutboxStore } from "../store/outbox_store.ts";
 import type { SubscriptionStore } from "../store/subscription_store.ts";
 import { ChatEvents, EVENTS_CHANNEL } from "./events.ts";
@@ -33,6 +33,8 @@ export interface PushDeps {
    */
   isConnected(userId: string): boolean | Promise<boolean>;
   users: UserRepository;
+  /** A receiver who muted the conversation with the sender gets no notification of it. */
+  mutes?: MuteRepository;
   log: Logger;
 }
 
@@ -80,6 +82,12 @@ export class PushService implements MessageHooks {
         return false;
       });
     if (connected) return;
+    const muted = await this.deps.mutes?.isMuted(
+      message.receiverId,
+      message.senderId,
+      new Date().toISOString(),
+    );
+    if (muted) return;
     const users = await this.deps.users.getMany([message.senderId, message.receiverId]);
     const receiver = users.get(message.receiverId);
     if (this.channels.webhook) {

@@ -37,8 +37,8 @@ export function registerChatHandlers(
     return duplicate ? { message, duplicate } : { message };
   });
 
-  onEvent(socket, context, "typing", TypingInput, (input) => {
-    chat.typing(caller, input);
+  onEvent(socket, context, "typing", TypingInput, async (input) => {
+    await chat.typing(caller, input);
     return {};
   });
 

@@ -8,7 +8,9 @@ import type { RateLimiter } from "../limits/rate_limiter.ts";
 import { AppError, type ErrorReport, toErrorBody } from "../errors.ts";
 import { errorReport, type Metrics } from "../metrics/metrics.ts";
 import { errorFields, type Logger } from "../log.ts";
+import { registerBlockHandlers } from "./block_handlers.ts";
 import { registerChatHandlers } from "./chat_handlers.ts";
+import { registerMessageActionHandlers } from "./message_action_handlers.ts";
 import { admitIf } from "./connect_error.ts";
 import { tokenExpired } from "./event_handler.ts";
 import type { InFlight } from "./in_flight.ts";
@@ -66,6 +68,8 @@ export function acceptConnections(io: ParleyServer, deps: ConnectionDeps): void 
     const { userId } = socket.data;
     // Listeners first and synchronously: events sent right after connect are not lost.
     registerChatHandlers(socket, deps.chat, deps);
+    registerMessageActionHandlers(socket, deps.chat, deps);
+    registerBlockHandlers(socket, deps.chat, deps);
     socket.join(userRoom(userId));
     void deps.delivery.catchUp(socket);
     const expiry = disconnectOnExpiry(socket, report);

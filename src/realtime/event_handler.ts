@@ -55,6 +55,11 @@ const BUCKETS: Record<ClientEvent, RateLimitName | null> = {
   typing: "typing",
   getChatHistory: "history",
   messageRead: "read",
+  editMessage: "edit",
+  addReaction: "react",
+  removeReaction: "react",
+  blockUser: "block",
+  unblockUser: "block",
   setUserId: null, // answered from memory, nothing to protect
 };
 

@@ -24,6 +24,9 @@ export function roomBroadcaster(io: ParleyServer, metrics: Metrics): Broadcaster
     toEveryone(event, ...args) {
       io.emit(event, ...args);
     },
+    toEveryoneExcept(userIds, event, ...args) {
+      io.except(userIds.map(userRoom)).emit(event, ...args);
+    },
   };
   return broadcaster;
 }

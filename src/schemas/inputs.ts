@@ -44,13 +44,17 @@ export const FileAttachment = z.object({
 });
 export type FileAttachment = z.infer<typeof FileAttachment>;
 
+/** A message's text: trimmed, at most 5000 characters of well-formed Unicode. */
+const MessageText = z.string().trim().max(MAX_TEXT_LENGTH)
+  .refine((text) => text.isWellFormed(), "must be valid Unicode");
+
 const SendMessageFields = z.object({
   senderId: UserId.optional(),
   receiverId: UserId,
-  text: z.string().trim().max(MAX_TEXT_LENGTH)
-    .refine((text) => text.isWellFormed(), "must be valid Unicode").nullish(),
+  text: MessageText.nullish(),
   file: FileAttachment.nullish(),
   clientMessageId: ClientMessageId.optional(),
+  replyTo: MessageId.optional(),
 });
 const hasContent = (m: { text?: string | null; file?: unknown }) =>
   (m.text ?? "") !== "" || m.file != null;
@@ -87,6 +91,38 @@ export type ChatHistoryInput = z.infer<typeof ChatHistoryInput>;
 
 export const MessageReadInput = z.object({ messageId: MessageId });
 
+/** An edit's new text: as a message's, and never empty (a file-only message gains text). */
+export const EditText = MessageText.min(1, "must not be empty");
+
+export const EditMessageInput = z.object({ messageId: MessageId, text: EditText });
+export type EditMessageInput = z.infer<typeof EditMessageInput>;
+
+/** Most bytes of UTF-8 one reaction's emoji may take. */
+export const MAX_EMOJI_BYTES = 16;
+
+const graphemes = new Intl.Segmenter("en", { granularity: "grapheme" });
+/** Unicode's recommended emoji: fully-qualified, with skin tones, flags and ZWJ sequences. */
+const RGI_EMOJI = /^\p{RGI_Emoji}$/v;
+
+/** One emoji grapheme: a single user-perceived character that Unicode lists as an emoji. */
+function isOneEmoji(text: string): boolean {
+  let count = 0;
+  for (const _ of graphemes.segment(text)) if (++count > 1) return false;
+  return count === 1 && RGI_EMOJI.test(text);
+}
+
+export const Emoji = z.string()
+  .refine(
+    (text) => new TextEncoder().encode(text).length <= MAX_EMOJI_BYTES,
+    `must be at most ${MAX_EMOJI_BYTES} bytes of UTF-8`,
+  )
+  .refine(isOneEmoji, "must be one emoji");
+
+export const ReactionInput = z.object({ messageId: MessageId, emoji: Emoji });
+export type ReactionInput = z.infer<typeof ReactionInput>;
+
+export const BlockUserInput = z.object({ userId: UserId });
+
 /**
  * An integer in a query string: decimal digits, then checked by `schema`. Any
  * other text ("", "1e3", "0x10") is NaN, refused. (Not `z.coerce`, which takes
@@ -107,6 +143,38 @@ export const PageQuery = z.object({
 });
 
 export const HistoryQuery = PageQuery.extend({ before: MessageId.optional() });
+
+export const MAX_SEARCH_QUERY_LENGTH = 200;
+export const DEFAULT_SEARCH_LIMIT = 20;
+export const MAX_SEARCH_LIMIT = 100;
+
+/** `GET /api/chats/search`: every word of `q`, optionally in one conversation (`with`). */
+export const SearchQuery = z.object({
+  q: z.string().trim().min(1, "must not be empty").max(MAX_SEARCH_QUERY_LENGTH)
+    .refine((q) => q.isWellFormed(), "must be valid Unicode"),
+  with: UserId.optional(),
+  limit: queryInteger(z.number().int().min(1).max(MAX_SEARCH_LIMIT)).default(DEFAULT_SEARCH_LIMIT),
+  before: MessageId.optional(),
+});
+export type SearchQuery = z.infer<typeof SearchQuery>;
+
+/** `DELETE /api/chats/:messageId?for=me` hides it for the caller; `everyone` (the default) deletes it. */
+export const DeleteQuery = z.object({ for: z.enum(["everyone", "me"]).default("everyone") });
+
+export const MAX_REPORT_NOTE_LENGTH = 1000;
+
+export const ReportInput = z.object({
+  reason: z.enum(["spam", "abuse", "harassment", "other"]),
+  note: z.string().trim().max(MAX_REPORT_NOTE_LENGTH)
+    .refine((note) => note.isWellFormed(), "must be valid Unicode").optional(),
+});
+export type ReportInput = z.infer<typeof ReportInput>;
+
+/** `PUT /api/chats/conversations/:userId/mute`; no `until`: muted until unmuted. */
+export const MuteInput = z.object({
+  until: z.iso.datetime({ offset: true }).optional(),
+});
+export type MuteInput = z.infer<typeof MuteInput>;
 
 export const DevTokenInput = z.object({
   userId: UserId,

@@ -52,11 +52,49 @@ export const ConversationRow = z.object({
   user: UserSummary,
   lastMessage: ChatMessage.nullable(),
   unreadCount: z.number().int().min(0),
+  muted: z.boolean().meta({ description: "The caller muted this conversation's notifications." }),
+  mutedUntil: Timestamp.nullable().meta({
+    description: "When the caller's mute ends; null when open-ended or not muted.",
+  }),
 }).meta({ id: "ConversationRow", description: "One row per conversation partner." });
 export type ConversationRow = z.infer<typeof ConversationRow>;
 
 export const DeletedMessage = z.object({ deleted: z.literal(true), messageId: z.string() })
   .meta({ id: "DeletedMessage" });
+
+export const Report = z.object({
+  _id: z.string(),
+  messageId: z.string(),
+  reporterId: z.string(),
+  reportedUserId: z.string().meta({ description: "The sender of the reported message." }),
+  reason: z.enum(["spam", "abuse", "harassment", "other"]),
+  note: z.string().nullable(),
+  text: z.string().nullable().meta({
+    description: "The message's text when it was reported (kept through later edits and deletes).",
+  }),
+  file: FileAttachment.nullable(),
+  createdAt: Timestamp,
+}).meta({ id: "Report", description: "A report of a message to the host app's moderators." });
+export type Report = z.infer<typeof Report>;
+
+export const BlockState = z.object({
+  userId: z.string(),
+  blocked: z.boolean().meta({ description: "True while the caller blocks this user." }),
+}).meta({ id: "BlockState" });
+export type BlockState = z.infer<typeof BlockState>;
+
+export const BlockEntry = z.object({ userId: z.string(), blockedAt: Timestamp })
+  .meta({ id: "BlockEntry" });
+export type BlockEntry = z.infer<typeof BlockEntry>;
+
+export const MuteState = z.object({
+  userId: z.string().meta({ description: "The conversation partner." }),
+  muted: z.boolean(),
+  mutedUntil: Timestamp.nullable().meta({
+    description: "When the mute ends; null when open-ended or not muted.",
+  }),
+}).meta({ id: "MuteState" });
+export type MuteState = z.infer<typeof MuteState>;
 
 export const Health = z.object({ status: z.literal("ok") }).meta({ id: "Health" });
 export const Ready = z.object({ status: z.literal("ready") }).meta({ id: "Ready" });
