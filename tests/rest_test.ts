@@ -2,13 +2,10 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { nextEvent } from "./helpers/events.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 import { send } from "./helpers/messages.ts";
-
-async function json(res: Response) {
-  return { status: res.status, body: await res.json() };
-}
+import { jsonOf } from "./helpers/http.ts";
 
 async function expectError(res: Promise<Response>, status: number, code: string) {
-  const got = await json(await res);
+  const got = await jsonOf(await res);
   assertEquals(got.status, status, JSON.stringify(got.body));
   assertEquals(got.body.code, code);
   assertEquals(typeof got.body.error, "string");
@@ -56,28 +53,28 @@ Deno.test("REST: history, my-chats and conversations reflect what was sent and r
   const m4 = await send(carol, "alice", "from carol");
 
   await t.step("history with a user, oldest first, paged like the socket", async () => {
-    const all = await json(await server.api("alice", "/api/chats/history/bob"));
+    const all = await jsonOf(await server.api("alice", "/api/chats/history/bob"));
     assertEquals(all.status, 200);
     assertEquals(all.body.map((m: { _id: string }) => m._id), [m1._id, m2._id, m3._id]);
-    const page = await json(await server.api("bob", "/api/chats/history/alice?limit=1&skip=1"));
+    const page = await jsonOf(await server.api("bob", "/api/chats/history/alice?limit=1&skip=1"));
     assertEquals(page.body.map((m: { text: string }) => m.text), ["two"]);
-    const before = await json(
+    const before = await jsonOf(
       await server.api("bob", `/api/chats/history/alice?before=${m3._id}`),
     );
     assertEquals(before.body.map((m: { text: string }) => m.text), ["one", "two"]);
   });
 
   await t.step("my-chats: messages I sent or received, newest first", async () => {
-    const mine = await json(await server.api("alice", "/api/chats/my-chats"));
+    const mine = await jsonOf(await server.api("alice", "/api/chats/my-chats"));
     assertEquals(mine.body.map((m: { _id: string }) => m._id), [m4._id, m3._id, m2._id, m1._id]);
-    const bobs = await json(await server.api("bob", "/api/chats/my-chats?limit=2"));
+    const bobs = await jsonOf(await server.api("bob", "/api/chats/my-chats?limit=2"));
     assertEquals(bobs.body.map((m: { _id: string }) => m._id), [m3._id, m2._id]);
   });
 
   await t.step(
     "conversations: one row per partner, newest first, with unread counts",
     async () => {
-      const rows = await json(await server.api("alice", "/api/chats/conversations"));
+      const rows = await jsonOf(await server.api("alice", "/api/chats/conversations"));
       assertEquals(rows.status, 200);
       assertEquals(rows.body.length, 2);
       const [first, second] = rows.body;
@@ -93,12 +90,12 @@ Deno.test("REST: history, my-chats and conversations reflect what was sent and r
       assertEquals(second.lastMessage._id, m3._id);
       assertEquals(second.unreadCount, 1);
 
-      const bobRows = await json(await server.api("bob", "/api/chats/conversations"));
+      const bobRows = await jsonOf(await server.api("bob", "/api/chats/conversations"));
       assertEquals(bobRows.body.length, 1);
       assertEquals(bobRows.body[0].unreadCount, 2);
       const read = await bob.timeout(3000).emitWithAck("messageRead", { messageId: m1._id });
       assert(read.ok);
-      const after = await json(await server.api("bob", "/api/chats/conversations"));
+      const after = await jsonOf(await server.api("bob", "/api/chats/conversations"));
       assertEquals(after.body[0].unreadCount, 1);
     },
   );
@@ -146,18 +143,18 @@ Deno.test("REST: DELETE removes the sender's message everywhere and tells both u
 
   const aliceHears = nextEvent(alice, "messageDeleted");
   const bobHears = nextEvent(bob, "messageDeleted");
-  const res = await json(
+  const res = await jsonOf(
     await server.api("alice", `/api/chats/${gone._id}`, { method: "DELETE" }),
   );
   assertEquals(res, { status: 200, body: { deleted: true, messageId: gone._id } });
   assertEquals(await aliceHears, { messageId: gone._id });
   assertEquals(await bobHears, { messageId: gone._id });
 
-  const history = await json(await server.api("bob", "/api/chats/history/alice"));
+  const history = await jsonOf(await server.api("bob", "/api/chats/history/alice"));
   assertEquals(history.body.map((m: { _id: string }) => m._id), [keep._id]);
-  const mine = await json(await server.api("bob", "/api/chats/my-chats"));
+  const mine = await jsonOf(await server.api("bob", "/api/chats/my-chats"));
   assertEquals(mine.body.map((m: { _id: string }) => m._id), [keep._id]);
-  const rows = await json(await server.api("bob", "/api/chats/conversations"));
+  const rows = await jsonOf(await server.api("bob", "/api/chats/conversations"));
   assertEquals(rows.body[0].lastMessage._id, keep._id);
   assertEquals(rows.body[0].unreadCount, 1);
   const read = await bob.timeout(3000).emitWithAck("messageRead", { messageId: gone._id });
@@ -172,7 +169,7 @@ Deno.test("REST: DELETE removes the sender's message everywhere and tells both u
 
 Deno.test("REST: healthz needs no token; unknown routes are JSON 404s", async () => {
   await using server = await startTestServer();
-  assertEquals(await json(await fetch(`${server.url}/healthz`)), {
+  assertEquals(await jsonOf(await fetch(`${server.url}/healthz`)), {
     status: 200,
     body: { status: "ok" },
   });
