@@ -8,9 +8,12 @@
  *
  * Lists conversations with unread counts, then reads commands from stdin
  * (`/open <user>`, `/list`, `/help`, `/quit`; any other line is sent to the
- * open conversation) and prints live events one line each:
+ * open conversation; in a terminal behind a prompt naming it, `bob> `, with
+ * `typing` sent while typing) and prints live events one line each, above the
+ * line being typed:
  * `[12:01] bob: hi`, `* bob is typing…`, `* bob is online`, `! CODE: message`.
- * Exit codes: 0 on /quit or end of input, 1 when the server refuses or cannot
+ * Messages that arrived while away come first, under `--- N missed messages ---`.
+ * Exit codes: 0 on /quit, end of input (Ctrl-D) or Ctrl-C, 1 when the server refuses or cannot
  * be reached, 2 for bad arguments.
  */
 import { parseArgs } from "node:util";
@@ -18,8 +21,8 @@ import { decodeJwt } from "jose";
 import { io } from "socket.io-client";
 import { CliError, fetchDevToken, listConversations } from "./api.ts";
 import { conversationList, errorLine } from "./format.ts";
-import { readLines } from "./lines.ts";
 import { ChatSession, type ChatSocket } from "./session.ts";
+import { openTerminal } from "./terminal.ts";
 
 const USAGE = `Usage: chat.ts [--url URL] (--token JWT | --user ID)
 
@@ -76,9 +79,8 @@ function subjectOf(token: string): string {
   throw new CliError("USAGE", "the token is not a JWT with a sub claim");
 }
 
-/** Connects and resolves once connected; a refusal rejects with the server's code. */
-function connect(url: string, token: string): Promise<ChatSocket> {
-  const socket: ChatSocket = io(url, { auth: { token }, transports: ["websocket"] });
+/** Resolves once connected; a refusal rejects with the server's code. */
+function connected(socket: ChatSocket): Promise<ChatSocket> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error & { data?: { code?: string; error?: string } }) => {
       socket.off("connect", onConnect);
@@ -95,17 +97,20 @@ function connect(url: string, token: string): Promise<ChatSocket> {
 }
 
 export async function main(args: string[]): Promise<number> {
-  const print = (line: string) => console.log(line);
+  const terminal = openTerminal();
+  const print = (line: string) => terminal.print(line);
   let options;
   try {
     options = parseCliArgs(args);
   } catch (err) {
     print(errorLine("USAGE", err instanceof Error ? err.message : String(err)));
     print(USAGE);
+    terminal.close();
     return 2;
   }
   if (options === "help") {
     print(USAGE);
+    terminal.close();
     return 0;
   }
 
@@ -117,15 +122,26 @@ export async function main(args: string[]): Promise<number> {
     const conversations = () => listConversations(options.url, token);
     for (const line of conversationList(await conversations(), me)) print(line);
 
-    socket = await connect(options.url, token);
-    session = new ChatSession({ me, socket, print, conversations });
+    socket = io(options.url, { auth: { token }, transports: ["websocket"] });
+    // Listening before the connection: the missed messages come right behind it.
+    const chat = session = new ChatSession({
+      me,
+      socket,
+      print,
+      conversations,
+      openChanged: (partner) => terminal.setPrompt(partner),
+    });
+    socket.on("connect", () => chat.connected());
+    await connected(socket);
     print(`* connected as ${me} (/help for commands)`);
+    terminal.onTyped((text) => chat.typed(text));
     socket.on("disconnect", (reason) => {
       if (reason === "io client disconnect") return; // we are leaving
       print(`* disconnected (${reason})${socket.active ? ", reconnecting…" : ""}`);
     });
     socket.io.on("reconnect", () => print(`* connected as ${me}`));
   } catch (err) {
+    terminal.close();
     if (err instanceof CliError) {
       print(errorLine(err.code, err.message));
       return err.code === "USAGE" ? 2 : 1;
@@ -133,9 +149,10 @@ export async function main(args: string[]): Promise<number> {
     throw err;
   }
 
-  for await (const line of readLines(Deno.stdin.readable)) {
+  for await (const line of terminal.lines()) {
     if (await session.command(line) === "quit") break;
   }
+  terminal.close();
   await session.drain(QUIT_DRAIN_MS);
   socket.close();
   print("* bye");

@@ -34,7 +34,16 @@ export interface SessionOptions {
   historyLimit?: number;
   /** How long to wait for an ack. Default 10 000 ms. */
   ackTimeoutMs?: number;
+  /** Told when the open conversation changes (the prompt names it). */
+  openChanged?(partner: string | null): void;
 }
+
+/** `typing` is sent at most this often while the user types… */
+const TYPING_THROTTLE_MS = 2000;
+/** …and stopped after this long without a keystroke. */
+const TYPING_IDLE_MS = 3000;
+/** Messages from before the connect that arrive within this quiet gap are one catch-up. */
+const CATCH_UP_QUIET_MS = 300;
 
 export const HELP = [
   "Commands:",
@@ -56,6 +65,15 @@ export class ChatSession {
   /** Acked emits still waiting, per event: their failures are printed from the ack. */
   private readonly waiting = new Map<string, number>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Typing state of what the user is writing to the open partner. */
+  private typingTo: string | null = null;
+  private typingSentAt = 0;
+  private typingIdle: ReturnType<typeof setTimeout> | undefined;
+  /** Messages from before the last connect, held to be shown under one heading. */
+  private catchUp:
+    | { since: string; held: ChatMessage[]; timer?: ReturnType<typeof setTimeout> }
+    | null = null;
+  private readonly openChanged: (partner: string | null) => void;
   private readonly me: string;
   private readonly socket: ChatSocket;
   private readonly print: (line: string) => void;
@@ -72,6 +90,7 @@ export class ChatSession {
       historyLimit: options.historyLimit ?? 50,
       ackTimeoutMs: options.ackTimeoutMs ?? 10_000,
     };
+    this.openChanged = options.openChanged ?? (() => {});
     this.listen();
   }
 
@@ -122,7 +141,9 @@ export class ChatSession {
         limit: this.options.historyLimit,
       }, ack));
     if (!result) return;
+    this.stopTyping();
     this.open = partner;
+    this.openChanged(partner);
     const { messages } = result;
     const who = clean(partner);
     this.print(
@@ -142,6 +163,7 @@ export class ChatSession {
     if (!partner) {
       return this.print(errorLine("USAGE", "no conversation open: /open <user> first"));
     }
+    this.stopTyping();
     const result = await this.acked("sendMessage", (ack) =>
       this.socket.emit("sendMessage", {
         receiverId: partner,
@@ -158,6 +180,7 @@ export class ChatSession {
       // Acknowledged before the read receipt that showing it may send: the
       // sender's tick goes delivered, then read, and it is not sent again.
       if (typeof ack === "function") ack();
+      if (this.catchUp && message.createdAt < this.catchUp.since) return this.hold(message);
       this.showNew(message);
     });
     socket.on("messageSent", (message) => this.showNew(message));
@@ -185,6 +208,60 @@ export class ChatSession {
       if (error.event && (this.waiting.get(error.event) ?? 0) > 0) return;
       this.printError(error);
     });
+  }
+
+  /**
+   * The socket (re)connected: the messages it missed, which the server sends
+   * first, are shown together under a heading with their count.
+   */
+  connected(at = new Date()): void {
+    this.flushCatchUp();
+    this.catchUp = { since: at.toISOString(), held: [] };
+    this.catchUp.timer = setTimeout(() => this.flushCatchUp(), CATCH_UP_QUIET_MS);
+  }
+
+  private hold(message: ChatMessage): void {
+    const catchUp = this.catchUp!;
+    catchUp.held.push(message);
+    clearTimeout(catchUp.timer);
+    catchUp.timer = setTimeout(() => this.flushCatchUp(), CATCH_UP_QUIET_MS);
+  }
+
+  private flushCatchUp(): void {
+    const catchUp = this.catchUp;
+    if (!catchUp) return;
+    this.catchUp = null;
+    clearTimeout(catchUp.timer);
+    const missed = catchUp.held.filter((m) => !this.known.has(m._id));
+    if (missed.length === 0) return;
+    this.print(`--- ${missed.length} missed message${missed.length === 1 ? "" : "s"} ---`);
+    for (const message of missed) this.showNew(message);
+  }
+
+  /**
+   * What the user has typed so far changed: `typing` goes to the open partner,
+   * at most every 2 s, and stops after 3 s without a keystroke or when sent.
+   */
+  typed(text: string): void {
+    const partner = this.open;
+    if (!partner || text.trim() === "" || text.startsWith("/")) return this.stopTyping();
+    const now = Date.now();
+    if (this.typingTo !== partner || now - this.typingSentAt >= TYPING_THROTTLE_MS) {
+      if (this.typingTo && this.typingTo !== partner) this.stopTyping();
+      this.socket.emit("typing", { receiverId: partner, isTyping: true });
+      this.typingTo = partner;
+      this.typingSentAt = now;
+    }
+    clearTimeout(this.typingIdle);
+    this.typingIdle = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  stopTyping(): void {
+    clearTimeout(this.typingIdle);
+    const partner = this.typingTo;
+    if (!partner) return;
+    this.typingTo = null;
+    this.socket.emit("typing", { receiverId: partner, isTyping: false });
   }
 
   /** Prints a message once, however many ways it arrives, and reads it if it is on screen. */
@@ -257,6 +334,8 @@ export class ChatSession {
    * sent just before the user quit, so that they reach the server.
    */
   async drain(ms: number): Promise<void> {
+    this.stopTyping();
+    this.flushCatchUp();
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.allSettled([...this.inFlight]),
