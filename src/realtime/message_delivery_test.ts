@@ -71,6 +71,19 @@ function fakeIo(sockets: FakeSocket[]): ParleyServer {
 
 const asSocket = (s: FakeSocket) => s as unknown as ParleySocket;
 
+/** Resolves as `work` does, or fails the test if it takes longer than `ms`. */
+async function within(work: Promise<void>, what: string, ms = 3000): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not end within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 interface Fixture extends AsyncDisposable {
   store: ChatStore;
   delivery: MessageDelivery;
@@ -174,11 +187,9 @@ Deno.test("MessageDelivery.catchUp() reads the next page only once the socket's 
   await new Promise((resolve) => setTimeout(resolve, 20));
   assertEquals(f.pageReads(), 1, "m3 still queued: no second read");
 
-  while (bob.acked.length < 7) {
-    bob.ackAll();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  await done;
+  // Acknowledge whatever arrives, as a client does, until everything has.
+  await waitFor(() => (bob.ackAll(), bob.acked.length >= 7), "all seven acknowledged");
+  await within(done, "the catch-up");
   assertEquals(bob.acked, ["m1", "m2", "m3", "m4", "m5", "m6", "m7"]);
   assertEquals(f.pageReads(), 3, "pages of 3, 3 and 1");
 });
@@ -195,11 +206,9 @@ Deno.test("MessageDelivery: live messages during a catch-up wait behind it, olde
   f.delivery.deliver("bob", await f.stored("live2"));
   assertEquals(bob.texts(), ["old1"], "live messages are deferred");
 
-  while (bob.acked.length < 5) {
-    bob.ackAll();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  await done;
+  // Acknowledge whatever arrives, as a client does, until everything has.
+  await waitFor(() => (bob.ackAll(), bob.acked.length >= 5), "all five acknowledged");
+  await within(done, "the catch-up");
   assertEquals(bob.acked, ["old1", "old2", "old3", "live1", "live2"]);
   assertEquals(bob.texts(), []);
 });
@@ -211,7 +220,7 @@ Deno.test("MessageDelivery.catchUp() ends when the socket disconnects while it w
   const done = f.delivery.catchUp(asSocket(bob));
   await waitFor(() => bob.emitted.length === 1, "first message");
   bob.disconnect();
-  await done;
+  await within(done, "the catch-up after the disconnect");
   // A queued message is not sent to a socket that went away.
   bob.ackAll();
   assertEquals(bob.texts(), []);
