@@ -16,6 +16,7 @@ import { createLogger } from "../src/log.ts";
 import { createMetrics } from "../src/metrics/metrics.ts";
 import type { ChatMessage, ConversationRow } from "../src/protocol/types.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
+import { jsonOf } from "./helpers/http.ts";
 import { memoryBackend } from "./helpers/memory_backend.ts";
 import { signToken, TEST_SECRET } from "./helpers/server.ts";
 
@@ -67,10 +68,6 @@ async function inProcessApp(): Promise<InProcessApp> {
   };
 }
 
-async function errorOf(res: Response) {
-  return { status: res.status, body: await res.json() };
-}
-
 Deno.test("REST in-process: /api/chats refuses a missing, malformed, forged or expired token with 401", async (t) => {
   await using rest = await inProcessApp();
   const expired = await signToken("alice", {}, TEST_SECRET, Math.floor(Date.now() / 1000) - 10);
@@ -84,7 +81,7 @@ Deno.test("REST in-process: /api/chats refuses a missing, malformed, forged or e
   };
   for (const [what, given] of Object.entries(headers)) {
     await t.step(what, async () => {
-      const { status, body } = await errorOf(
+      const { status, body } = await jsonOf(
         await rest.app.request("/api/chats/my-chats", { headers: given }),
       );
       assertEquals(status, 401);
@@ -110,7 +107,7 @@ Deno.test("REST in-process: a bad query is 400 VALIDATION_ERROR naming the field
   for (const [what, [path, names]] of Object.entries(refused)) {
     await t.step(what, async () => {
       const method = path.startsWith("/api/chats/not-an-id") ? "DELETE" : "GET";
-      const { status, body } = await errorOf(await rest.as("alice", path, { method }));
+      const { status, body } = await jsonOf(await rest.as("alice", path, { method }));
       assertEquals(status, 400, JSON.stringify(body));
       assertEquals(Object.keys(body).sort(), ["code", "error"]);
       assertEquals(body.code, "VALIDATION_ERROR");
