@@ -13,6 +13,11 @@ import { readJwt } from "./format.js";
 /** @typedef {"connecting" | "connected" | "reconnecting" | "offline" | "signed-out"} StatusKind */
 /** @typedef {{ kind: StatusKind, text: string }} Status */
 /** @typedef {{ id: string, name: string | null }} Me */
+/**
+ * No answer from the server: the page is not connected, or the answer did not
+ * come in time (or was lost with the connection). Not one of the server's codes.
+ * @typedef {{ ok: false, code: "TIMEOUT" | "NOT_CONNECTED", error: string }} NoAnswer
+ */
 
 /** Socket.IO's reconnection delays (its defaults, set explicitly so the status can name them). */
 const RECONNECT_DELAY_MS = 1000;
@@ -151,12 +156,12 @@ export class Connection {
    * @param {E} event
    * @param {Parameters<ClientToServerEvents[E]>[0]} payload
    * @param {number} timeoutMs
-   * @returns {Promise<Parameters<NonNullable<Parameters<ClientToServerEvents[E]>[1]>>[0]>}
+   * @returns {Promise<Parameters<NonNullable<Parameters<ClientToServerEvents[E]>[1]>>[0] | NoAnswer>}
    */
   async request(event, payload, timeoutMs) {
     const socket = this.socket;
     if (!socket?.connected) {
-      return /** @type {never} */ ({ ok: false, code: "UNAVAILABLE", error: "not connected" });
+      return { ok: false, code: "NOT_CONNECTED", error: "not connected" };
     }
     // socket.io-client cannot infer emitWithAck through the optional ack of the event map.
     const untyped = /** @type {{ emitWithAck(e: string, p: unknown): Promise<never> }} */ (
@@ -165,7 +170,8 @@ export class Connection {
     try {
       return await untyped.emitWithAck(event, payload);
     } catch {
-      return /** @type {never} */ ({ ok: false, code: "TIMEOUT", error: "no answer from server" });
+      // A time-out, or the connection dropped before the answer came.
+      return { ok: false, code: "TIMEOUT", error: "no answer from server" };
     }
   }
 

@@ -89,6 +89,9 @@ export function uuid() {
   }`;
 }
 
+/** Claims tried in order for the user id: `sub`, then those hosts commonly sign. */
+const USER_CLAIMS = ["sub", "userId", "user_id", "uid"];
+
 /**
  * The claims of a JWT, unverified (the server verifies): the page only reads
  * who it is and when the token expires.
@@ -106,7 +109,11 @@ export function readJwt(token) {
     const claims = JSON.parse(new TextDecoder().decode(bytes));
     const text = (/** @type {unknown} */ v) =>
       typeof v === "string" && v.trim() !== "" ? v.trim() : null;
-    const sub = text(claims.sub);
+    // The server may take the user id from another claim (JWT_USER_CLAIM, e.g. userId);
+    // a string, or an integer taken as its digits, as the server does.
+    const id = (/** @type {unknown} */ v) =>
+      typeof v === "number" && Number.isSafeInteger(v) ? String(v) : text(v);
+    const sub = USER_CLAIMS.map((c) => id(claims[c])).find((v) => v !== null);
     if (!sub) return null;
     return {
       sub,

@@ -20,6 +20,8 @@ import { uuid } from "./format.js";
  * @property {string} createdAt When it was typed (orders it among pending ones).
  * @property {"pending" | "failed"} state
  * @property {string} [error]
+ * @property {boolean} [unanswered] It failed for want of an answer (time-out, lost
+ *   connection), not by a refusal: the next connect sends it again by itself.
  */
 
 /** Longer than a send takes under load, shorter than a person's patience. */
@@ -76,7 +78,10 @@ export class Outbox {
 
   /** After a reconnect: what never got an answer goes again, same ids. */
   resendPending() {
-    for (const item of this.items.values()) if (item.state === "pending") void this.attempt(item);
+    for (const item of this.items.values()) {
+      if (item.state === "pending") void this.attempt(item);
+      else if (item.unanswered) this.retry(item.clientMessageId);
+    }
   }
 
   /** @param {string} receiverId */
@@ -100,6 +105,7 @@ export class Outbox {
     }
     item.state = "failed";
     item.error = `${res.error} (${res.code})`;
+    item.unanswered = res.code === "TIMEOUT" || res.code === "NOT_CONNECTED";
     this.events.changed(item);
   }
 

@@ -68,15 +68,25 @@ export function parseCliArgs(args: string[], env = Deno.env.toObject()): CliOpti
   return { url, token: token || undefined, user: values.user };
 }
 
-/** The user a token speaks for: its `sub` (the server verifies; this only reads it). */
+/** Claims tried in order for the user id: `sub`, then those hosts commonly sign (JWT_USER_CLAIM). */
+const USER_CLAIMS = ["sub", "userId", "user_id", "uid"];
+
+/** The user a token speaks for (the server verifies; this only reads it). */
 function subjectOf(token: string): string {
   try {
-    const { sub } = decodeJwt(token);
-    if (sub) return sub;
+    const claims = decodeJwt(token);
+    for (const name of USER_CLAIMS) {
+      const value = claims[name];
+      if (typeof value === "string" && value.trim() !== "") return value.trim();
+      if (typeof value === "number" && Number.isSafeInteger(value)) return String(value);
+    }
   } catch {
     // Reported below.
   }
-  throw new CliError("USAGE", "the token is not a JWT with a sub claim");
+  throw new CliError(
+    "USAGE",
+    `the token is not a JWT with a user claim (${USER_CLAIMS.join(", ")})`,
+  );
 }
 
 /** Resolves once connected; a refusal rejects with the server's code. */

@@ -6,7 +6,7 @@
  * fields wait behind "Attach by URL".
  */
 import { Buffer } from "node:buffer";
-import type { Browser } from "playwright-core";
+import type { Browser, WebSocketRoute } from "playwright-core";
 import type { ChatMessage } from "../../src/protocol/types.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { collect, waitFor } from "../helpers/events.ts";
@@ -43,7 +43,9 @@ Deno.test({
       // Between the page and Parley: while `dropAcks`, the server's answers to the page's
       // requests (Socket.IO ACK packets, "43…") are lost, as on a connection that drops.
       let dropAcks = false;
+      let route: WebSocketRoute | undefined;
       await alice.page.routeWebSocket(/\/socket\.io\//, (ws) => {
+        route = ws;
         const upstream = ws.connectToServer();
         upstream.onMessage((message) => {
           if (dropAcks && typeof message === "string" && message.startsWith("43")) return;
@@ -88,6 +90,45 @@ Deno.test({
           (await (await server.api("alice", "/api/chats/history/bob")).json()) as ChatMessage[];
         assertEquals(history.filter((m) => m.text === "are you there?").length, 1);
         assertEquals(await alice.page.locator("#messages li.message").count(), 2);
+        await alice.page.locator("#toast").waitFor({ state: "hidden" });
+      });
+
+      await step(t, users, "a send cut off by a dropped connection goes again, once", async () => {
+        dropAcks = true;
+        await text.fill("cut off mid-send");
+        await text.press("Enter");
+        const mine = bubble(alice.page, "cut off mid-send");
+        await mine.locator(".ticks[data-state=pending]").waitFor();
+        await waitFor(() => received.items.length === 3, "the server to store it");
+        dropAcks = false;
+        await route!.close();
+        await alice.page.locator("#status", { hasText: "connected as alice" }).waitFor();
+        // Nobody clicked retry: the reconnect sent it again, with its clientMessageId.
+        await mine.locator(".ticks[data-state=sent], .ticks[data-state=delivered]").waitFor({
+          timeout: 15_000,
+        });
+        const history =
+          (await (await server.api("alice", "/api/chats/history/bob")).json()) as ChatMessage[];
+        assertEquals(history.filter((m) => m.text === "cut off mid-send").length, 1);
+      });
+
+      await step(t, users, "a dropped file is uploaded and sent", async () => {
+        const png = await solidPng(20, 20);
+        await alice.page.evaluate(
+          `(() => {
+            const bytes = Uint8Array.from(atob("${Buffer.from(png).toString("base64")}"),
+              (c) => c.charCodeAt(0));
+            const data = new DataTransfer();
+            data.items.add(new File([bytes], "dropped.png", { type: "image/png" }));
+            const chat = document.querySelector(".chat");
+            chat.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+            chat.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+          })()`,
+        );
+        await alice.page.locator("#attachment").getByText("dropped.png").waitFor();
+        await text.press("Enter");
+        await waitFor(() => received.items.length === 4, "bob to get it");
+        assertEquals(received.items[3]?.file?.name, "dropped.png");
       });
 
       await step(t, users, "a pasted image is uploaded with a preview, then sent", async () => {
@@ -116,9 +157,9 @@ Deno.test({
         );
         await text.fill("a pasted picture");
         await text.press("Enter");
-        await waitFor(() => received.items.length === 3, "bob to get it");
-        assertEquals(received.items[2]?.file?.name, "pasted.png");
-        assertEquals(received.items[2]?.file?.type, "image");
+        await waitFor(() => received.items.length === 5, "bob to get it");
+        assertEquals(received.items[4]?.file?.name, "pasted.png");
+        assertEquals(received.items[4]?.file?.type, "image");
         await bubble(alice.page, "a pasted picture").locator("img.file-preview").waitFor();
         assert(await attachment.isHidden());
       });
