@@ -24,8 +24,11 @@ import { request } from "../src/protocol/client.ts";
 import { type EventContext, onEvent } from "../src/realtime/event_handler.ts";
 import type { ParleyServer, ParleySocket } from "../src/realtime/io.ts";
 import {
+  BlockUserInput,
   ChatHistoryInput,
+  EditMessageInput,
   MessageReadInput,
+  ReactionInput,
   SendMessageInput,
   TypingInput,
   UserId,
@@ -55,6 +58,29 @@ async function clientEmits(socket: Client): Promise<void> {
   socket.emit("getChatHistory", { userId1: "alice", userId2: "bob", limit: 20, before: "m-1" });
   socket.emit("messageRead", { messageId: "m-1" });
   socket.emit("setUserId", "alice");
+  socket.emit("sendMessage", { receiverId: "bob", text: "yes", replyTo: "m-1" });
+  socket.emit("editMessage", { messageId: "m-1", text: "fixed" }, (result) => {
+    if (result.ok) expectType<string | null>(result.message.editedAt);
+  });
+  socket.emit("addReaction", { messageId: "m-1", emoji: "👍" }, (result) => {
+    if (result.ok) expectType<{ emoji: string; userIds: string[] }[]>(result.message.reactions);
+  });
+  socket.emit("removeReaction", { messageId: "m-1", emoji: "👍" });
+  socket.emit("blockUser", { userId: "bob" }, (result) => {
+    if (result.ok) expectType<boolean>(result.blocked);
+  });
+  socket.emit("unblockUser", { userId: "bob" });
+
+  // @ts-expect-error replyTo is a message id, not a message
+  socket.emit("sendMessage", { receiverId: "bob", text: "yes", replyTo: { _id: "m-1" } });
+  // @ts-expect-error editMessage needs the new text
+  socket.emit("editMessage", { messageId: "m-1" });
+  // @ts-expect-error an emoji is a string
+  socket.emit("addReaction", { messageId: "m-1", emoji: 128077 });
+  // @ts-expect-error removeReaction needs the emoji
+  socket.emit("removeReaction", { messageId: "m-1" });
+  // @ts-expect-error blockUser takes { userId }
+  socket.emit("blockUser", "bob");
 
   // emitWithAck checks the event name only: while the maps declare acks
   // optional (`ack?:`), socket.io-client types its payload and its result as
@@ -110,6 +136,17 @@ function clientListens(socket: Client): void {
     expectType<string>(messageId + readerId + readAt);
   });
   socket.on("messageDeleted", ({ messageId }) => expectType<string>(messageId));
+  socket.on("messageEdited", ({ messageId, text, editedAt }) => {
+    expectType<string>(messageId + text + editedAt);
+  });
+  socket.on("messageReaction", ({ messageId, userId, emoji, added }) => {
+    expectType<string>(messageId + userId + emoji);
+    expectType<boolean>(added);
+  });
+  // @ts-expect-error messageEdited's text is a string (an edit never empties it)
+  socket.on("messageEdited", (edited: { text: null }) => edited);
+  // @ts-expect-error added is a boolean
+  socket.on("messageReaction", (reaction: { added: "yes" }) => reaction);
   socket.on("chatHistory", (messages) => expectType<ChatMessage[]>(messages));
   socket.on("messageError", ({ code, event }) => {
     expectType<ErrorCode>(code);
@@ -166,6 +203,30 @@ function serverHandles(
   });
   onEvent(socket, context, "messageRead", MessageReadInput, () => receipt);
   onEvent(socket, context, "typing", TypingInput, () => ({}));
+  onEvent(socket, context, "editMessage", EditMessageInput, () => ({ message }));
+  onEvent(socket, context, "addReaction", ReactionInput, () => ({ message }));
+  onEvent(socket, context, "removeReaction", ReactionInput, () => ({ message }));
+  onEvent(
+    socket,
+    context,
+    "blockUser",
+    BlockUserInput,
+    ({ userId }) => ({ userId, blocked: true }),
+  );
+  onEvent(
+    socket,
+    context,
+    "unblockUser",
+    BlockUserInput,
+    ({ userId }) => ({ userId, blocked: false }),
+  );
+
+  // @ts-expect-error editMessage answers { message }
+  onEvent(socket, context, "editMessage", EditMessageInput, () => ({ text: "hi" }));
+  // @ts-expect-error addReaction validates { messageId, emoji }, not { messageId, text }
+  onEvent(socket, context, "addReaction", EditMessageInput, () => ({ message }));
+  // @ts-expect-error blockUser answers { userId, blocked }
+  onEvent(socket, context, "blockUser", BlockUserInput, ({ userId }) => ({ userId }));
 
   // @ts-expect-error sendMessage answers { message }, not { msg }
   onEvent(socket, context, "sendMessage", SendMessageInput, () => ({ msg: message }));

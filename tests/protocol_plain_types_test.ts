@@ -23,10 +23,13 @@ const protocolMatchesTheServer: [
   Same<protocol.TypingPayload, z.input<typeof inputs.TypingInput>>,
   Same<protocol.ChatHistoryPayload, z.input<typeof inputs.ChatHistoryInput>>,
   Same<protocol.MessageReadPayload, z.input<typeof inputs.MessageReadInput>>,
-] = [true, true, true, true, true, true];
+  Same<protocol.EditMessagePayload, z.input<typeof inputs.EditMessageInput>>,
+  Same<protocol.ReactionPayload, z.input<typeof inputs.ReactionInput>>,
+  Same<protocol.BlockUserPayload, z.input<typeof inputs.BlockUserInput>>,
+] = [true, true, true, true, true, true, true, true, true];
 
 Deno.test("protocol types: the hand-written payloads match the server's schemas (compile time)", () => {
-  assertEquals(protocolMatchesTheServer, [true, true, true, true, true, true]);
+  assertEquals(protocolMatchesTheServer, [true, true, true, true, true, true, true, true, true]);
 });
 
 Deno.test("protocol types: src/protocol/types.ts imports nothing, so clients can copy it", async () => {

@@ -124,7 +124,8 @@ export class ChatService {
     if (callerId !== input.userId1 && callerId !== input.userId2) {
       throw new AppError("FORBIDDEN", "You can only read conversations you take part in");
     }
-    return this.conversationPage(input.userId1, input.userId2, input);
+    // What the caller deleted for themselves is left out.
+    return this.conversationPage(input.userId1, input.userId2, { ...input, viewerId: callerId });
   }
 
   conversationPage(userA: string, userB: string, query: HistoryQuery): Promise<ChatMessage[]> {

@@ -279,8 +279,9 @@ export function chatsRoutes(chat: ChatService) {
     })
     .openapi(history, async (c) => {
       const { userId: partnerId } = c.req.valid("param");
-      const query = c.req.valid("query");
-      return c.json(await chat.conversationPage(c.var.identity.userId, partnerId, query), 200);
+      const callerId = c.var.identity.userId;
+      const query = { ...c.req.valid("query"), viewerId: callerId };
+      return c.json(await chat.conversationPage(callerId, partnerId, query), 200);
     })
     .openapi(search, async (c) => {
       return c.json(await chat.search(c.var.identity.userId, c.req.valid("query")), 200);
