@@ -130,6 +130,45 @@ Deno.test("events webhook: each event arrives once, signed, with {event, data, t
   assert(all.every((e) => e.attempt === 1));
 });
 
+Deno.test("events webhook: message.edited and message.reported, once each", async () => {
+  await using hooks = await startWebhookReceiver(SECRET);
+  await using server = await startTestServer({
+    EVENTS_WEBHOOK_URL: hooks.url,
+    EVENTS_WEBHOOK_SECRET: SECRET,
+    ...FAST_RETRIES,
+  });
+  const events = () => hooks.requests.map(delivered);
+  const alice = await server.connect("alice");
+  const message = await sendWithId(alice, "bob", "helo", "e-1");
+  const edit = await alice.timeout(3000).emitWithAck("editMessage", {
+    messageId: message._id,
+    text: "hello",
+  });
+  assert(edit.ok, JSON.stringify(edit));
+  const report = (body: unknown) =>
+    server.api("bob", `/api/chats/${message._id}/report`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const first = await report({ reason: "spam" });
+  assertEquals(first.status, 201);
+  const filed = await first.json();
+  // The same report again: answered with the first one, and no second event.
+  assertEquals((await report({ reason: "spam" })).status, 200);
+  await waitFor(() => events().some((e) => e.event === "message.reported"), "the report");
+  await new Promise((resolve) => setTimeout(resolve, 300));
+
+  const [edited, ...moreEdited] = events().filter((e) => e.event === "message.edited");
+  assertEquals(moreEdited, []);
+  assertEquals(edited?.data, edit.ok ? edit.message as unknown as Record<string, unknown> : null);
+  assertEquals(edited?.id, `message.edited:${message._id}:${edited?.data.editedAt}`);
+  assertEquals(edited?.data.text, "hello");
+  const reported = events().filter((e) => e.event === "message.reported");
+  assertEquals(reported.map((e) => [e.id, e.data]), [[`message.reported:${filed._id}`, filed]]);
+  assert(hooks.requests.every((r) => r.signatureValid));
+});
+
 Deno.test("events webhook: a 503 is retried under the same delivery id; Retry-After is honoured", async (t) => {
   await using hooks = await startWebhookReceiver(SECRET);
   await using server = await startTestServer({
