@@ -90,10 +90,43 @@ function badPage(r: Rng): Record<string, unknown> {
   ])();
 }
 
+/** Values no reaction accepts as its emoji. */
+function badEmoji(r: Rng): unknown {
+  return r.pick<() => unknown>([
+    () => "",
+    () => "a",
+    () => "👍👍",
+    () => "❤", // the text form, not fully qualified
+    () => "👨‍👩‍👧‍👦", // one grapheme, but 25 bytes
+    () => "\ud83d",
+    () => "x".repeat(1 + r.int(5000)),
+    () => r.int(1e6),
+    () => ({ $ne: null }),
+    () => ["👍"],
+    () => protoPollution(),
+  ])();
+}
+
+/** A message of alice and bob's: the fuzzer may not touch it. */
+function seededId(r: Rng): string {
+  return seededIds[r.int(seededIds.length)]!;
+}
+
 /** One invalid (or forbidden) call: [event, args]. */
 function hostileEvent(r: Rng): [keyof ClientToServerEvents, unknown[]] {
   const event = r.pick(
-    ["sendMessage", "typing", "getChatHistory", "messageRead", "setUserId"] as const,
+    [
+      "sendMessage",
+      "typing",
+      "getChatHistory",
+      "messageRead",
+      "setUserId",
+      "editMessage",
+      "addReaction",
+      "removeReaction",
+      "blockUser",
+      "unblockUser",
+    ] as const,
   );
   const whole = r.next() < 0.15;
   if (whole) {
@@ -140,6 +173,8 @@ function hostileEvent(r: Rng): [keyof ClientToServerEvents, unknown[]] {
             },
           }),
           () => ({ ...base, receiverId: "fuzzer" }), // to yourself
+          () => ({ ...base, replyTo: badId(r) }),
+          () => ({ ...base, replyTo: seededId(r) }), // another conversation's: VALIDATION_ERROR
           () => ({ ...base, ...protoPollution() as object, receiverId: badId(r) }),
         ])(),
       ]];
@@ -172,6 +207,36 @@ function hostileEvent(r: Rng): [keyof ClientToServerEvents, unknown[]] {
       ]];
     case "setUserId":
       return [event, [r.pick<() => unknown>([() => "alice", () => badId(r)])()]];
+    case "editMessage":
+      return [event, [
+        r.pick<() => unknown>([
+          () => ({ messageId: seededId(r), text: "mine now" }), // not the sender: FORBIDDEN
+          () => ({ messageId: seededId(r), text: badText(r) }),
+          () => ({ messageId: badId(r), text: "x" }),
+          () => ({ messageId: "0".repeat(24), text: "x" }), // unknown: NOT_FOUND
+          () => ({ messageId: seededId(r) }),
+        ])(),
+      ]];
+    case "addReaction":
+    case "removeReaction":
+      return [event, [
+        r.pick<() => unknown>([
+          () => ({ messageId: seededId(r), emoji: "👍" }), // not a participant: FORBIDDEN
+          () => ({ messageId: seededId(r), emoji: badEmoji(r) }),
+          () => ({ messageId: badId(r), emoji: "👍" }),
+          () => ({ emoji: "👍" }),
+        ])(),
+      ]];
+    case "blockUser":
+    case "unblockUser":
+      return [event, [
+        r.pick<() => unknown>([
+          () => ({ userId: badId(r) }),
+          () => ({ userId: "fuzzer" }), // yourself: VALIDATION_ERROR
+          () => ({}),
+          () => "bob",
+        ])(),
+      ]];
   }
 }
 
@@ -206,8 +271,55 @@ function hostileRequest(r: Rng): { method: string; path: string; body?: string }
       path: `/api/chats/${r.pick(["my-chats", "conversations", "x"])}`,
     }),
     () => ({ method: "GET", path: `/api/${enc(badId(r))}/../../etc/passwd` }),
+    () => ({
+      method: "PATCH",
+      path: `/api/chats/${r.pick([seededId(r), enc(badId(r))])}`, // not the sender, or malformed
+      body: JSON.stringify({ text: r.pick<() => unknown>([() => "mine", () => badText(r)])() }),
+    }),
+    () => ({
+      method: r.pick(["PUT", "DELETE"]),
+      path: `/api/chats/${seededId(r)}/reactions/${enc(r.pick([badEmoji(r), "👍"]))}`,
+    }),
+    () => ({
+      method: "GET",
+      path: `/api/chats/search?${
+        r.pick([
+          "",
+          "q=",
+          `q=${"x".repeat(201)}`,
+          `q=a&limit=${enc(r.pick(["0", "101", "x", "-1"]))}`,
+          `q=a&with=${enc(badId(r))}`,
+          `q=a&before=${enc(badId(r))}`,
+        ])
+      }`,
+    }),
+    () => ({
+      method: "POST",
+      path: `/api/chats/${seededId(r)}/report`, // not the receiver, or a bad body
+      body: JSON.stringify(
+        r.pick<() => unknown>([
+          () => ({ reason: "spam" }),
+          () => ({ reason: r.pick(["", "SPAM", 1, null]) }),
+          () => ({ reason: "other", note: badText(r) }),
+          () => deep(100),
+        ])(),
+      ),
+    }),
+    () => ({
+      method: "PUT",
+      path: `/api/chats/conversations/${r.pick(["bob", ...BAD_PATH_USERS])}/mute`,
+      body: JSON.stringify({ until: r.pick(["tomorrow", "2020-01-01T00:00:00Z", 5, {}]) }),
+    }),
+    () => ({
+      method: r.pick(["PUT", "DELETE"]),
+      path: `/api/users/${r.pick(BAD_PATH_USERS)}/block`,
+    }),
+    () => ({ method: "DELETE", path: `/api/chats/${seededId(r)}?for=${r.pick(["me", "x", ""])}` }),
   ])();
 }
+
+/** User ids in a path that no route accepts (any other text is someone's id). */
+const BAD_PATH_USERS = ["fuzzer", "x".repeat(129), "%20bob", "tab%09x"];
 
 let seededIds: string[] = [];
 
@@ -221,6 +333,8 @@ async function snapshot(server: TestServer) {
     await messages.conversations("alice", page),
     await messages.conversations("fuzzer", page),
     await messages.undelivered("bob", { limit: 200 }),
+    await server.parley.store.blocks.blockedEitherWay("fuzzer"),
+    await server.parley.store.reports.list({ limit: 200 }),
   ]);
 }
 
@@ -244,6 +358,9 @@ Deno.test(`fuzz: ${RUNS} hostile socket payloads and ${Math.ceil(RUNS / 4)} host
     RATE_LIMIT_TYPING: "1000000:1000000",
     RATE_LIMIT_HISTORY: "1000000:1000000",
     RATE_LIMIT_READ: "1000000:1000000",
+    RATE_LIMIT_EDIT: "1000000:1000000",
+    RATE_LIMIT_REACT: "1000000:1000000",
+    RATE_LIMIT_BLOCK: "1000000:1000000",
     RATE_LIMIT_REST: "1000000:1000000",
     RATE_LIMIT_ANON_REST: "1000000:1000000",
     MAX_SOCKET_PAYLOAD_BYTES: "1048576", // big values reach validation instead of closing the socket
