@@ -145,7 +145,7 @@ Deno.test({
             await cluster.connect(c, "dave"),
           ];
           const erinTabs = [await cluster.connect(a, "erin"), await cluster.connect(c, "erin")];
-          const got = erinTabs.map(acking);
+          const got = erinTabs.map((tab) => acking(tab));
           const acks = await Promise.all(
             Array.from(
               { length: 60 },
