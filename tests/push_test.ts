@@ -336,6 +336,23 @@ Deno.test("loadConfig() reads the push settings and refuses half of them", () =>
     /PUSH_WEBHOOK_SECRET: required/,
   );
   assertMatch(configError({ VAPID_PUBLIC_KEY: VAPID.publicKey }), /Web Push needs all three/);
+  assertEquals(none.push.events, undefined);
+  assertEquals(
+    loadConfig({
+      EVENTS_WEBHOOK_URL: "https://app.example.com/events",
+      EVENTS_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    })
+      .push.events,
+    { url: "https://app.example.com/events", secret: WEBHOOK_SECRET },
+  );
+  assertMatch(
+    configError({ EVENTS_WEBHOOK_URL: "https://a.example/e" }),
+    /EVENTS_WEBHOOK_SECRET: required/,
+  );
+  assertMatch(
+    configError({ EVENTS_WEBHOOK_URL: "https://a.example/e", EVENTS_WEBHOOK_SECRET: "short" }),
+    /EVENTS_WEBHOOK_SECRET: must be at least 32 characters \(given: \(hidden\)\)/,
+  );
   const hidden = configError({ VAPID_PRIVATE_KEY: "short", VAPID_PUBLIC_KEY: VAPID.publicKey });
   assertMatch(hidden, /VAPID_PRIVATE_KEY: .*\(hidden\)/);
   assert(!hidden.includes("short"));
