@@ -51,6 +51,8 @@ export const SOAK_RSS_GROWTH_LIMIT = 0.15;
 const RSS_WINDOW_S = 10;
 /** The V8 heap in use, from prom-client's default metrics in the server's /metrics. */
 const HEAP_USED = "parley_nodejs_heap_size_used_bytes";
+/** What V8 holds from the system for that heap (in RSS whether in use or not). */
+const HEAP_TOTAL = "parley_nodejs_heap_size_total_bytes";
 /** Seconds between heap readings (each is a /metrics request, more than an RSS reading costs). */
 const HEAP_EVERY_S = 10;
 
@@ -58,6 +60,8 @@ interface MemoryReading extends MemoryKiB {
   atS: number;
   /** V8 heap in use, KiB; in one reading of every HEAP_EVERY_S (and the last), NaN elsewhere. */
   heapKiB: number;
+  /** V8 heap committed, KiB; read with `heapKiB`. */
+  heapTotalKiB: number;
 }
 
 /** Median of one part of the readings in the window ending at `endS`. */
@@ -68,10 +72,14 @@ function memoryAt(readings: MemoryReading[], endS: number, part: keyof MemoryKiB
 }
 
 /** The heap reading nearest to `atS`. */
-function heapAt(readings: MemoryReading[], atS: number): number {
-  const withHeap = readings.filter((r) => Number.isFinite(r.heapKiB));
+function heapAt(
+  readings: MemoryReading[],
+  atS: number,
+  part: "heapKiB" | "heapTotalKiB" = "heapKiB",
+): number {
+  const withHeap = readings.filter((r) => Number.isFinite(r[part]));
   const nearest = withHeap.sort((a, b) => Math.abs(a.atS - atS) - Math.abs(b.atS - atS))[0];
-  return nearest?.heapKiB ?? NaN;
+  return nearest?.[part] ?? NaN;
 }
 
 /**
@@ -97,11 +105,16 @@ function memoryFigures(readings: MemoryReading[], loadS: number): Record<string,
     rssFileEndKiB: memoryAt(readings, loadS, "file"),
     heapFirstMinuteKiB: heapAt(readings, firstS),
     heapEndKiB: heapAt(readings, loadS),
+    heapTotalFirstMinuteKiB: heapAt(readings, firstS, "heapTotalKiB"),
+    heapTotalEndKiB: heapAt(readings, loadS, "heapTotalKiB"),
     // By minute, for the JSON: whether it levels off, and when.
     ...Object.fromEntries(
       minutes.map((n) => [`rssMinute${n}KiB`, memoryAt(readings, n * 60, "rss")]),
     ),
     ...Object.fromEntries(minutes.map((n) => [`heapMinute${n}KiB`, heapAt(readings, n * 60)])),
+    ...Object.fromEntries(
+      minutes.map((n) => [`heapTotalMinute${n}KiB`, heapAt(readings, n * 60, "heapTotalKiB")]),
+    ),
   };
 }
 
@@ -150,15 +163,20 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
       while (!failed && elapsedS * 1000 < durationMs) {
         await sleep(1000);
         elapsedS = (performance.now() - t0) / 1000;
-        const reading = { atS: elapsedS, ...await readMemoryKiB(server.pid), heapKiB: NaN };
+        const reading: MemoryReading = {
+          atS: elapsedS,
+          ...await readMemoryKiB(server.pid),
+          heapKiB: NaN,
+          heapTotalKiB: NaN,
+        };
         readings.push(reading);
         const last = elapsedS * 1000 >= durationMs;
         if (elapsedS >= nextHeapS || last) {
           nextHeapS += HEAP_EVERY_S;
-          reading.heapKiB = await readSample(server.url, HEAP_USED).then(
-            (b) => b / 1024,
-            () => NaN,
-          );
+          const kiB = (name: string) =>
+            readSample(server.url, name).then((bytes) => bytes / 1024, () => NaN);
+          reading.heapKiB = await kiB(HEAP_USED);
+          reading.heapTotalKiB = await kiB(HEAP_TOTAL);
         }
         if (elapsedS >= minute * 60) {
           const window = await readLoopDelay(server.url).catch(() => new Map<string, number>());
@@ -167,7 +185,9 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
               mib(memoryAt(readings, elapsedS, "rss"))
             } MiB (anonymous ${mib(memoryAt(readings, elapsedS, "anon"))}, V8 heap in use ${
               mib(reading.heapKiB)
-            }), event-loop delay p99 of the last 10 s ${window.get("0.99")?.toFixed(1) ?? "–"} ms`,
+            }, committed ${mib(reading.heapTotalKiB)}), event-loop delay p99 of the last 10 s ${
+              window.get("0.99")?.toFixed(1) ?? "–"
+            } ms`,
           );
           minute++;
         }
@@ -227,7 +247,8 @@ export function soak(ctx: BenchContext, o: SoakOptions): Promise<ScenarioResult[
             mib(e.rssAnonFirstMinuteKiB)
           } → ${mib(e.rssAnonEndKiB)} MiB, V8 heap in use ${mib(e.heapFirstMinuteKiB)} → ${
             mib(e.heapEndKiB)
-          } MiB); event-loop delay p99 ${loopDelay.eventLoopDelayP99Ms.toFixed(1)} ms`,
+          } MiB, committed ${mib(e.heapTotalFirstMinuteKiB)} → ${mib(e.heapTotalEndKiB)} MiB); ` +
+          `event-loop delay p99 ${loopDelay.eventLoopDelayP99Ms.toFixed(1)} ms`,
       );
       return [{ scenario: "soak", variant, target: "parley", rounds: [m] }];
     } finally {
