@@ -146,3 +146,36 @@ Deno.test("PUT and DELETE /api/chats/:messageId/reactions/:emoji react as the ev
   const bad = await server.api("bob", `/api/chats/${sent._id}/reactions/x`, { method: "PUT" });
   assertEquals([bad.status, (await bad.json()).code], [400, "VALIDATION_ERROR"]);
 });
+
+Deno.test("editMessage, reactions and blocks draw from their own rate limits (RATE_LIMIT_EDIT, _REACT, _BLOCK)", async () => {
+  await using server = await startTestServer({
+    RATE_LIMITS: "on",
+    RATE_LIMIT_EDIT: "0.01:1",
+    RATE_LIMIT_REACT: "0.01:2",
+    RATE_LIMIT_BLOCK: "0.01:1",
+  });
+  const alice = await server.connect("alice");
+  const sent = await send(alice, "bob", "limits");
+  const edit = () =>
+    alice.timeout(3000).emitWithAck("editMessage", { messageId: sent._id, text: "again" });
+  assert((await edit()).ok);
+  const refusedEdit = await edit();
+  assertEquals([refusedEdit.ok, refusedEdit.code], [false, "RATE_LIMITED"]);
+  assert(refusedEdit.retryAfterMs > 0);
+
+  // addReaction and removeReaction share one bucket, apart from the edits'.
+  const react = (event: "addReaction" | "removeReaction") =>
+    alice.timeout(3000).emitWithAck(event, { messageId: sent._id, emoji: "👍" });
+  assert((await react("addReaction")).ok);
+  assert((await react("removeReaction")).ok);
+  assertEquals((await react("addReaction")).code, "RATE_LIMITED");
+
+  const block = (event: "blockUser" | "unblockUser") =>
+    alice.timeout(3000).emitWithAck(event, { userId: "bob" });
+  assert((await block("blockUser")).ok);
+  assertEquals((await block("unblockUser")).code, "RATE_LIMITED");
+  // The send bucket is untouched by all of this.
+  assert(
+    (await alice.timeout(3000).emitWithAck("sendMessage", { receiverId: "carol", text: "ok" })).ok,
+  );
+});
