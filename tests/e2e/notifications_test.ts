@@ -97,32 +97,53 @@ Deno.test({
         const cdp = await alice.context.newCDPSession(page);
         const registrations: string[] = [];
         cdp.on("ServiceWorker.workerRegistrationUpdated", (e) => {
-          for (const r of e.registrations) registrations.push(r.registrationId);
+          for (const r of e.registrations) {
+            if (!r.isDeleted && r.scopeURL === `${server.url}/`) {
+              registrations.push(r.registrationId);
+            }
+          }
         });
         await cdp.send("ServiceWorker.enable");
         await waitFor(() => registrations.length > 0, "the worker's registration id");
-        await cdp.send("ServiceWorker.deliverPushMessage", {
-          origin: server.url,
-          registrationId: registrations[0]!,
-          data: JSON.stringify({
-            type: "message",
-            messageId: "01PUSHED",
-            senderId: "carol",
-            senderName: "Carol",
-            createdAt: new Date().toISOString(),
-          }),
-        });
+        const push = () =>
+          cdp.send("ServiceWorker.deliverPushMessage", {
+            origin: server.url,
+            registrationId: registrations.at(-1)!,
+            data: JSON.stringify({
+              type: "message",
+              messageId: "01PUSHED",
+              senderId: "carol",
+              senderName: "Carol",
+              createdAt: new Date().toISOString(),
+            }),
+          });
         const titles = () =>
           page.evaluate(
             `navigator.serviceWorker.ready.then((r) => r.getNotifications())
               .then((list) => list.map((n) => n.title + ": " + n.body))`,
           ) as Promise<string[]>;
-        await waitFor(async () => (await titles()).length === 1, "the pushed notification");
+        // A worker woken from idle may miss the first push: push again (same tag) until shown.
+        let pushedAt = 0;
+        await waitFor(
+          async () => {
+            if ((await titles()).length > 0) return true;
+            if (Date.now() - pushedAt > 1000) {
+              pushedAt = Date.now();
+              await push();
+            }
+            return false;
+          },
+          "the pushed notification",
+          10_000,
+        );
         assertEquals(await titles(), ["Carol: New message"]);
         await cdp.detach();
       });
 
       await step(t, users, "no console errors", () => {
+        // Playwright's contexts are incognito, where Chromium itself logs that it refuses
+        // pushManager.subscribe(); the page falls back to in-page notifications.
+        alice.errors = alice.errors.filter((e) => !e.includes("does not support the Push API"));
         assertNoPageErrors(users);
         return Promise.resolve();
       });
