@@ -100,6 +100,7 @@ export class MessageDelivery {
     try {
       while (socket.connected) {
         await this.drained(socket, flow);
+        if (!socket.connected) return; // woken by the disconnect: no page to read for it
         const page = await this.port.pending(userId, catchUpPageSize, after);
         for (const message of page) this.sendTo(socket, message);
         if (page.length < catchUpPageSize) return;
