@@ -79,6 +79,15 @@ export class ParleyChat extends HTMLElement {
   connectedCallback() {
     const root = this.shadowRoot;
     if (!root || this.chat) return;
+    // A host that set `token` or `tokenProvider` before this module loaded made them
+    // plain properties of the element, hiding the setters: take them over.
+    for (const name of /** @type {const} */ (["token", "tokenProvider"])) {
+      if (Object.hasOwn(this, name)) {
+        const value = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (this))[name];
+        delete (/** @type {Record<string, unknown>} */ (/** @type {unknown} */ (this)))[name];
+        this.credentials = /** @type {string | (() => Promise<string>)} */ (value);
+      }
+    }
     const sheet = document.createElement("link");
     sheet.rel = "stylesheet";
     sheet.crossOrigin = "anonymous";

@@ -45,6 +45,10 @@ async function startHost(parleyUrl: () => string) {
       return;
     }
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+    if (req.url === "/early") {
+      res.end(earlyTokenPage(parleyUrl(), await signToken("alice")));
+      return;
+    }
     res.end(hostPage(parleyUrl()));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -53,6 +57,19 @@ async function startHost(parleyUrl: () => string) {
     url: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** A page that sets `token` before the element's module has loaded (a classic script). */
+function earlyTokenPage(parley: string, token: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Host app</title>
+  <script type="module" src="${parley}/parley-chat.js"></script></head>
+<body>
+  <parley-chat server="${parley}" partner="bob"></parley-chat>
+  <script>document.querySelector("parley-chat").token = "${token}";</script>
+</body>
+</html>`;
 }
 
 function hostPage(parley: string): string {
@@ -142,6 +159,17 @@ Deno.test({
         await page.getByLabel("Message", { exact: true }).press("Enter");
         await waitFor(() => received.items.length === 2, "bob to get it");
         assert(await page.locator("#toast").isHidden(), "an error was shown");
+      });
+
+      await step(t, users, "a token set before the module loaded is used", async () => {
+        const early = await openPage(browser!, `${host.url}/early`, "alice");
+        try {
+          await early.page.locator("#status", { hasText: "connected as alice" }).waitFor();
+          await early.page.locator("#partnerName", { hasText: "bob" }).waitFor();
+          assertEquals(early.errors, []);
+        } finally {
+          await early.context.close();
+        }
       });
 
       await step(t, users, "a page of an origin not in CORS_ORIGINS cannot load it", async () => {
