@@ -34,7 +34,7 @@ import { createIo, type ParleyServer, userRoom } from "./realtime/io.ts";
 import { MessageDelivery } from "./realtime/message_delivery.ts";
 import { liveDelivery } from "./realtime/live_delivery.ts";
 import { roomBroadcaster } from "./realtime/room_broadcaster.ts";
-import { withEncryption } from "./store/encrypted_store.ts";
+import { withEncryption, withSealedOutbox } from "./store/encrypted_store.ts";
 import { openBackend } from "./store/open_backend.ts";
 import { createPushService } from "./push/push_service.ts";
 import { UploadService } from "./uploads/upload_service.ts";
@@ -107,7 +107,9 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     { ...config.uploads, publicUrl: config.publicUrl },
     log,
   );
-  const push = createPushService(config.push, backend, {
+  const outbox = await withSealedOutbox(backend.outbox, config.encryptionKeys);
+  const push = createPushService(config.push, { subscriptions: backend.subscriptions, outbox }, {
+
     // Through the adapter: with a cluster, sockets on every node count.
     isConnected: async (userId) => (await io.in(userRoom(userId)).fetchSockets()).length > 0,
     users: store.users,

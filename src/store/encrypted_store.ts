@@ -11,7 +11,8 @@
  * a reply's quote is sealed with the reply's own associated data; a report's
  * copy of the message stays sealed as the message was, opened on reading.
  * Search needs the words in clear, so with encryption it refuses
- * (SEARCH_UNAVAILABLE): the store only ever sees ciphertext.
+ * (SEARCH_UNAVAILABLE): the store only ever sees ciphertext. Outbox payloads
+ * (webhook bodies, events) are sealed too, with their entry's id bound in.
  */
 import { AppError } from "../errors.ts";
 import type { ChatMessage, FileAttachment, QuotedMessage, ReplyTo } from "../protocol/types.ts";
@@ -22,6 +23,7 @@ import type {
   Report,
   ReportRepository,
 } from "./repository.ts";
+import type { OutboxStore } from "./outbox_store.ts";
 
 export interface EncryptionKey {
   readonly id: string;
@@ -87,6 +89,42 @@ class Cipher {
 }
 
 const aadOf = (m: { senderId: string; receiverId: string }) => `${m.senderId}\u0000${m.receiverId}`;
+
+/**
+ * Wraps `outbox` so that pending payloads (webhook bodies and events carry
+ * message text) are sealed at rest like the messages themselves; no keys, no
+ * change. An entry's id is bound in: a payload moved to another entry does not open.
+ */
+export async function withSealedOutbox(
+  outbox: OutboxStore,
+  keys: readonly EncryptionKey[],
+): Promise<OutboxStore> {
+  if (keys.length === 0) return outbox;
+  const cipher = await Cipher.create(keys);
+  const aad = (id: string) => `outbox\u0000${id}`;
+  return {
+    finish: (id, now) => outbox.finish(id, now),
+    retryAt: (id, dueAt) => outbox.retryAt(id, dueAt),
+    nextDue: () => outbox.nextDue(),
+    purge: (before) => outbox.purge(before),
+    add: async (entries, now) =>
+      outbox.add(
+        await Promise.all(entries.map(async (entry) => ({
+          ...entry,
+          payload: await cipher.seal({ text: entry.payload, file: null }, aad(entry.id)),
+        }))),
+        now,
+      ),
+    claim: async (now, limit, leaseMs) =>
+      Promise.all((await outbox.claim(now, limit, leaseMs)).map(async (entry) => ({
+        ...entry,
+        // Entries queued before encryption was on are in clear.
+        payload: entry.payload.startsWith(PREFIX)
+          ? (await cipher.open(entry.payload, aad(entry.id))).text!
+          : entry.payload,
+      }))),
+  };
+}
 
 /** Wraps `store` so that message content is encrypted at rest; no keys, no change. */
 export async function withEncryption(
