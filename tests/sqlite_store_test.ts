@@ -3,10 +3,16 @@ import { quoteOf } from "../src/store/repository.ts";
 import { openSqliteBackend } from "../src/store/sqlite/sqlite_backend.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { storeContract } from "./store_contract.ts";
+import { groupStoreContract } from "./group_store_contract.ts";
 
 const uploadDir = await Deno.makeTempDir({ prefix: "parley-sqlite-uploads-" });
 
 storeContract("sqlite store (:memory:)", () => openSqliteBackend(":memory:", { uploadDir }));
+groupStoreContract("sqlite store (:memory:)", () => openSqliteBackend(":memory:", { uploadDir }));
+groupStoreContract("sqlite store (file)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "parley-sqlite-groups-" });
+  return await openSqliteBackend(`${dir}/parley.db`, { uploadDir });
+});
 
 storeContract("sqlite store (file)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "parley-sqlite-" });

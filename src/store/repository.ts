@@ -4,6 +4,7 @@
  * runs against every backend.
  */
 import type { ChatMessage, FileAttachment, QuotedMessage } from "../protocol/types.ts";
+import type { GroupRepository } from "./group_store.ts";
 
 export interface User {
   _id: string;
@@ -276,4 +277,5 @@ export interface ChatStore {
   readonly blocks: BlockRepository;
   readonly reports: ReportRepository;
   readonly mutes: MuteRepository;
+  readonly groups: GroupRepository;
 }

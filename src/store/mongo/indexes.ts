@@ -1,7 +1,10 @@
 import type { Db } from "mongodb";
 import { createIndexes, type IndexSpec } from "./ferretdb.ts";
+import { GROUP_INDEXES } from "./mongo_groups.ts";
 
 const INDEXES: IndexSpec[] = [
+  // groups, their members and pointers (mongo_groups.ts)
+  ...GROUP_INDEXES,
   // history: one conversation, newest first, cursor on _id
   { collection: "messages", key: { conversationId: 1, _id: -1 }, name: "history" },
   // my-chats: everything a user sent or received, newest first

@@ -70,6 +70,7 @@ import {
   upsertRetrying,
 } from "./ferretdb.ts";
 import { InsertBatch } from "./insert_batch.ts";
+import { groupMembership, MongoGroupRepository } from "./mongo_groups.ts";
 import { LIVE, queries } from "./queries.ts";
 import { DUPLICATE_KEY, storeCall } from "./store_errors.ts";
 
@@ -91,6 +92,8 @@ export interface MessageDoc {
   reactions?: Reaction[];
   replyTo?: ReplyTo;
   replyToId?: string;
+  /** A group message's group (mongo_groups.ts). */
+  groupId?: string;
   hiddenFor?: string[];
   searchKeys?: string[];
 }
@@ -149,6 +152,11 @@ export function mongoChatStore(db: Db): MongoChatStore {
     blocks: new MongoBlockRepository(db.collection<BlockDoc>("blocks"), writes),
     reports: new MongoReportRepository(db, messages, writes),
     mutes: new MongoMuteRepository(db.collection<MuteDoc>("mutes"), writes),
+    groups: new MongoGroupRepository(db, {
+      messages,
+      toMessage,
+      track: (write) => writes.track(write),
+    }),
     idle: () => writes.idle(),
   };
 }
@@ -190,6 +198,7 @@ function toMessage(doc: MessageDoc): ChatMessage {
     _id: doc._id.toHexString(),
     senderId: doc.senderId,
     receiverId: doc.receiverId!,
+    groupId: doc.groupId ?? null,
     text: doc.text ?? null,
     file: doc.file ?? null,
     clientMessageId: doc.clientMessageId ?? null,
@@ -313,6 +322,8 @@ class MongoMessageRepository implements MessageRepository {
   readonly messages: Collection<MessageDoc>;
   private readonly conversationsOf: Collection<ConversationDoc>;
   private readonly mutes: Collection<MuteDoc>;
+  /** Members of a group message's group may react to it and hide it too. */
+  private readonly inGroup: ReturnType<typeof groupMembership>;
 
   /**
    * Every write to `conversations` runs here, one at a time: FerretDB loses
@@ -334,6 +345,7 @@ class MongoMessageRepository implements MessageRepository {
     this.messages = db.collection<MessageDoc>("messages");
     this.conversationsOf = db.collection<ConversationDoc>("conversations");
     this.mutes = db.collection<MuteDoc>("mutes");
+    this.inGroup = groupMembership(db);
     this.inserts = new InsertBatch(this.messages, this.conversationsOf, {
       rowId: pairId,
       rowWrites: this.rowWrites,
@@ -626,7 +638,10 @@ class MongoMessageRepository implements MessageRepository {
         for (let attempt = 0; attempt < MAX_REACTION_ATTEMPTS; attempt++) {
           const doc = await this.messages.findOne(queries.messageById(_id).filter);
           if (!doc) return { ok: false, reason: "not_found" };
-          if (userId !== doc.senderId && userId !== doc.receiverId) {
+          if (
+            userId !== doc.senderId && userId !== doc.receiverId &&
+            !(await this.inGroup(doc, userId))
+          ) {
             return { ok: false, reason: "not_participant" };
           }
           const next = withReaction(doc.reactions ?? [], userId, emoji, add);
@@ -673,7 +688,9 @@ class MongoMessageRepository implements MessageRepository {
       const outcome = await this.messageWrites.run(_id.toHexString(), async () => {
         const doc = await this.messages.findOne(queries.messageById(_id).filter);
         if (!doc) return { ok: false, reason: "not_found" } as const;
-        if (userId !== doc.senderId && userId !== doc.receiverId) {
+        if (
+          userId !== doc.senderId && userId !== doc.receiverId && !(await this.inGroup(doc, userId))
+        ) {
           return { ok: false, reason: "not_participant" } as const;
         }
         if (doc.hiddenFor?.includes(userId)) return { ok: true, changed: false, doc } as const;

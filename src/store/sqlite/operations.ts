@@ -30,47 +30,21 @@ import {
 } from "../repository.ts";
 import type { Row, Sql } from "./sql.ts";
 import { outboxReads, outboxWrites } from "./outbox_operations.ts";
-
-/** Greater than every message id (ids are ASCII letters and digits). */
-const AFTER_EVERY_ID = "~";
+import { groupReads, groupWrites } from "./group_operations.ts";
+import {
+  AFTER_EVERY_ID,
+  checkQuoted,
+  hexOf,
+  isParticipant,
+  messageById,
+  type MessageRow,
+  repeatOf,
+  rowidBelow,
+  toMessage,
+  VISIBLE_TO,
+} from "./message_rows.ts";
 
 // ---- rows ----------------------------------------------------------------
-
-interface MessageRow {
-  id: string;
-  conversation_id: number;
-  sender_id: string;
-  receiver_id: string | null;
-  text: string | null;
-  file: string | null;
-  client_message_id: string | null;
-  created_at: string;
-  updated_at: string;
-  delivered_at: string | null;
-  read_at: string | null;
-  edited_at: string | null;
-  reactions: string | null;
-  reply_to: string | null;
-  reply_to_id: string | null;
-}
-
-function toMessage(row: MessageRow): ChatMessage {
-  return {
-    _id: row.id,
-    senderId: row.sender_id,
-    receiverId: row.receiver_id!,
-    text: row.text,
-    file: row.file === null ? null : JSON.parse(row.file),
-    clientMessageId: row.client_message_id,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    deliveredAt: row.delivered_at,
-    readAt: row.read_at,
-    editedAt: row.edited_at,
-    reactions: row.reactions === null ? [] : JSON.parse(row.reactions),
-    replyTo: row.reply_to === null ? null : JSON.parse(row.reply_to),
-  };
-}
 
 function toReport(row: Row): Report {
   return {
@@ -162,16 +136,6 @@ function directConversationFor(sql: Sql, m: ChatMessage): number {
   return id;
 }
 
-const MESSAGE_BY_ID = "SELECT * FROM messages WHERE id = ?";
-
-function messageById(sql: Sql, id: string): MessageRow | undefined {
-  return sql.get<MessageRow>(MESSAGE_BY_ID, id);
-}
-
-/** A message the user deleted for themselves is left out of what they read. */
-const VISIBLE_TO = (user: string) =>
-  `NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.message_id = m.id AND h.user_id = ${user})`;
-
 function isHiddenFor(sql: Sql, messageId: string, userId: string): boolean {
   return sql.get(
     "SELECT 1 FROM hidden_messages WHERE message_id = ? AND user_id = ?",
@@ -223,17 +187,11 @@ function searchMatch(q: string, userId: string, conversation: number | null): st
   return [...owners, ...words.map((word) => `text:"${word}"`)].join(" AND ");
 }
 
-/** Like SQLite's hex() of the text: UTF-8 bytes, two hex digits each. */
-function hexOf(text: string): string {
-  return Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
-}
-
 // ---- writes --------------------------------------------------------------
 
 export const writes = {
   ...outboxWrites,
+  ...groupWrites,
   upsertProfile(sql: Sql, a: { userId: string; username?: string; email?: string }): User {
     const now = new Date().toISOString();
     return toUser(
@@ -274,31 +232,11 @@ export const writes = {
   },
 
   insertMessage(sql: Sql, { message: m }: { message: ChatMessage }): InsertResult {
-    if (m.clientMessageId !== null) {
-      const deleted = sql.get(
-        "SELECT 1 FROM deleted_client_ids WHERE sender_id = ? AND client_message_id = ?",
-        m.senderId,
-        m.clientMessageId,
-      );
-      if (deleted) throw new AppError("DELETED", "This message was deleted");
-      const original = sql.get<MessageRow>(
-        "SELECT * FROM messages WHERE sender_id = ? AND client_message_id = ?",
-        m.senderId,
-        m.clientMessageId,
-      );
-      if (original) return { message: toMessage(original), duplicate: true };
-    }
+    const repeat = repeatOf(sql, m);
+    if (repeat) return repeat;
     const conversation = directConversationFor(sql, m);
     const quoted = m.replyTo as QuotedMessage | null;
-    if (quoted !== null) {
-      const row = sql.get<{ conversation_id: number }>(
-        "SELECT conversation_id FROM messages WHERE id = ?",
-        quoted._id,
-      );
-      if (row?.conversation_id !== conversation) {
-        throw new AppError("VALIDATION_ERROR", "replyTo: no such message in this conversation");
-      }
-    }
+    checkQuoted(sql, quoted, conversation);
     sql.run(
       `INSERT INTO messages (id, conversation_id, sender_id, receiver_id, text, file,
          client_message_id, created_at, updated_at, reply_to, reply_to_id)
@@ -411,9 +349,7 @@ export const writes = {
   ): ReactionResult {
     const row = messageById(sql, a.messageId);
     if (!row) return { ok: false, reason: "not_found" };
-    if (a.userId !== row.sender_id && a.userId !== row.receiver_id) {
-      return { ok: false, reason: "not_participant" };
-    }
+    if (!isParticipant(sql, row, a.userId)) return { ok: false, reason: "not_participant" };
     const current: Reaction[] = row.reactions === null ? [] : JSON.parse(row.reactions);
     const next = withReaction(current, a.userId, a.emoji, a.add);
     if (next === null) return { ok: true, changed: false, message: toMessage(row) };
@@ -429,9 +365,7 @@ export const writes = {
   hideForUser(sql: Sql, a: { messageId: string; userId: string; hiddenAt: string }): HideResult {
     const row = messageById(sql, a.messageId);
     if (!row) return { ok: false, reason: "not_found" };
-    if (a.userId !== row.sender_id && a.userId !== row.receiver_id) {
-      return { ok: false, reason: "not_participant" };
-    }
+    if (!isParticipant(sql, row, a.userId)) return { ok: false, reason: "not_participant" };
     const hidden = sql.run(
       "INSERT OR IGNORE INTO hidden_messages VALUES (?, ?, ?)",
       row.id,
@@ -612,6 +546,7 @@ export const writes = {
 
 export const reads = {
   ...outboxReads,
+  ...groupReads,
   ping(sql: Sql): void {
     sql.get("SELECT 1");
   },
@@ -749,15 +684,8 @@ export const reads = {
     }
     const match = searchMatch(a.q, a.userId, conversation);
     if (match === null) return [];
-    let below = Number.MAX_SAFE_INTEGER;
-    if (a.before !== undefined) {
-      const cursor = sql.get<{ rowid: number }>(
-        "SELECT rowid FROM messages WHERE id < ? ORDER BY id DESC LIMIT 1",
-        a.before,
-      );
-      if (!cursor) return [];
-      below = cursor.rowid + 1;
-    }
+    const below = rowidBelow(sql, a.before);
+    if (below === null) return [];
     return sql.all<MessageRow>(
       `SELECT m.* FROM messages_fts f JOIN messages m ON m.rowid = f.rowid
        WHERE messages_fts MATCH ? AND f.rowid < ?

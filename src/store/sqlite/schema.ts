@@ -231,4 +231,64 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX outbox_due ON outbox (due_at) WHERE due_at IS NOT NULL;
   CREATE INDEX outbox_finished ON outbox (finished_at) WHERE finished_at IS NOT NULL;
   `,
+
+  // 4: group conversations (issue 19; group_operations.ts). A group is a conversation of kind
+  // 'group'; its messages are stored once (receiver_id null), and each member's row holds their
+  // read and delivered pointers: nothing is written per member when a message is sent.
+  `
+  -- group_id: the group's public id (a ULID); name, owner and updated_at are null on direct rows.
+  ALTER TABLE conversations ADD COLUMN group_id TEXT;
+  ALTER TABLE conversations ADD COLUMN name TEXT;
+  ALTER TABLE conversations ADD COLUMN owner_id TEXT;
+  ALTER TABLE conversations ADD COLUMN updated_at TEXT;
+  -- A group message's group (its public id, as clients see it in groupId); null on 1:1 ones.
+  ALTER TABLE messages ADD COLUMN group_id TEXT;
+  CREATE UNIQUE INDEX conversations_group ON conversations (group_id) WHERE group_id IS NOT NULL;
+
+  -- A group member's row (null on direct rows): join order (memberIds, the next owner), and the
+  -- newest message read and acknowledged. Unread = the group's messages after read_message_id
+  -- not sent by the member, counted when the list is read (messages_group below).
+  ALTER TABLE conversation_members ADD COLUMN joined_seq INTEGER;
+  ALTER TABLE conversation_members ADD COLUMN read_message_id TEXT;
+  ALTER TABLE conversation_members ADD COLUMN read_at TEXT;
+  ALTER TABLE conversation_members ADD COLUMN delivered_message_id TEXT;
+  -- A user's groups.
+  CREATE INDEX conversation_members_groups ON conversation_members (user_id, conversation_id)
+    WHERE joined_seq IS NOT NULL;
+  -- A group's messages after a pointer, with their senders: unread counts and catch-up read
+  -- the index only.
+  CREATE INDEX messages_group ON messages (conversation_id, id, sender_id)
+    WHERE receiver_id IS NULL;
+
+  -- user_id mutes the group (conversation_id) until the time in until (null: until unmuted).
+  CREATE TABLE group_mutes (
+    conversation_id  INTEGER NOT NULL REFERENCES conversations (id),
+    user_id          TEXT NOT NULL,
+    until            TEXT,
+    PRIMARY KEY (conversation_id, user_id)
+  ) WITHOUT ROWID;
+
+  -- Search: a group message is found by its conversation's token only (c<id>): a search asks
+  -- for the tokens of the searcher's groups, and hidden messages are left out when read.
+  DROP TRIGGER messages_fts_insert;
+  CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+  WHEN NEW.text IS NOT NULL AND substr(NEW.text, 1, 7) <> 'enc:v1:' BEGIN
+    INSERT INTO messages_fts (rowid, text, owners)
+    VALUES (NEW.rowid, NEW.text, iif(NEW.receiver_id IS NULL, 'c' || NEW.conversation_id,
+      'u' || hex(NEW.sender_id) || ' u' || hex(NEW.receiver_id) || ' c' || NEW.conversation_id));
+  END;
+  DROP VIEW messages_fts_source;
+  CREATE VIEW messages_fts_source AS
+    SELECT m.rowid AS rowid, m.text AS text,
+      iif(m.receiver_id IS NULL, '', trim(
+        iif(EXISTS (SELECT 1 FROM hidden_messages h
+                    WHERE h.message_id = m.id AND h.user_id = m.sender_id),
+            '', 'u' || hex(m.sender_id)) || ' ' ||
+        iif(EXISTS (SELECT 1 FROM hidden_messages h
+                    WHERE h.message_id = m.id AND h.user_id = m.receiver_id),
+            '', 'u' || hex(m.receiver_id))
+      ) || ' ') || 'c' || m.conversation_id AS owners
+    FROM messages m
+    WHERE m.text IS NOT NULL AND substr(m.text, 1, 7) <> 'enc:v1:';
+  `,
 ];

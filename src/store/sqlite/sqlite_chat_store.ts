@@ -4,7 +4,7 @@
  * monotonic ULIDs taken here, in call order; writes commit in that order, so
  * id order is arrival order.
  */
-import { monotonicFactory } from "ulid";
+import { monotonicFactory, type ULIDFactory } from "ulid";
 import type { ChatMessage } from "../../protocol/types.ts";
 import type {
   BlockRepository,
@@ -19,12 +19,16 @@ import type {
   UserRepository,
 } from "../repository.ts";
 import type { SqliteConnection } from "./connection.ts";
+import { sqliteGroupStore } from "./sqlite_group_store.ts";
 
 export function sqliteChatStore(db: SqliteConnection): ChatStore {
+  // One id sequence for 1:1 and group messages: id order is arrival order across both.
+  const nextMessageId = monotonicFactory();
   return {
     kind: "sqlite",
     users: sqliteUsers(db),
-    messages: sqliteMessages(db),
+    messages: sqliteMessages(db, nextMessageId),
+    groups: sqliteGroupStore(db, nextMessageId),
     blocks: sqliteBlocks(db),
     reports: sqliteReports(db),
     mutes: sqliteMutes(db),
@@ -49,8 +53,7 @@ function sqliteUsers(db: SqliteConnection): UserRepository {
   };
 }
 
-function sqliteMessages(db: SqliteConnection): MessageRepository {
-  const nextId = monotonicFactory();
+function sqliteMessages(db: SqliteConnection, nextId: ULIDFactory): MessageRepository {
   return {
     insert(input: NewMessage) {
       const now = new Date();
@@ -58,6 +61,7 @@ function sqliteMessages(db: SqliteConnection): MessageRepository {
         _id: nextId(now.getTime()),
         senderId: input.senderId,
         receiverId: input.receiverId,
+        groupId: null,
         text: input.text,
         file: input.file,
         clientMessageId: input.clientMessageId,
