@@ -63,6 +63,8 @@ export class MessageList {
     /** The first unread message when the conversation was opened. */
     this.unreadFrom = "";
     this.atBottom = true;
+    /** The scroll height the last scroll event saw. */
+    this.lastScrollHeight = 0;
     /** Ids of partner messages now on screen (kept while the page is hidden). */
     this.onScreen = new Set();
 
@@ -76,6 +78,12 @@ export class MessageList {
     });
     this.resizeObserver.observe(el.list);
     el.history.addEventListener("scroll", () => {
+      // A scroll that comes with grown content is the browser's scroll anchoring
+      // keeping a bubble in place as an image above it loads, not the reader
+      // leaving the bottom: whoever was at the bottom stays there.
+      const grew = el.history.scrollHeight !== this.lastScrollHeight;
+      this.lastScrollHeight = el.history.scrollHeight;
+      if (grew && this.atBottom) return this.scrollToBottom();
       this.atBottom = this.distanceFromBottom() < BOTTOM_SLACK_PX;
       if (this.atBottom) el.newMessages.hidden = true;
     }, { passive: true });
@@ -149,6 +157,7 @@ export class MessageList {
     if (how.older) {
       // Keep what the reader was looking at where it was.
       box.scrollTop = box.scrollHeight - fromBottom;
+      this.lastScrollHeight = box.scrollHeight;
     } else if (how.firstPage || mine || wasAtBottom) {
       this.scrollToBottom();
     } else if (incoming) {
@@ -379,6 +388,7 @@ export class MessageList {
   scrollToBottom() {
     const box = this.el.history;
     box.scrollTop = box.scrollHeight;
+    this.lastScrollHeight = box.scrollHeight;
     this.atBottom = true;
     this.el.newMessages.hidden = true;
   }
