@@ -24,6 +24,8 @@ import type {
   ReportRepository,
 } from "./repository.ts";
 import type { OutboxStore } from "./outbox_store.ts";
+import { encryptedGroups } from "./encrypted_groups.ts";
+import type { NewGroupMessage } from "./group_store.ts";
 
 export interface EncryptionKey {
   readonly id: string;
@@ -88,7 +90,9 @@ class Cipher {
   }
 }
 
-const aadOf = (m: { senderId: string; receiverId: string }) => `${m.senderId}\u0000${m.receiverId}`;
+/** A 1:1 message binds its two users; a group message its sender and group. */
+const aadOf = (m: { senderId: string; receiverId?: string | null; groupId?: string | null }) =>
+  m.groupId ? `${m.senderId}\u0000#${m.groupId}` : `${m.senderId}\u0000${m.receiverId}`;
 
 /**
  * Wraps `outbox` so that pending payloads (webhook bodies and events carry
@@ -153,13 +157,17 @@ export async function withEncryption(
     return { ...message, text, file, replyTo };
   };
   const openAll = (messages: ChatMessage[]) => Promise.all(messages.map(open));
+  const sealNew = async <T extends NewMessage | NewGroupMessage>(input: T): Promise<T> => ({
+    ...input,
+    text: await cipher.seal({ text: input.text, file: input.file }, aadOf(input)),
+    file: null,
+    replyTo: input.replyTo && await sealQuote(input.replyTo, aadOf(input)),
+  });
   const openMaybe = async (message: ChatMessage | null) => message && await open(message);
 
   const messages: MessageRepository = {
     async insert(input: NewMessage) {
-      const sealed = await cipher.seal({ text: input.text, file: input.file }, aadOf(input));
-      const replyTo = input.replyTo && await sealQuote(input.replyTo, aadOf(input));
-      const result = await inner.insert({ ...input, text: sealed, file: null, replyTo });
+      const result = await inner.insert(await sealNew(input));
       return { ...result, message: await open(result.message) };
     },
     get: async (id) => openMaybe(await inner.get(id)),
@@ -221,5 +229,6 @@ export async function withEncryption(
     },
     list: async (query) => Promise.all((await store.reports.list(query)).map(openReport)),
   };
-  return { ...store, messages, reports };
+  const groups = encryptedGroups(store.groups, { seal: sealNew, open });
+  return { ...store, messages, reports, groups };
 }
