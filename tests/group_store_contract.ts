@@ -599,6 +599,29 @@ export function groupStoreContract(
     assertEquals(await found("b", "picnic"), []);
   });
 
+  test("a deleted group message leaves history, the list row, unread counts and catch-up", async (store) => {
+    const g = await store.groups.createGroup({
+      name: "G",
+      ownerId: "o",
+      memberIds: ["o", "a"],
+      createdAt: T0,
+    });
+    const kept = (await store.groups.insertMessage(post(g._id, "o", "kept"))).message;
+    const gone = (await store.groups.insertMessage(post(g._id, "o", "oops", "c-9"))).message;
+    assertEquals(await store.messages.delete(gone._id), true);
+    assertEquals(await store.messages.get(gone._id), null);
+    assertEquals((await store.groups.history(g._id, page())).map((m) => m.text), ["kept"]);
+    const row = (await store.groups.conversations("a", page()))[0];
+    assert(row?.kind === "group");
+    assertEquals([row.lastMessage?._id, row.unreadCount], [kept._id, 1]);
+    assertEquals((await store.groups.undelivered("a", { limit: 10 })).map((m) => m.text), ["kept"]);
+    assertEquals(await store.groups.markRead(g._id, "a", gone._id, T1), {
+      ok: false,
+      reason: "not_found",
+    });
+    assertEquals(await store.groups.reads(g._id, gone._id), []);
+  });
+
   test("a message to a large group is one stored message, whatever the member count", async (store) => {
     const memberIds = Array.from({ length: 256 }, (_, i) => `m${i}`);
     const g = await store.groups.createGroup({
