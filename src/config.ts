@@ -157,6 +157,26 @@ const ENV = z.object({
     .optional().meta({ description: "When set, MongoDB is the store." }),
   MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, "must be a plain database name")
     .default("parley").meta({ description: "MongoDB database name." }),
+  MONGODB_USERS_COLLECTION: z.string().regex(
+    /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,119}$/,
+    "must be a plain collection name",
+  ).optional().meta({
+    description: "Read users from the host app's collection of this name (e.g. `users`): " +
+      "Parley then writes only `isOnline` and `lastSeen` there and creates no user. " +
+      "Unset: Parley's own collection.",
+  }),
+  USER_NAME_FIELD: z.string().regex(
+    /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/,
+    "must be a field name or a dotted path",
+  ).default("username").meta({
+    description: "With `MONGODB_USERS_COLLECTION`: the field of the host's user documents " +
+      "that holds the display name.",
+  }),
+  MONGODB_ID_TYPE: z.enum(["string", "objectId"]).default("string").meta({
+    description: "`objectId`: `senderId` and `receiverId` of messages are stored as ObjectIds " +
+      "when they are 24 lowercase hex digits, so the host can `populate()` them; clients still " +
+      "see strings.",
+  }),
   SQLITE_PATH: z.string().min(1).default("./data/parley.db").meta({
     description: "SQLite file when MongoDB is not used; `:memory:` keeps nothing.",
   }),
@@ -346,7 +366,7 @@ function toConfig(e: Env) {
       nameClaims: Object.freeze(e.JWT_NAME_CLAIM),
     }),
     store: e.MONGODB_URI
-      ? { kind: "mongo", uri: e.MONGODB_URI, db: e.MONGODB_DB } as const
+      ? { kind: "mongo", uri: e.MONGODB_URI, db: e.MONGODB_DB, ...mongoUserOptions(e) } as const
       : { kind: "sqlite", path: e.SQLITE_PATH } as const,
     /** Set with `REDIS_URL`: this process is one node of a cluster. */
     cluster: e.REDIS_URL
@@ -456,6 +476,23 @@ function toConfig(e: Env) {
   });
 }
 
+/** How the MongoDB store meets the host app's users; absent fields: Parley's own ways. */
+export interface MongoUserOptions {
+  /** `MONGODB_USERS_COLLECTION`: users are the host app's documents in this collection. */
+  hostUsers?: { collection: string; nameField: string };
+  /** `MONGODB_ID_TYPE=objectId`: message user ids stored as ObjectIds. */
+  idType?: "objectId";
+}
+
+function mongoUserOptions(e: Env): MongoUserOptions {
+  return {
+    ...(e.MONGODB_USERS_COLLECTION
+      ? { hostUsers: { collection: e.MONGODB_USERS_COLLECTION, nameField: e.USER_NAME_FIELD } }
+      : {}),
+    ...(e.MONGODB_ID_TYPE === "objectId" ? { idType: "objectId" as const } : {}),
+  };
+}
+
 /** Everything Parley is configured with; built once from the environment by `loadConfig()`. */
 export type Config = ReturnType<typeof toConfig>;
 export type ClusterConfig = NonNullable<Config["cluster"]>;
@@ -485,7 +522,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
-  const problems = combinationProblems(parsed.data);
+  const problems = combinationProblems(parsed.data, cleaned);
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join("\n  ")}`);
   }
@@ -498,9 +535,14 @@ function withoutPassword(value: string | undefined): string | undefined {
 }
 
 /** Variables each valid alone that do not go together. */
-function combinationProblems(e: Env): string[] {
+function combinationProblems(e: Env, given: Record<string, unknown>): string[] {
   const devMode = !e.JWT_SECRET && !e.JWT_JWKS_URL;
+  const mongoOnly = ["MONGODB_USERS_COLLECTION", "USER_NAME_FIELD", "MONGODB_ID_TYPE"]
+    .filter((name) => name in given);
   return [
+    !e.MONGODB_URI && mongoOnly.length > 0 &&
+    `${mongoOnly.join(", ")}: only with MONGODB_URI (users and ids in the host app's ` +
+      `MongoDB); the SQLite store keeps its own users.`,
     devMode && !isLoopbackHost(e.HOST) &&
     `HOST: dev mode (no JWT_SECRET or JWT_JWKS_URL) lets anyone mint tokens, so it only ` +
       `listens on a loopback address (given: ${JSON.stringify(e.HOST)}). Set JWT_SECRET or ` +

@@ -155,7 +155,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     push,
     service: config.auth.serviceKeys.length === 0
       ? undefined
-      : { keys: config.auth.serviceKeys, sessions: userSessions(io) },
+      : { keys: config.auth.serviceKeys, sessions: userSessions(io), store, backend },
   });
 
   // Hono must be the HTTP server's request listener before Socket.IO attaches,

@@ -246,9 +246,12 @@ export function storeContract(name: string, open: OpenBackend, options: Contract
     const online = await store.users.get("u1");
     assertEquals(online?.isOnline, true);
     assertEquals(online?.lastSeen, seen);
+    await store.users.setPresence("u2", true, seen);
     await store.users.setPresence("u2", false, seen);
     const many = await store.users.getMany(["u1", "u2", "nobody"]);
     assertEquals([...many.keys()].sort(), ["u1", "u2"]);
+    await store.users.setPresence("gone", false, seen);
+    assertEquals(await store.users.get("gone"), null, "going offline creates no user");
     assertEquals(await store.users.get("nobody"), null);
   });
 

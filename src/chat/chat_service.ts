@@ -87,6 +87,10 @@ export class ChatService {
     if (input.receiverId === callerId) {
       throw new AppError("VALIDATION_ERROR", "receiverId: cannot send a message to yourself");
     }
+    // The host app's users are never created here: only one stored there may receive.
+    if (this.store.users.hostUsers && !await this.store.users.get(input.receiverId)) {
+      throw new AppError("NOT_FOUND", "Receiver not found");
+    }
     await this.blocks.assertCanMessage(callerId, input.receiverId);
     const replyTo = input.replyTo === undefined
       ? null

@@ -3,6 +3,7 @@
  * connection (SQLite: one database file and the worker that owns it; MongoDB:
  * one client). `open_backend.ts` is the one switch that picks it.
  */
+import type { ErasureStore } from "./erasure.ts";
 import type { OutboxStore } from "./outbox_store.ts";
 import type { SubscriptionStore } from "./subscription_store.ts";
 import type { UploadStore } from "./upload_store.ts";
@@ -16,6 +17,8 @@ export interface StoreBackend {
   readonly subscriptions: SubscriptionStore;
   /** Webhook calls, Web Push requests and events not yet delivered (src/push/outbox_dispatcher.ts). */
   readonly outbox: OutboxStore;
+  /** Removes everything stored about a user (the service API's erasure). */
+  readonly erasure: ErasureStore;
   /** Resolves when the store answers; throws STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>;
   /** Waits for writes under way, then closes the connection. */

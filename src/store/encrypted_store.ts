@@ -213,6 +213,7 @@ export async function withEncryption(
       const result = await inner.hideForUser(messageId, userId);
       return result.ok ? { ...result, message: await open(result.message) } : result;
     },
+    allForUser: async (userId, query) => openAll(await inner.allForUser(userId, query)),
   };
 
   // The report holds the message's content as it was stored: sealed with the message's pair.
@@ -228,6 +229,8 @@ export async function withEncryption(
       return result.ok ? { ...result, report: await openReport(result.report) } : result;
     },
     list: async (query) => Promise.all((await store.reports.list(query)).map(openReport)),
+    listForUser: async (userId, query) =>
+      Promise.all((await store.reports.listForUser(userId, query)).map(openReport)),
   };
   const groups = encryptedGroups(store.groups, { seal: sealNew, open });
   return { ...store, messages, reports, groups };

@@ -18,7 +18,7 @@ export async function openBackend(
 ): Promise<StoreBackend> {
   if (config.kind === "mongo") {
     const { openMongoBackend } = await import("./mongo/mongo_backend.ts");
-    return await openMongoBackend(config.uri, config.db);
+    return await openMongoBackend(config.uri, config.db, config);
   }
   const { openSqliteBackend } = await import("./sqlite/sqlite_backend.ts");
   return await openSqliteBackend(config.path, {

@@ -70,6 +70,12 @@ export interface PageQuery {
   skip: number;
 }
 
+/** Cursor paging forwards, oldest first: the next `limit` after the `after` id. */
+export interface ForwardPage {
+  limit: number;
+  after?: string;
+}
+
 /** One row of a user's conversation list, kept up to date on every write. */
 export interface ConversationSummary {
   partnerId: string;
@@ -123,6 +129,11 @@ export type HideResult =
   | { ok: false; reason: HideRefusal };
 
 export interface UserRepository {
+  /**
+   * True when users are the host app's own documents (MONGODB_USERS_COLLECTION):
+   * they are never created here, so only a user stored there may receive messages.
+   */
+  readonly hostUsers?: boolean;
   /** Creates the user on first sight; fills profile fields that are given. */
   upsertProfile(userId: string, profile: UserProfile): Promise<User>;
   setPresence(userId: string, isOnline: boolean, lastSeen: string): Promise<void>;
@@ -189,6 +200,12 @@ export interface MessageRepository {
    * unread count; the other participant still sees it.
    */
   hideForUser(messageId: string, userId: string): Promise<HideResult>;
+  /**
+   * Every message the user sent or received, those they hid for themselves
+   * included, oldest first by id, after `query.after` (the data-subject export
+   * pages through it).
+   */
+  allForUser(userId: string, query: ForwardPage): Promise<ChatMessage[]>;
 }
 
 /**
@@ -258,6 +275,8 @@ export interface ReportRepository {
   report(input: NewReport): Promise<ReportResult>;
   /** Every report, newest first (for the host app's moderation). */
   list(query: { limit: number; before?: string }): Promise<Report[]>;
+  /** Reports the user filed or that name them (`reportedUserId`), oldest first by id. */
+  listForUser(userId: string, query: ForwardPage): Promise<Report[]>;
 }
 
 export interface MuteRepository {
@@ -267,6 +286,14 @@ export interface MuteRepository {
   unmute(userId: string, partnerId: string): Promise<boolean>;
   /** Whether `userId` mutes the conversation with `partnerId` at `at` (push notifications skip it). */
   isMuted(userId: string, partnerId: string, at: string): Promise<boolean>;
+  /** The conversations the user muted (ended mutes included until unmuted), by partner id. */
+  listForUser(userId: string): Promise<MuteEntry[]>;
+}
+
+export interface MuteEntry {
+  partnerId: string;
+  /** When the mute ends; null: until unmuted. */
+  until: string | null;
 }
 
 /** The chat's part of a backend (backend.ts opens and closes it with the rest). */

@@ -6,6 +6,7 @@
  */
 import { AppError } from "../errors.ts";
 import type { FileAttachment } from "../protocol/types.ts";
+import type { ForwardPage } from "./repository.ts";
 
 export interface UploadRecord {
   /** A ULID: time-ordered, 80 random bits, also the last segment of the URL. */
@@ -72,6 +73,8 @@ export interface UploadStore {
   deleteIfUnreferenced(id: string): Promise<boolean>;
   /** Ids of uploads never sent and created before `before`, oldest first. */
   unsentBefore(before: Date, limit: number): Promise<string[]>;
+  /** The owner's upload records, sent or not, oldest first by id (the data-subject export). */
+  listForOwner(ownerId: string, query: ForwardPage): Promise<UploadRecord[]>;
 }
 
 /**

@@ -17,9 +17,10 @@
  */
 import { once } from "node:events";
 import { setTimeout as delay } from "node:timers/promises";
-import { type Collection, type Db, GridFSBucket, MongoServerError } from "mongodb";
+import { type Collection, type Db, type Filter, GridFSBucket, MongoServerError } from "mongodb";
 import { AppError } from "../../errors.ts";
-import { createIndexes, inRounds, KeyedSerialQueue } from "./ferretdb.ts";
+import { createIndexes, inRounds, KeyedSerialQueue, MAX_BULK_OPS } from "./ferretdb.ts";
+import type { ForwardPage } from "../repository.ts";
 import { DUPLICATE_KEY, storeCall } from "./store_errors.ts";
 import {
   byteLimit,
@@ -211,6 +212,48 @@ export class GridFsUploadStore implements UploadStore {
         .toArray()
     );
     return docs.map((doc) => doc._id);
+  }
+
+  async listForOwner(ownerId: string, query: ForwardPage): Promise<UploadRecord[]> {
+    const docs = await storeCall(() =>
+      this.files.find({
+        "metadata.ownerId": ownerId,
+        ...(query.after === undefined ? {} : { _id: { $gt: query.after } }),
+      }).sort({ _id: 1 }).limit(query.limit).toArray()
+    );
+    return docs.map(toRecord);
+  }
+
+  /**
+   * The erasure's part here (mongo_erasure.ts): the references of messages to
+   * `userId` go from others' uploads, which then go if nothing else carries
+   * them; the user's own uploads go whatever carries them. Safe to repeat.
+   */
+  async eraseUser(userId: string): Promise<number> {
+    let removed = 0;
+    // A dotted path into the array of references (FerretDB 1.24 matches these; $elemMatch it does not).
+    const received = await storeCall(() =>
+      this.files.find({ "metadata.refs.receiverId": userId } as Filter<UploadFileDoc>)
+        .project<Pick<UploadFileDoc, "_id" | "metadata">>({ _id: 1, metadata: 1 }).toArray()
+    );
+    for (const doc of received) {
+      for (const ref of doc.metadata.refs.filter((r) => r.receiverId === userId)) {
+        await this.detach(doc._id, ref);
+      }
+      if (await this.deleteIfUnreferenced(doc._id)) removed++;
+    }
+    // Until a round removes nothing (none left, or an attach raced in: never a loop).
+    for (let round = -1; round !== 0;) {
+      round = 0;
+      for (const record of await this.listForOwner(userId, { limit: MAX_BULK_OPS })) {
+        await storeCall(() =>
+          this.files.updateOne({ _id: record._id }, { $set: { "metadata.refs": [] } })
+        );
+        if (await this.deleteIfUnreferenced(record._id)) round++;
+      }
+      removed += round;
+    }
+    return removed;
   }
 
   /**

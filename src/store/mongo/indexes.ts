@@ -59,6 +59,13 @@ const INDEXES: IndexSpec[] = [
  * Creates every index the repository's queries use (queries.ts); idempotent,
  * run at start-up, one `createIndex` call per index (ferretdb.ts).
  */
-export async function ensureIndexes(db: Db): Promise<void> {
-  await createIndexes(db, INDEXES);
+export async function ensureIndexes(
+  db: Db,
+  options: { hostUsers?: boolean } = {},
+): Promise<void> {
+  // The host app's users collection is the host's: Parley creates no index there.
+  await createIndexes(
+    db,
+    options.hostUsers ? INDEXES.filter((spec) => spec.collection !== "users") : INDEXES,
+  );
 }

@@ -22,12 +22,13 @@ import {
 } from "mongodb";
 import { bulkUpsert, inChunks, type SerialQueue } from "./ferretdb.ts";
 import { DUPLICATE_KEY, perDocumentErrors, storeCall } from "./store_errors.ts";
+import { idText, type StoredId } from "./stored_ids.ts";
 
 /** The fields of a message document a batch needs; the rest is stored as given. */
 export interface BatchedMessage {
   _id: ObjectId;
-  senderId: string;
-  receiverId?: string;
+  senderId: StoredId;
+  receiverId?: StoredId;
 }
 
 /** The fields of a conversation row a batch writes. */
@@ -151,8 +152,11 @@ export class InsertBatch<D extends BatchedMessage> {
       row.unreadDelta += unreadDelta;
     };
     for (const doc of docs) {
-      bump(doc.senderId, doc.receiverId!, doc._id, 0);
-      bump(doc.receiverId!, doc.senderId, doc._id, 1);
+      // Conversation rows name users as clients do (strings), however messages store them.
+      const sender = idText(doc.senderId);
+      const receiver = idText(doc.receiverId!);
+      bump(sender, receiver, doc._id, 0);
+      bump(receiver, sender, doc._id, 1);
     }
     if (rows.size === 0) return;
     const ops: AnyBulkWriteOperation<BatchedConversation>[] = [...rows].map(([_id, row]) => ({

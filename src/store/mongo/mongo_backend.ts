@@ -10,13 +10,20 @@ import type { StoreBackend } from "../backend.ts";
 import { MAX_POOL_SIZE } from "./ferretdb.ts";
 import { GridFsUploadStore } from "./gridfs_upload_store.ts";
 import { ensureIndexes } from "./indexes.ts";
-import { mongoChatStore } from "./mongo_store.ts";
+import { type MongoChatOptions, mongoChatStore } from "./mongo_store.ts";
+import { mongoErasureStore } from "./mongo_erasure.ts";
+import { MongoHostUserRepository } from "./host_users.ts";
+import { userIdCodec } from "./stored_ids.ts";
 import { MongoSubscriptionStore } from "./mongo_subscription_store.ts";
 import { MongoOutboxStore } from "./mongo_outbox_store.ts";
 import { storeCall } from "./store_errors.ts";
 
 /** Connects, creates the indexes (idempotent) and opens the stores; rejects with STORE_UNAVAILABLE. */
-export async function openMongoBackend(uri: string, dbName: string): Promise<StoreBackend> {
+export async function openMongoBackend(
+  uri: string,
+  dbName: string,
+  options: MongoChatOptions = {},
+): Promise<StoreBackend> {
   const client = new MongoClient(uri, {
     // A store outage answers STORE_UNAVAILABLE within these bounds, never hangs.
     serverSelectionTimeoutMS: 2000,
@@ -30,8 +37,8 @@ export async function openMongoBackend(uri: string, dbName: string): Promise<Sto
   try {
     await storeCall(() => client.connect());
     const db = client.db(dbName);
-    await storeCall(() => ensureIndexes(db));
-    const chat = mongoChatStore(db);
+    await storeCall(() => ensureIndexes(db, { hostUsers: options.hostUsers !== undefined }));
+    const chat = mongoChatStore(db, options);
     const uploads = await GridFsUploadStore.open(db);
     const subscriptions = await MongoSubscriptionStore.open(db);
     const outbox = await MongoOutboxStore.open(db);
@@ -42,6 +49,12 @@ export async function openMongoBackend(uri: string, dbName: string): Promise<Sto
       uploads,
       subscriptions,
       outbox,
+      erasure: mongoErasureStore({
+        db,
+        uploads,
+        ids: userIdCodec(options.idType ?? "string"),
+        hostUsers: chat.users instanceof MongoHostUserRepository ? chat.users : undefined,
+      }),
       ping: () => storeCall(async () => void await db.command({ ping: 1 })),
       close: () =>
         closing ??= (async () => {

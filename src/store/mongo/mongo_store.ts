@@ -4,6 +4,7 @@
  *
  * Collections:
  *   users          { _id: userId, username, email, isOnline, lastSeen, createdAt, updatedAt }
+ *   users          (or the host app's collection, MONGODB_USERS_COLLECTION: host_users.ts)
  *   messages       { _id: ObjectId, conversationId, participants, senderId, receiverId, text,
  *                    file, clientMessageId?, createdAt, updatedAt, deliveredAt, readAt }
  *                  A deleted message that had a client id becomes a tombstone
@@ -19,6 +20,9 @@
  *   mutes          { _id: [user, partner] as JSON, userId, partnerId, until }
  *   reports        { _id: ObjectId, messageId, reporterId, reportedUserId, reason, note,
  *                    text, file, createdAt }, one per reporter and message.
+ * `senderId` and `receiverId` are ObjectIds with MONGODB_ID_TYPE=objectId when
+ * they are ids written out (stored_ids.ts); `participants` and every other
+ * user id stay strings.
  * Indexes are created idempotently by `ensureIndexes` (see indexes.ts). What is
  * here only for FerretDB (queues, upsert retries, bounded commands) comes from
  * ferretdb.ts.
@@ -41,11 +45,13 @@ import {
   type ConversationSummary,
   type EditOptions,
   type EditResult,
+  type ForwardPage,
   type HideResult,
   type HistoryQuery,
   type InsertResult,
   MAX_REACTION_EMOJI,
   type MessageRepository,
+  type MuteEntry,
   type MuteRepository,
   type NewMessage,
   type NewReport,
@@ -71,6 +77,8 @@ import {
 } from "./ferretdb.ts";
 import { InsertBatch } from "./insert_batch.ts";
 import { groupMembership, MongoGroupRepository } from "./mongo_groups.ts";
+import { MongoHostUserRepository } from "./host_users.ts";
+import { idText, type IdType, type StoredId, type UserIdCodec, userIdCodec } from "./stored_ids.ts";
 import { LIVE, queries } from "./queries.ts";
 import { DUPLICATE_KEY, storeCall } from "./store_errors.ts";
 
@@ -78,8 +86,8 @@ export interface MessageDoc {
   _id: ObjectId;
   conversationId?: string;
   participants?: string[];
-  senderId: string;
-  receiverId?: string;
+  senderId: StoredId;
+  receiverId?: StoredId;
   text?: string | null;
   file?: FileAttachment | null;
   clientMessageId?: string;
@@ -141,13 +149,23 @@ export interface MongoChatStore extends ChatStore {
   idle(): Promise<void>;
 }
 
+/** How the store meets the host app's users (config.ts, MongoUserOptions). */
+export interface MongoChatOptions {
+  /** Users are the host's documents in this collection (host_users.ts). */
+  hostUsers?: { collection: string; nameField: string };
+  /** How messages store `senderId` and `receiverId`; default `string`. */
+  idType?: IdType;
+}
+
 /** The chat store on `db`, whose indexes `ensureIndexes` has created. */
-export function mongoChatStore(db: Db): MongoChatStore {
+export function mongoChatStore(db: Db, options: MongoChatOptions = {}): MongoChatStore {
   const writes = new WritesUnderWay();
-  const messages = new MongoMessageRepository(db, writes);
+  const messages = new MongoMessageRepository(db, writes, userIdCodec(options.idType ?? "string"));
   return {
     kind: "mongo",
-    users: new MongoUserRepository(db.collection<UserDoc>("users"), writes),
+    users: options.hostUsers
+      ? new MongoHostUserRepository(db, options.hostUsers, writes)
+      : new MongoUserRepository(db.collection<UserDoc>("users"), writes),
     messages,
     blocks: new MongoBlockRepository(db.collection<BlockDoc>("blocks"), writes),
     reports: new MongoReportRepository(db, messages, writes),
@@ -193,11 +211,19 @@ function toObjectId(id: string): ObjectId | null {
   return /^[0-9a-f]{24}$/i.test(id) ? new ObjectId(id) : null;
 }
 
+/** A forward cursor: an ObjectId, or VALIDATION_ERROR. */
+function afterId(after: string | undefined): ObjectId | undefined {
+  if (after === undefined) return undefined;
+  const id = toObjectId(after);
+  if (!id) throw new AppError("VALIDATION_ERROR", "after: not an id of this store");
+  return id;
+}
+
 function toMessage(doc: MessageDoc): ChatMessage {
   return {
     _id: doc._id.toHexString(),
-    senderId: doc.senderId,
-    receiverId: doc.receiverId!,
+    senderId: idText(doc.senderId),
+    receiverId: (doc.receiverId == null ? doc.receiverId : idText(doc.receiverId)) as string,
     groupId: doc.groupId ?? null,
     text: doc.text ?? null,
     file: doc.file ?? null,
@@ -277,7 +303,8 @@ class MongoUserRepository implements UserRepository {
               $set: { isOnline, lastSeen: new Date(lastSeen), updatedAt: now },
               $setOnInsert: { username: null, email: null, createdAt: now },
             },
-            { upsert: true },
+            // Going offline never creates the user (an erased user's late offline stays gone).
+            { upsert: isOnline },
           )
         ));
     }));
@@ -341,7 +368,11 @@ class MongoMessageRepository implements MessageRepository {
   /** Sends share insertMany + bulkWrite batches (insert_batch.ts), each a row-write job. */
   private readonly inserts: InsertBatch<MessageDoc>;
 
-  constructor(db: Db, private readonly writes: WritesUnderWay) {
+  constructor(
+    db: Db,
+    private readonly writes: WritesUnderWay,
+    private readonly ids: UserIdCodec,
+  ) {
     this.messages = db.collection<MessageDoc>("messages");
     this.conversationsOf = db.collection<ConversationDoc>("conversations");
     this.mutes = db.collection<MuteDoc>("mutes");
@@ -360,8 +391,8 @@ class MongoMessageRepository implements MessageRepository {
         _id: new ObjectId(),
         conversationId: conversationId(s, r),
         participants: [s, r],
-        senderId: s,
-        receiverId: r,
+        senderId: this.ids.toStored(s),
+        receiverId: this.ids.toStored(r),
         text: input.text,
         file: input.file,
         createdAt: now,
@@ -377,7 +408,7 @@ class MongoMessageRepository implements MessageRepository {
         // A resend answers its original even if the quoted message is gone since.
         if (input.clientMessageId !== null) {
           const original = await this.messages.findOne(
-            queries.byClientId(s, input.clientMessageId).filter,
+            queries.byClientId(this.ids.toStored(s), input.clientMessageId).filter,
           );
           if (original) return await this.duplicateOf(s, input.clientMessageId);
         }
@@ -404,7 +435,7 @@ class MongoMessageRepository implements MessageRepository {
 
   private async duplicateOf(senderId: string, clientMessageId: string): Promise<InsertResult> {
     const original = await this.messages.findOne(
-      queries.byClientId(senderId, clientMessageId).filter,
+      queries.byClientId(this.ids.toStored(senderId), clientMessageId).filter,
     );
     if (!original || original.deletedAt) {
       throw new AppError("DELETED", "This message was deleted");
@@ -470,8 +501,9 @@ class MongoMessageRepository implements MessageRepository {
       });
       if (!doc) return null;
       // Hiding it for the receiver took it off their count already.
-      if (!doc.hiddenFor?.includes(doc.receiverId!)) {
-        await this.rowWrites.run(() => this.takeOffUnread(doc.receiverId!, doc.senderId));
+      const { senderId, receiverId } = toMessage(doc);
+      if (!doc.hiddenFor?.includes(receiverId)) {
+        await this.rowWrites.run(() => this.takeOffUnread(receiverId, senderId));
       }
       return toMessage(doc);
     }));
@@ -501,7 +533,7 @@ class MongoMessageRepository implements MessageRepository {
   ): Promise<ChatMessage[]> {
     return storeCall(async () => {
       const after = query.after === undefined ? undefined : toObjectId(query.after) ?? undefined;
-      const { filter, sort } = queries.undelivered(receiverId, after);
+      const { filter, sort } = queries.undelivered(this.ids.toStored(receiverId), after);
       const docs = await this.messages.find(filter).sort(sort!).limit(query.limit).toArray();
       return docs.map(toMessage);
     });
@@ -598,7 +630,7 @@ class MongoMessageRepository implements MessageRepository {
       return await this.messageWrites.run(_id.toHexString(), async (): Promise<EditResult> => {
         const doc = await this.messages.findOne(queries.messageById(_id).filter);
         if (!doc) return { ok: false, reason: "not_found" };
-        if (doc.senderId !== senderId) return { ok: false, reason: "not_sender" };
+        if (idText(doc.senderId) !== senderId) return { ok: false, reason: "not_sender" };
         if (options.createdAfter !== undefined && doc.createdAt! < new Date(options.createdAfter)) {
           return { ok: false, reason: "too_late" };
         }
@@ -638,10 +670,7 @@ class MongoMessageRepository implements MessageRepository {
         for (let attempt = 0; attempt < MAX_REACTION_ATTEMPTS; attempt++) {
           const doc = await this.messages.findOne(queries.messageById(_id).filter);
           if (!doc) return { ok: false, reason: "not_found" };
-          if (
-            userId !== doc.senderId && userId !== doc.receiverId &&
-            !(await this.inGroup(doc, userId))
-          ) {
+          if (!doc.participants?.includes(userId) && !(await this.inGroup(doc, userId))) {
             return { ok: false, reason: "not_participant" };
           }
           const next = withReaction(doc.reactions ?? [], userId, emoji, add);
@@ -688,9 +717,7 @@ class MongoMessageRepository implements MessageRepository {
       const outcome = await this.messageWrites.run(_id.toHexString(), async () => {
         const doc = await this.messages.findOne(queries.messageById(_id).filter);
         if (!doc) return { ok: false, reason: "not_found" } as const;
-        if (
-          userId !== doc.senderId && userId !== doc.receiverId && !(await this.inGroup(doc, userId))
-        ) {
+        if (!doc.participants?.includes(userId) && !(await this.inGroup(doc, userId))) {
           return { ok: false, reason: "not_participant" } as const;
         }
         if (doc.hiddenFor?.includes(userId)) return { ok: true, changed: false, doc } as const;
@@ -706,14 +733,23 @@ class MongoMessageRepository implements MessageRepository {
       if (!outcome.ok) return outcome;
       const { doc, changed } = outcome;
       if (changed) {
-        const partner = userId === doc.senderId ? doc.receiverId! : doc.senderId;
+        const { senderId, receiverId } = toMessage(doc);
+        const partner = userId === senderId ? receiverId : senderId;
         await this.rowWrites.run(async () => {
-          if (userId === doc.receiverId && !doc.readAt) await this.takeOffUnread(userId, partner);
+          if (userId === receiverId && !doc.readAt) await this.takeOffUnread(userId, partner);
           await this.moveLastMessage(userId, partner, _id);
         });
       }
       return { ok: true, changed, message: toMessage(doc) };
     }));
+  }
+
+  allForUser(userId: string, query: ForwardPage): Promise<ChatMessage[]> {
+    return storeCall(async () => {
+      const { filter, sort } = queries.allForUser(userId, afterId(query.after));
+      const docs = await this.messages.find(filter).sort(sort!).limit(query.limit).toArray();
+      return docs.map(toMessage);
+    });
   }
 
   conversations(userId: string, query: PageQuery): Promise<ConversationSummary[]> {
@@ -848,6 +884,16 @@ class MongoMuteRepository implements MuteRepository {
     }));
   }
 
+  listForUser(userId: string): Promise<MuteEntry[]> {
+    return storeCall(async () => {
+      const docs = await this.mutes.find({ userId }).sort({ partnerId: 1 }).toArray();
+      return docs.map((doc) => ({
+        partnerId: doc.partnerId,
+        until: doc.until?.toISOString() ?? null,
+      }));
+    });
+  }
+
   isMuted(userId: string, partnerId: string, at: string): Promise<boolean> {
     return storeCall(async () => {
       const mute = await this.mutes.findOne({ _id: pairId(userId, partnerId) });
@@ -874,13 +920,14 @@ class MongoReportRepository implements ReportRepository {
       const _id = toObjectId(input.messageId);
       const message = _id && await this.messages.messages.findOne(queries.messageById(_id).filter);
       if (!message) return { ok: false, reason: "not_found" };
-      if (message.receiverId !== input.reporterId) return { ok: false, reason: "not_receiver" };
+      const { senderId, receiverId } = toMessage(message);
+      if (receiverId !== input.reporterId) return { ok: false, reason: "not_receiver" };
       // The content as stored (sealed, with encryption at rest).
       const doc: ReportDoc = {
         _id: new ObjectId(),
         messageId: input.messageId,
         reporterId: input.reporterId,
-        reportedUserId: message.senderId,
+        reportedUserId: senderId,
         reason: input.reason,
         note: input.note,
         text: message.text ?? null,
@@ -910,6 +957,14 @@ class MongoReportRepository implements ReportRepository {
       const before = query.before === undefined ? undefined : toObjectId(query.before);
       if (before === null) throw new AppError("VALIDATION_ERROR", "before: not a report id");
       const { filter, sort } = queries.reportsNewestFirst(before);
+      const docs = await this.reports.find(filter).sort(sort!).limit(query.limit).toArray();
+      return docs.map(toReport);
+    });
+  }
+
+  listForUser(userId: string, query: ForwardPage): Promise<Report[]> {
+    return storeCall(async () => {
+      const { filter, sort } = queries.reportsOfUser(userId, afterId(query.after));
       const docs = await this.reports.find(filter).sort(sort!).limit(query.limit).toArray();
       return docs.map(toReport);
     });

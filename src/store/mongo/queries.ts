@@ -4,6 +4,7 @@
  * prove each one is served by an index from indexes.ts.
  */
 import type { ObjectId, Sort } from "mongodb";
+import { idText, type StoredId } from "./stored_ids.ts";
 
 export interface QueryShape {
   collection: "messages" | "conversations" | "users" | "blocks" | "reports" | "mutes";
@@ -54,18 +55,24 @@ export const queries = {
     collection: "messages",
     filter: { replyToId: messageId },
   }),
-  byClientId: (senderId: string, clientMessageId: string): QueryShape => ({
+  byClientId: (senderId: StoredId, clientMessageId: string): QueryShape => ({
     collection: "messages",
     filter: { senderId, clientMessageId },
   }),
-  undelivered: (receiverId: string, after?: ObjectId): QueryShape => ({
+  undelivered: (receiverId: StoredId, after?: ObjectId): QueryShape => ({
     collection: "messages",
     filter: {
       receiverId,
       deliveredAt: null,
       ...(after ? { _id: { $gt: after } } : {}),
-      ...visibleTo(receiverId),
+      ...visibleTo(idText(receiverId)),
     },
+    sort: { _id: 1 },
+  }),
+  /** Everything the user sent or received, hidden or not, oldest first (the export). */
+  allForUser: (userId: string, after?: ObjectId): QueryShape => ({
+    collection: "messages",
+    filter: { participants: userId, ...(after ? { _id: { $gt: after } } : {}) },
     sort: { _id: 1 },
   }),
   conversations: (ownerId: string): QueryShape => ({
@@ -99,6 +106,15 @@ export const queries = {
     collection: "reports",
     filter: before ? { _id: { $lt: before } } : {},
     sort: { _id: -1 },
+  }),
+  /** Reports filed by or naming the user, oldest first (the export; few: no index of their own). */
+  reportsOfUser: (userId: string, after?: ObjectId): QueryShape => ({
+    collection: "reports",
+    filter: {
+      $or: [{ reporterId: userId }, { reportedUserId: userId }],
+      ...(after ? { _id: { $gt: after } } : {}),
+    },
+    sort: { _id: 1 },
   }),
   reportOf: (reporterId: string, messageId: string): QueryShape => ({
     collection: "reports",

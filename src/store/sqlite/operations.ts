@@ -30,6 +30,7 @@ import {
 } from "../repository.ts";
 import type { Row, Sql } from "./sql.ts";
 import { outboxReads, outboxWrites } from "./outbox_operations.ts";
+import { erasureReads, erasureWrites } from "./erasure_operations.ts";
 import { groupReads, groupWrites } from "./group_operations.ts";
 import {
   AFTER_EVERY_ID,
@@ -46,7 +47,7 @@ import {
 
 // ---- rows ----------------------------------------------------------------
 
-function toReport(row: Row): Report {
+export function toReport(row: Row): Report {
   return {
     _id: row.id as string,
     messageId: row.message_id as string,
@@ -72,7 +73,7 @@ function toUser(row: Row): User {
   };
 }
 
-function toUpload(row: Row): UploadRecord {
+export function toUpload(row: Row): UploadRecord {
   return {
     _id: row.id as string,
     ownerId: row.owner_id as string,
@@ -191,6 +192,7 @@ function searchMatch(q: string, userId: string, conversation: number | null): st
 
 export const writes = {
   ...outboxWrites,
+  ...erasureWrites,
   ...groupWrites,
   upsertProfile(sql: Sql, a: { userId: string; username?: string; email?: string }): User {
     const now = new Date().toISOString();
@@ -208,10 +210,11 @@ export const writes = {
     );
   },
 
+  /** Online creates the user on first sight; offline only updates (an erased user stays gone). */
   setPresence(sql: Sql, a: { userId: string; isOnline: boolean; lastSeen: string }): void {
     sql.run(
       `INSERT INTO users (id, is_online, last_seen, created_at, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?4)
+       SELECT ?1, ?2, ?3, ?4, ?4 WHERE ?2 = 1
        ON CONFLICT (id) DO UPDATE SET is_online = ?2, last_seen = ?3, updated_at = ?4`,
       a.userId,
       a.isOnline ? 1 : 0,
@@ -546,6 +549,7 @@ export const writes = {
 
 export const reads = {
   ...outboxReads,
+  ...erasureReads,
   ...groupReads,
   ping(sql: Sql): void {
     sql.get("SELECT 1");

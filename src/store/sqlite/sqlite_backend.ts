@@ -10,6 +10,7 @@ import { sqliteChatStore } from "./sqlite_chat_store.ts";
 import { sqliteSubscriptionStore } from "./sqlite_subscription_store.ts";
 import { sqliteOutboxStore } from "./sqlite_outbox_store.ts";
 import { SqliteUploadStore } from "./sqlite_upload_store.ts";
+import { sqliteErasureStore } from "./sqlite_erasure_store.ts";
 
 export interface SqliteBackendOptions extends ConnectionOptions {
   /** Where upload bytes are kept (`UPLOAD_DIR`). */
@@ -30,6 +31,7 @@ export async function openSqliteBackend(
     uploads,
     subscriptions: sqliteSubscriptionStore(db),
     outbox: sqliteOutboxStore(db),
+    erasure: sqliteErasureStore(db, uploads),
     ping: () => db.read("ping", undefined),
     close: () => db.close(),
   };

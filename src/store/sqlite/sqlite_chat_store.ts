@@ -96,6 +96,7 @@ function sqliteMessages(db: SqliteConnection, nextId: ULIDFactory): MessageRepos
     search: (userId, q, query) => db.read("search", { userId, q, ...query }),
     hideForUser: (messageId, userId) =>
       db.write("hideForUser", { messageId, userId, hiddenAt: new Date().toISOString() }),
+    allForUser: (userId, query) => db.read("allForUser", { userId, ...query }),
   };
 }
 
@@ -115,6 +116,7 @@ function sqliteReports(db: SqliteConnection): ReportRepository {
   return {
     report: (input) => db.write("report", { id: nextId(), input }),
     list: (query) => db.read("listReports", query),
+    listForUser: (userId, query) => db.read("reportsForUser", { userId, ...query }),
   };
 }
 
@@ -123,5 +125,6 @@ function sqliteMutes(db: SqliteConnection): MuteRepository {
     mute: (userId, partnerId, until) => db.write("mute", { userId, partnerId, until }),
     unmute: (userId, partnerId) => db.write("unmute", { userId, partnerId }),
     isMuted: (userId, partnerId, at) => db.read("isMuted", { userId, partnerId, at }),
+    listForUser: (userId) => db.read("mutesForUser", { userId }),
   };
 }

@@ -21,6 +21,7 @@ import {
   type UploadReference,
   type UploadStore,
 } from "../upload_store.ts";
+import type { ForwardPage } from "../repository.ts";
 import type { SqliteConnection } from "./connection.ts";
 
 /** A file left in tmp/ this long belongs to no running upload. */
@@ -162,6 +163,18 @@ export class SqliteUploadStore implements UploadStore {
 
   unsentBefore(before: Date, limit: number): Promise<string[]> {
     return this.db.read("unsentUploadsBefore", { before: before.toISOString(), limit });
+  }
+
+  listForOwner(ownerId: string, query: ForwardPage): Promise<UploadRecord[]> {
+    return this.db.read("uploadsForOwner", { ownerId, ...query });
+  }
+
+  /** Removes the files of uploads whose records are gone (an erasure committed). */
+  async removeFiles(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      await removeQuietly(this.pathOf(id));
+      await removeQuietly(join(this.tempDir, id));
+    }
   }
 
   private pathOf(id: string): string {
