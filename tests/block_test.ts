@@ -39,7 +39,7 @@ Deno.test("while A blocks B, messages and typing either way are FORBIDDEN and no
   assertEquals(bobGot, []);
 
   // History stays readable to both, and holds nothing new.
-  for (const [user, partner] of [["alice", "bob"], ["bob", "alice"]]) {
+  for (const [user, partner] of [["alice", "bob"], ["bob", "alice"]] as const) {
     const history = await (await server.api(user, `/api/chats/history/${partner}`)).json();
     assertEquals(history.map((m: { _id: string }) => m._id), [before._id]);
   }
@@ -116,7 +116,7 @@ Deno.test("while a block stands neither sees the other's presence; conversation 
   await aliceHearsOffline;
   await bobHearsOffline;
 
-  for (const [user, partner] of [["alice", "bob"], ["bob", "alice"]]) {
+  for (const [user, partner] of [["alice", "bob"], ["bob", "alice"]] as const) {
     const rows = await (await server.api(user, "/api/chats/conversations")).json();
     assertEquals(rows[0].user._id, partner);
     assertEquals([rows[0].user.isOnline, rows[0].user.lastSeen], [false, null], user);
