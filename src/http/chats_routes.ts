@@ -149,7 +149,10 @@ const REACTION_ERRORS = {
 
 const reactionParams = z.object({
   messageId: MessageId,
-  emoji: Emoji.meta({ description: "One emoji, percent-encoded in the path." }),
+  emoji: Emoji.meta({
+    description: "One emoji, percent-encoded in the path.",
+    examples: ["👍", "❤️", "🇫🇷"],
+  }),
 });
 
 const addReaction = createRoute({
