@@ -276,3 +276,128 @@ Deno.test("chat CLI refuses to start with a bad token or without dev mode, exit 
   await noDev.waitFor(/^! NOT_FOUND: dev tokens are disabled/);
   assertEquals((await noDev.finish()).code, 1);
 });
+
+Deno.test("chat CLI: /react, /reply, /edit, /search and /block, with (edited) and reactions in the lines", async (t) => {
+  await using server = await startTestServer();
+  const bob = await server.connect("bob");
+  const asked = await bob.timeout(3000).emitWithAck("sendMessage", {
+    receiverId: "alice",
+    text: "lunch at noon?",
+  });
+  assert(asked.ok);
+  await using cli = new CliProcess(["--url", server.url, "--token", await server.token("alice")]);
+  await cli.waitFor(/^\* connected as alice/);
+  await cli.send("/open bob");
+  await cli.waitFor(new RegExp(`^${TIME} bob: lunch at noon\\?$`));
+
+  await t.step("/help explains how n counts", async () => {
+    await cli.send("/help");
+    await cli.waitFor(/^ {2}\/edit <n> <text> +change the text of your message n$/);
+    await cli.waitFor(/^n counts back from the newest message of the open conversation: 1 is/);
+  });
+
+  await t.step("/react 1 adds the emoji to the last message; again takes it off", async () => {
+    const added = nextEvent(bob, "messageReaction");
+    await cli.send("/react 1 👍");
+    assertEquals(await added, {
+      messageId: asked.message._id,
+      userId: "alice",
+      emoji: "👍",
+      added: true,
+    });
+    await cli.waitFor(new RegExp(`^\\* you reacted 👍: ${TIME} bob: lunch at noon\\? \\[👍 1\\]$`));
+    const removed = nextEvent(bob, "messageReaction");
+    await cli.send("/react 1 👍");
+    assertEquals((await removed).added, false);
+    await cli.waitFor(new RegExp(`^\\* you took back 👍: ${TIME} bob: lunch at noon\\?$`));
+  });
+
+  let reply = "";
+  await t.step("/reply 1 sends a reply quoting the last message", async () => {
+    const received = nextEvent(bob, "receiveMessage");
+    await cli.send("/reply 1 yes,  noon");
+    const message = await received;
+    reply = message._id;
+    assertEquals(message.text, "yes,  noon");
+    assertEquals(message.replyTo?._id, asked.message._id);
+    await cli.waitFor(
+      new RegExp(`^${TIME} alice: \\(reply to bob: "lunch at noon\\?"\\) yes,  noon$`),
+    );
+  });
+
+  await t.step("/edit 1 changes the user's own message; the line says (edited)", async () => {
+    const edited = nextEvent(bob, "messageEdited");
+    await cli.send("/edit 1 yes, half past twelve");
+    assertEquals((await edited).messageId, reply);
+    assertEquals((await edited).text, "yes, half past twelve");
+    await cli.waitFor(
+      new RegExp(
+        `^\\* edited: ${TIME} alice: \\(reply to bob: "lunch at noon\\?"\\) yes, half past twelve \\(edited\\)$`,
+      ),
+    );
+  });
+
+  await t.step("the partner's reaction prints live with the count", async () => {
+    const sent = await bob.timeout(3000).emitWithAck("addReaction", {
+      messageId: reply,
+      emoji: "❤️",
+    });
+    assert(sent.ok);
+    await cli.waitFor(/^\* bob reacted ❤️: .* yes, half past twelve \(edited\) \[❤️ 1\]$/);
+  });
+
+  await t.step(
+    "a message that is not the user's, or a number out of range, is refused",
+    async () => {
+      await cli.send("/edit 2 not mine");
+      await cli.waitFor(/^! FORBIDDEN: editMessage: .+/);
+      await cli.send("/edit 3 too far");
+      await cli.waitFor(/^! USAGE: \/edit <n> <text>: n is 1 for the last message shown, up to 2/);
+      await cli.send("/react 1");
+      await cli.waitFor(/^! USAGE: \/react <n> <emoji>/);
+      assertEquals(
+        (await server.parley.store.messages.get(asked.message._id))?.text,
+        "lunch at noon?",
+      );
+    },
+  );
+
+  await t.step("history shows the quote, (edited) and the reactions", async () => {
+    await cli.send("/open bob");
+    await cli.waitFor(/^--- bob: last 2 messages ---$/);
+    await cli.waitFor(
+      new RegExp(
+        `^${TIME} alice: \\(reply to bob: "lunch at noon\\?"\\) yes, half past twelve \\(edited\\) \\[❤️ 1\\]$`,
+      ),
+    );
+  });
+
+  await t.step("/search prints the matching messages with both ends", async () => {
+    await cli.send("/search LUNCH");
+    await cli.waitFor(/^--- search "LUNCH": 1 message ---$/);
+    await cli.waitFor(new RegExp(`^${TIME} bob → alice: lunch at noon\\?$`));
+    await cli.send("/search nothing-like-this");
+    await cli.waitFor(/^--- search "nothing-like-this": no messages ---$/);
+  });
+
+  await t.step("/block stops messages both ways; /unblock lets them through again", async () => {
+    await cli.send("/block bob");
+    await cli.waitFor(/^\* blocked bob: no messages either way until you \/unblock bob$/);
+    const refused = await bob.timeout(3000).emitWithAck("sendMessage", {
+      receiverId: "alice",
+      text: "hello?",
+    });
+    assert(!refused.ok);
+    assertEquals(refused.code, "FORBIDDEN");
+    await cli.send("are you there?");
+    await cli.waitFor(/^! FORBIDDEN: sendMessage: You cannot message this user$/);
+    await cli.send("/unblock");
+    await cli.waitFor(/^\* unblocked bob$/);
+    const received = nextEvent(bob, "receiveMessage");
+    await cli.send("back again");
+    assertEquals((await received).text, "back again");
+  });
+
+  await cli.send("/quit");
+  assertEquals((await cli.finish()).code, 0);
+});

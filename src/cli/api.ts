@@ -1,5 +1,5 @@
 /** The REST calls the CLI makes, with failures turned into `CliError(code, message)`. */
-import type { ConversationRow } from "../protocol/types.ts";
+import type { ChatMessage, ConversationRow } from "../protocol/types.ts";
 
 /** A failure the CLI prints as `! CODE: message`. */
 export class CliError extends Error {
@@ -40,6 +40,22 @@ export async function listConversations(
   const data = await json(res);
   if (!Array.isArray(data)) throw new CliError("INTERNAL_ERROR", "conversations: not a list");
   return data as ConversationRow[];
+}
+
+/** `GET /api/chats/search`: my messages holding every word of `q`, newest first. */
+export async function searchMessages(
+  baseUrl: string,
+  token: string,
+  q: string,
+  limit = 20,
+): Promise<ChatMessage[]> {
+  const query = new URLSearchParams({ q, limit: String(limit) });
+  const res = await request(baseUrl, `/api/chats/search?${query}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const data = await json(res);
+  if (!Array.isArray(data)) throw new CliError("INTERNAL_ERROR", "search: not a list");
+  return data as ChatMessage[];
 }
 
 async function request(baseUrl: string, path: string, init: RequestInit): Promise<Response> {

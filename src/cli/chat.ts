@@ -7,7 +7,8 @@
  * ```
  *
  * Lists conversations with unread counts, then reads commands from stdin
- * (`/open <user>`, `/list`, `/help`, `/quit`; any other line is sent to the
+ * (`/open <user>`, `/list`, `/edit`, `/react`, `/reply`, `/search`, `/block`,
+ * `/unblock`, `/help`, `/quit`; any other line is sent to the
  * open conversation; in a terminal behind a prompt naming it, `bob> `, with
  * `typing` sent while typing) and prints live events one line each, above the
  * line being typed:
@@ -19,7 +20,7 @@
 import { parseArgs } from "node:util";
 import { decodeJwt } from "jose";
 import { io } from "socket.io-client";
-import { CliError, fetchDevToken, listConversations } from "./api.ts";
+import { CliError, fetchDevToken, listConversations, searchMessages } from "./api.ts";
 import { conversationList, errorLine } from "./format.ts";
 import { ChatSession, type ChatSocket } from "./session.ts";
 import { openTerminal } from "./terminal.ts";
@@ -139,6 +140,7 @@ export async function main(args: string[]): Promise<number> {
       socket,
       print,
       conversations,
+      search: (q) => searchMessages(options.url, token, q),
       openChanged: (partner) => terminal.setPrompt(partner),
     });
     socket.on("connect", () => chat.connected());

@@ -4,7 +4,13 @@
  * so another user cannot move the cursor or recolour the terminal with escape
  * sequences hidden in a message.
  */
-import type { ChatMessage, ConversationRow, PresencePayload } from "../protocol/types.ts";
+import type {
+  ChatMessage,
+  ConversationRow,
+  PresencePayload,
+  Reaction,
+  ReplyTo,
+} from "../protocol/types.ts";
 
 /** C0 control characters (line breaks are handled first), DEL and C1. */
 // deno-lint-ignore no-control-regex
@@ -37,9 +43,26 @@ export function body(message: ChatMessage): string {
   return parts.join(" ");
 }
 
+/** `(reply to bob: "the quoted text") `, or `(reply to a deleted message) `; "" for none. */
+export function quote(replyTo: ReplyTo | null | undefined): string {
+  if (!replyTo) return "";
+  if ("deleted" in replyTo) return "(reply to a deleted message) ";
+  const what = replyTo.text ?? (replyTo.file ? `[file: ${replyTo.file.name}]` : "");
+  return `(reply to ${clean(replyTo.senderId)}: "${shorten(clean(what), 40)}") `;
+}
+
+/** ` [👍 2 ❤️ 1]`: each emoji with how many reacted with it; "" for none. */
+export function reactionsPart(reactions: readonly Reaction[] | undefined): string {
+  const shown = (reactions ?? []).filter((r) => r.userIds.length > 0);
+  if (shown.length === 0) return "";
+  return ` [${shown.map((r) => `${clean(r.emoji)} ${r.userIds.length}`).join(" ")}]`;
+}
+
 /**
  * `[12:01] bob: hi` for the conversation on screen; `[12:01] carol → alice: hi`
  * for any other, so that a message from elsewhere cannot pass for the open one.
+ * A reply starts with its quote, an edited message ends with `(edited)`, then
+ * come its reactions: `[12:01] bob: (reply to alice: "lunch?") yes (edited) [👍 1]`.
  */
 export function messageLine(message: ChatMessage, openPartner: string | null): string {
   const partner = openPartner ?? "";
@@ -47,7 +70,10 @@ export function messageLine(message: ChatMessage, openPartner: string | null): s
   const who = inOpen
     ? clean(message.senderId)
     : `${clean(message.senderId)} → ${clean(message.receiverId)}`;
-  return `[${clock(message.createdAt)}] ${who}: ${body(message)}`;
+  const edited = message.editedAt ? " (edited)" : "";
+  return `[${clock(message.createdAt)}] ${who}: ${quote(message.replyTo)}${body(message)}${edited}${
+    reactionsPart(message.reactions)
+  }`;
 }
 
 /** `  bob [online] 2 unread · bob: hi` */

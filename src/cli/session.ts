@@ -30,6 +30,8 @@ export interface SessionOptions {
   print(line: string): void;
   /** Loads the conversation list (REST). */
   conversations(): Promise<ConversationRow[]>;
+  /** Searches the user's messages (REST `GET /api/chats/search`), newest first. */
+  search?(q: string): Promise<ChatMessage[]>;
   /** Messages shown by `/open`. Default 50. */
   historyLimit?: number;
   /** How long to wait for an ack. Default 10 000 ms. */
@@ -47,10 +49,17 @@ const CATCH_UP_QUIET_MS = 300;
 
 export const HELP = [
   "Commands:",
-  "  /open <user>   show the latest messages with <user> and chat with them",
-  "  /list          list conversations with unread counts",
-  "  /help          this help",
-  "  /quit          leave (so does end of input, Ctrl-D)",
+  "  /open <user>          show the latest messages with <user> and chat with them",
+  "  /list                 list conversations with unread counts",
+  "  /edit <n> <text>      change the text of your message n",
+  "  /react <n> <emoji>    add your emoji to message n, or take it off again",
+  "  /reply <n> <text>     send <text> quoting message n",
+  "  /search <words>       your messages holding every word, newest first",
+  "  /block <user>         stop messages both ways (/unblock <user> lifts it)",
+  "  /help                 this help",
+  "  /quit                 leave (so does end of input, Ctrl-D)",
+  "n counts back from the newest message of the open conversation: 1 is the last line",
+  "shown, 2 the one above it, and so on.",
   "Any other line is sent to the open conversation (start it with // to send a leading /).",
 ];
 
@@ -61,6 +70,8 @@ export class ChatSession {
   /** The partner of the open conversation. */
   open: string | null = null;
   private readonly known = new Map<string, ChatMessage>();
+  /** The open conversation's messages as shown, oldest first: `n` of the commands counts back. */
+  private shown: ChatMessage[] = [];
   private readonly readSent = new Set<string>();
   /** Acked emits still waiting, per event: their failures are printed from the ack. */
   private readonly waiting = new Map<string, number>();
@@ -79,6 +90,7 @@ export class ChatSession {
   private readonly print: (line: string) => void;
   private readonly options: Required<Pick<SessionOptions, "historyLimit" | "ackTimeoutMs">> & {
     conversations: SessionOptions["conversations"];
+    search: SessionOptions["search"];
   };
 
   constructor(options: SessionOptions) {
@@ -87,6 +99,7 @@ export class ChatSession {
     this.print = options.print;
     this.options = {
       conversations: options.conversations,
+      search: options.search,
       historyLimit: options.historyLimit ?? 50,
       ackTimeoutMs: options.ackTimeoutMs ?? 10_000,
     };
@@ -112,6 +125,22 @@ export class ChatSession {
         return;
       case "/list":
         await this.list();
+        return;
+      case "/edit":
+        await this.edit(input);
+        return;
+      case "/react":
+        await this.react(rest);
+        return;
+      case "/reply":
+        await this.reply(input);
+        return;
+      case "/search":
+        await this.search(rest.join(" "));
+        return;
+      case "/block":
+      case "/unblock":
+        await this.block(rest[0] ?? this.open ?? "", name === "/block");
         return;
       case "/help":
         HELP.forEach((l) => this.print(l));
@@ -145,6 +174,7 @@ export class ChatSession {
     this.open = partner;
     this.openChanged(partner);
     const { messages } = result;
+    this.shown = [...messages];
     const who = clean(partner);
     this.print(
       messages.length === 0
@@ -158,7 +188,7 @@ export class ChatSession {
     this.markRead(messages);
   }
 
-  async send(text: string): Promise<void> {
+  async send(text: string, replyTo?: string): Promise<void> {
     const partner = this.open;
     if (!partner) {
       return this.print(errorLine("USAGE", "no conversation open: /open <user> first"));
@@ -169,9 +199,97 @@ export class ChatSession {
         receiverId: partner,
         text,
         clientMessageId: crypto.randomUUID(),
+        ...(replyTo ? { replyTo } : {}),
       }, ack));
     // The ack is this socket's copy: messageSent goes to our other tabs only.
     if (result) this.showNew(result.message);
+  }
+
+  /** `/edit <n> <text>`: the server says `messageEdited`, printed as it comes. */
+  async edit(input: string): Promise<void> {
+    const parsed = numberAndText(input);
+    const message = parsed && this.pick(parsed.n, "/edit <n> <text>");
+    if (!parsed || !message) return parsed ? undefined : this.print(usage("/edit <n> <text>"));
+    const { text } = parsed;
+    await this.acked(
+      "editMessage",
+      (ack) => this.socket.emit("editMessage", { messageId: message._id, text }, ack),
+    );
+  }
+
+  /** `/reply <n> <text>`: sends `text` quoting message n. */
+  async reply(input: string): Promise<void> {
+    const parsed = numberAndText(input);
+    const message = parsed && this.pick(parsed.n, "/reply <n> <text>");
+    if (!parsed || !message) return parsed ? undefined : this.print(usage("/reply <n> <text>"));
+    await this.send(parsed.text, message._id);
+  }
+
+  /** `/react <n> <emoji>`: adds the emoji, or takes it off when it is already the user's. */
+  async react([n, emoji, ...extra]: string[]): Promise<void> {
+    if (!n || !emoji || extra.length > 0) return this.print(usage("/react <n> <emoji>"));
+    const message = this.pick(n, "/react <n> <emoji>");
+    if (!message) return;
+    const mine = message.reactions?.some((r) => r.emoji === emoji && r.userIds.includes(this.me));
+    const event = mine ? "removeReaction" : "addReaction";
+    await this.acked(
+      event,
+      (ack) => this.socket.emit(event, { messageId: message._id, emoji }, ack),
+    );
+  }
+
+  /** `/search <words>`: prints the matches, each naming both ends. */
+  async search(words: string): Promise<void> {
+    if (!words) return this.print(usage("/search <words>"));
+    if (!this.options.search) return this.print(errorLine("USAGE", "search is not available"));
+    try {
+      const found = await this.options.search(words);
+      const what = `"${clean(shorten(words, 40))}"`;
+      this.print(
+        found.length === 0
+          ? `--- search ${what}: no messages ---`
+          : `--- search ${what}: ${found.length} message${found.length === 1 ? "" : "s"} ---`,
+      );
+      for (const message of found) this.print(messageLine(message, null));
+    } catch (err) {
+      this.printError(err);
+    }
+  }
+
+  /** `/block <user>`, `/unblock <user>` (the open partner when none is named). */
+  async block(userId: string, blocked: boolean): Promise<void> {
+    const command = blocked ? "/block" : "/unblock";
+    if (!userId) return this.print(usage(`${command} <user>`));
+    const event = blocked ? "blockUser" : "unblockUser";
+    const result = await this.acked(event, (ack) => this.socket.emit(event, { userId }, ack));
+    if (!result) return;
+    const who = clean(result.userId);
+    this.print(
+      result.blocked
+        ? `* blocked ${who}: no messages either way until you /unblock ${who}`
+        : `* unblocked ${who}`,
+    );
+  }
+
+  /** Message `n` counted back from the newest shown; prints why not when there is none. */
+  private pick(n: string, how: string): ChatMessage | undefined {
+    if (!this.open) {
+      this.print(errorLine("USAGE", "no conversation open: /open <user> first"));
+      return undefined;
+    }
+    const index = /^[1-9]\d{0,4}$/.test(n) ? Number(n) : 0;
+    const message = index > 0 ? this.shown.at(-index) : undefined;
+    if (!message) {
+      this.print(
+        errorLine(
+          "USAGE",
+          `${how}: n is 1 for the last message shown, up to ${this.shown.length} (given: ${
+            clean(n)
+          })`,
+        ),
+      );
+    }
+    return message;
   }
 
   private listen(): void {
@@ -197,11 +315,27 @@ export class ChatSession {
     socket.on("messageDeleted", ({ messageId }) => {
       const message = this.known.get(messageId);
       this.known.delete(messageId);
+      this.shown = this.shown.filter((m) => m._id !== messageId);
       this.print(
         message
           ? `* deleted: ${messageLine(message, this.open)}`
           : `* deleted: ${clean(messageId)}`,
       );
+    });
+    socket.on("messageEdited", ({ messageId, text, editedAt }) => {
+      const message = this.known.get(messageId);
+      if (!message) return this.print(`* edited: ${clean(messageId)}: ${clean(text)}`);
+      message.text = text;
+      message.editedAt = editedAt;
+      this.print(`* edited: ${messageLine(message, this.open)}`);
+    });
+    socket.on("messageReaction", ({ messageId, userId, emoji, added }) => {
+      const message = this.known.get(messageId);
+      const what = message
+        ? messageLine(applyReaction(message, userId, emoji, added), this.open)
+        : clean(messageId);
+      const who = userId === this.me ? "you" : clean(userId);
+      this.print(`* ${who} ${added ? "reacted" : "took back"} ${clean(emoji)}: ${what}`);
     });
     socket.on("messageError", (error) => {
       // A failed acked emit reports through its ack; print the rest here.
@@ -268,6 +402,10 @@ export class ChatSession {
   private showNew(message: ChatMessage): void {
     if (this.known.has(message._id)) return;
     this.remember(message);
+    if (message.senderId === this.open || message.receiverId === this.open) {
+      this.shown.push(message);
+      if (this.shown.length > KNOWN_MAX) this.shown.shift();
+    }
     this.print(messageLine(message, this.open));
     this.markRead([message]);
   }
@@ -357,7 +495,15 @@ export class ChatSession {
 }
 
 /** Events the session sends with an ack. */
-type AckedEvent = "getChatHistory" | "sendMessage" | "messageRead";
+type AckedEvent =
+  | "getChatHistory"
+  | "sendMessage"
+  | "messageRead"
+  | "editMessage"
+  | "addReaction"
+  | "removeReaction"
+  | "blockUser"
+  | "unblockUser";
 
 /** What the server answers to `E`'s ack, from the event map. */
 type AckResultOf<E extends AckedEvent> = Parameters<
@@ -371,6 +517,32 @@ function isSuccess<R extends { ok: boolean }>(result: R): result is Extract<R, {
 function isErrorPayload(value: unknown): value is ErrorPayload {
   return typeof value === "object" && value !== null && "code" in value && "error" in value &&
     typeof value.code === "string" && typeof value.error === "string";
+}
+
+/** `/edit 2 new text` → `{n: "2", text: "new text"}`, the text's own spacing kept. */
+function numberAndText(input: string): { n: string; text: string } | null {
+  const match = /^\S+\s+(\S+)\s+(\S[\s\S]*)$/.exec(input);
+  return match ? { n: match[1]!, text: match[2]! } : null;
+}
+
+function usage(how: string): string {
+  return errorLine("USAGE", `${how} (n: 1 is the last message shown; see /help)`);
+}
+
+/** The message with `userId`'s `emoji` added or taken off, as the server did. */
+function applyReaction(
+  message: ChatMessage,
+  userId: string,
+  emoji: string,
+  added: boolean,
+): ChatMessage {
+  const reactions = (message.reactions ??= []);
+  let entry = reactions.find((r) => r.emoji === emoji);
+  if (added && !entry) reactions.push(entry = { emoji, userIds: [] });
+  if (entry && added && !entry.userIds.includes(userId)) entry.userIds.push(userId);
+  if (entry && !added) entry.userIds = entry.userIds.filter((id) => id !== userId);
+  message.reactions = reactions.filter((r) => r.userIds.length > 0);
+  return message;
 }
 
 function describe(message: ChatMessage): string {
