@@ -153,6 +153,31 @@ export function groupStoreContract(
     assertEquals(await store.groups.removeMember("000000000000000000000000", "o", T2), null);
   });
 
+  test("concurrent membership changes: the owner's successor is a member, the size limit holds", async (store) => {
+    const g = await store.groups.createGroup({
+      name: "G",
+      ownerId: "o",
+      memberIds: ["o", "a", "b", "c"],
+      createdAt: T0,
+    });
+    // Whichever lands first, a leaves with or after the ownership: b owns what remains.
+    await Promise.all([
+      store.groups.removeMember(g._id, "o", T1),
+      store.groups.removeMember(g._id, "a", T1),
+    ]);
+    const after = await store.groups.get(g._id);
+    assertEquals([after?.memberIds, after?.ownerId], [["b", "c"], "b"]);
+
+    const adds = await Promise.all(
+      [["d", "e"], ["f", "g"], ["h", "i"]].map((ids) =>
+        store.groups.addMembers(g._id, ids, T2, { maxMembers: 6 })
+      ),
+    );
+    assertEquals(adds.filter((r) => r.ok).length, 2);
+    assertEquals(adds.filter((r) => !r.ok).map((r) => !r.ok && r.reason), ["too_many_members"]);
+    assertEquals((await store.groups.get(g._id))?.memberIds.length, 6);
+  });
+
   test("rename() changes the name and updatedAt", async (store) => {
     const g = await store.groups.createGroup({
       name: "G",
