@@ -109,7 +109,6 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
   );
   const outbox = await withSealedOutbox(backend.outbox, config.encryptionKeys);
   const push = createPushService(config.push, { subscriptions: backend.subscriptions, outbox }, {
-
     // Through the adapter: with a cluster, sockets on every node count.
     isConnected: async (userId) => (await io.in(userRoom(userId)).fetchSockets()).length > 0,
     users: store.users,
