@@ -18,7 +18,6 @@ import {
   openChat,
   openPage,
   PHONE,
-  signIn,
   skipWithoutChromium,
   step,
   type UserPage,
