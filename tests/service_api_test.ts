@@ -5,8 +5,9 @@
  */
 import type { ChatMessage, ErrorPayload, FileAttachment } from "../src/protocol/types.ts";
 import { generateVapidKeys } from "../src/push/web_push_sender.ts";
+import { quoteOf } from "../src/store/repository.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { collect, nextEvent, settle } from "./helpers/events.ts";
+import { collect, nextEvent, settle, waitFor } from "./helpers/events.ts";
 import { browserKeys } from "./helpers/push_receivers.ts";
 import { startTestServer, type TestServer } from "./helpers/server.ts";
 
@@ -298,6 +299,11 @@ Deno.test("service API: erasing a user removes their data for both sides and lea
     await server.parley.store.users.upsertProfile(userId, { username: userId });
   }
   const tab = await server.connect("alice");
+  // Her connection is stored (presence writes after the handshake) before she is erased.
+  await waitFor(
+    async () => (await server.parley.store.users.get("alice"))?.isOnline === true,
+    "alice online",
+  );
   const dropped = new Promise<string>((resolve) => tab.once("disconnect", resolve));
 
   const res = await serviceCall(server.url, "DELETE", "/users/alice");
@@ -308,6 +314,7 @@ Deno.test("service API: erasing a user removes their data for both sides and lea
     removed: {
       messages: 3,
       conversations: 2,
+      groupMemberships: 0,
       uploads: 2, // hers, and bob's file that only her message carried
       subscriptions: 2,
       blocks: 2,
@@ -414,4 +421,43 @@ Deno.test("service API: with encryption at rest, the export holds the texts in c
   const doc = await exported(server, "alice");
   assertEquals(doc.messages.map((m: ChatMessage) => m.text), ["a secret"]);
   assertEquals(doc.reportsFiled.map((r: { text: string }) => r.text), ["a secret"]);
+});
+
+Deno.test("service API: erasing a member takes them out of their groups with what they sent and their reactions", async () => {
+  await using server = await startTestServer({ SERVICE_API_KEYS: KEY });
+  const { groups, messages } = server.parley.store;
+  const group = await groups.createGroup({
+    name: "Trip",
+    ownerId: "alice",
+    memberIds: ["alice", "bob", "carol"],
+    createdAt: new Date().toISOString(),
+  });
+  const post = async (senderId: string, text: string, replyTo?: ChatMessage) =>
+    (await groups.insertMessage({
+      groupId: group._id,
+      senderId,
+      text,
+      file: null,
+      clientMessageId: null,
+      replyTo: replyTo && quoteOf(replyTo),
+    })).message;
+  const hers = await post("alice", "I booked the train");
+  const reply = await post("bob", "great", hers);
+  const carols = await post("carol", "see you there");
+  assert((await messages.addReaction(carols._id, "alice", "🚆")).ok);
+  assert((await messages.addReaction(carols._id, "bob", "🚆")).ok);
+
+  const exported_ = await exported(server, "alice");
+  assertEquals(ids(exported_.messages), [hers._id], "what she sent to the group");
+
+  const res = await serviceCall(server.url, "DELETE", "/users/alice");
+  const { removed } = await res.json();
+  assertEquals([removed.groupMemberships, removed.messages, removed.reactions], [1, 1, 1]);
+
+  const after = await groups.get(group._id);
+  assertEquals([after?.ownerId, after?.memberIds], ["bob", ["bob", "carol"]], "bob owns it now");
+  const history = await groups.history(group._id, { limit: 10, skip: 0 });
+  assertEquals(ids(history), [reply._id, carols._id]);
+  assertEquals(history[0]!.replyTo, { _id: hers._id, deleted: true }, "her words left the quote");
+  assertEquals(history[1]!.reactions, [{ emoji: "🚆", userIds: ["bob"] }]);
 });

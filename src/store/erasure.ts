@@ -6,7 +6,9 @@
  *
  * Removed: the user's direct conversations whole (every message either side
  * sent, both members' conversation rows and unread counts, search entries,
- * delete-for-me marks, reactions on those messages), the user's uploads
+ * delete-for-me marks, reactions on those messages), their memberships of
+ * groups and the messages they sent there (replies quoting those keep only
+ * their id), their reactions on others' group messages, the user's uploads
  * (records and bytes) and the partners' uploads that only erased messages
  * carried, push subscriptions, blocks and mutes in both directions, reports
  * the user filed, and the user record. Reports others filed against the user
@@ -20,6 +22,8 @@ export interface ErasureCounts {
   messages: number;
   /** Direct conversations removed (each had a row per member). */
   conversations: number;
+  /** Groups the user was taken out of (as if they left: the earliest joined becomes owner). */
+  groupMemberships: number;
   uploads: number;
   subscriptions: number;
   blocks: number;

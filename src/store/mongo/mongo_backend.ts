@@ -53,6 +53,7 @@ export async function openMongoBackend(
         db,
         uploads,
         ids: userIdCodec(options.idType ?? "string"),
+        groups: chat.groups,
         hostUsers: chat.users instanceof MongoHostUserRepository ? chat.users : undefined,
       }),
       ping: () => storeCall(async () => void await db.command({ ping: 1 })),

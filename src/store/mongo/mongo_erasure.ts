@@ -9,9 +9,12 @@
  */
 import type { Collection, Db, Document, Filter } from "mongodb";
 import type { ErasureCounts, ErasureStore } from "../erasure.ts";
+import type { GroupRepository } from "../group_store.ts";
+import { withReaction } from "../reactions.ts";
 import { inRounds, MAX_BULK_OPS } from "./ferretdb.ts";
 import type { GridFsUploadStore } from "./gridfs_upload_store.ts";
 import type { MongoHostUserRepository } from "./host_users.ts";
+import { conversationOf } from "./mongo_groups.ts";
 import type { MessageDoc } from "./mongo_store.ts";
 import { storeCall } from "./store_errors.ts";
 import type { UserIdCodec } from "./stored_ids.ts";
@@ -20,6 +23,7 @@ export interface MongoErasureDeps {
   db: Db;
   uploads: GridFsUploadStore;
   ids: UserIdCodec;
+  groups: GroupRepository;
   /** Set when users are the host's documents: theirs stay (only Parley's fields go). */
   hostUsers?: MongoHostUserRepository;
 }
@@ -33,35 +37,60 @@ export function mongoErasureStore(deps: MongoErasureDeps): ErasureStore {
     eraseUser: (userId) =>
       storeCall(async (): Promise<ErasureCounts> => {
         const uploads = await deps.uploads.eraseUser(userId);
-
-        // The user's conversations, message by message, with what they carried.
         let erased = 0;
         let reactions = 0;
         let hiddenMessages = 0;
-        for (;;) {
-          const docs = await messages.find({ participants: userId })
-            .project<Pick<MessageDoc, "_id" | "reactions" | "hiddenFor">>({
-              _id: 1,
-              reactions: 1,
-              hiddenFor: 1,
-            })
-            .limit(MAX_BULK_OPS).toArray();
-          if (docs.length === 0) break;
-          for (const doc of docs) {
-            reactions += doc.reactions?.filter((r) => r.userIds.includes(userId)).length ?? 0;
-            hiddenMessages += doc.hiddenFor?.length ?? 0;
+        /** Removes what `filter` finds, counting what the messages carried. */
+        const eraseMessages = async (filter: Filter<MessageDoc>, { unquote = false } = {}) => {
+          for (;;) {
+            const docs = await messages.find(filter)
+              .project<Pick<MessageDoc, "_id" | "reactions" | "hiddenFor">>({
+                _id: 1,
+                reactions: 1,
+                hiddenFor: 1,
+              })
+              .limit(MAX_BULK_OPS).toArray();
+            if (docs.length === 0) return;
+            for (const doc of docs) {
+              reactions += doc.reactions?.filter((r) => r.userIds.includes(userId)).length ?? 0;
+              hiddenMessages += doc.hiddenFor?.length ?? 0;
+              if (!unquote) continue;
+              // Replies in groups that quote it keep its id only, as after a delete.
+              const messageId = doc._id.toHexString();
+              await messages.updateMany({ replyToId: messageId }, {
+                $set: { replyTo: { _id: messageId, deleted: true } },
+                $unset: { replyToId: "" },
+              });
+            }
+            const result = await messages.deleteMany({ _id: { $in: docs.map((doc) => doc._id) } });
+            erased += result.deletedCount;
           }
-          const result = await messages.deleteMany({ _id: { $in: docs.map((doc) => doc._id) } });
-          erased += result.deletedCount;
+        };
+
+        // Their groups: what they sent there and their reactions go, then they leave (the
+        // earliest joined becomes owner); leaving last, so that a retry still finds the groups.
+        const groups = await deps.groups.groupsOf(userId);
+        for (const group of groups) {
+          const conversationId = conversationOf(group._id);
+          await eraseMessages({ conversationId, senderId: userId }, { unquote: true });
+          reactions += await takeReactionsOff(messages, conversationId, userId);
+          await deps.groups.removeMember(group._id, userId, new Date().toISOString());
         }
-        // Tombstones of the user's deleted messages (their client ids).
-        await removeAll(messages, { senderId: ids.toStored(userId), deletedAt: { $exists: true } });
+
+        // The user's 1:1 conversations whole (their replies quote only each other).
+        await eraseMessages({ participants: userId });
+        // Tombstones of the user's deleted messages (their client ids; group ones keep string ids).
+        await removeAll(messages, {
+          senderId: { $in: [userId, ids.toStored(userId)] },
+          deletedAt: { $exists: true },
+        });
         const conversations = await removeAll(collection("conversations"), { ownerId: userId });
         await removeAll(collection("conversations"), { partnerId: userId });
 
         const counts: ErasureCounts = {
           messages: erased,
           conversations,
+          groupMemberships: groups.length,
           uploads,
           subscriptions: await removeAll(collection("push_subscriptions"), { userId }),
           blocks: await removeAll(collection("blocks"), { blockerId: userId }) +
@@ -90,4 +119,31 @@ function removeAll<T extends Document>(docs: Collection<T>, filter: Filter<T>): 
     const result = await docs.deleteMany({ _id: { $in: ids } } as Filter<T>);
     return result.deletedCount;
   });
+}
+
+/**
+ * Takes the user's reactions off the group's other messages, each written back
+ * on the condition that its list is still the one read (as reacting does);
+ * resolves with how many came off.
+ */
+async function takeReactionsOff(
+  messages: Collection<MessageDoc>,
+  conversationId: string,
+  userId: string,
+): Promise<number> {
+  let taken = 0;
+  const withReactions = messages.find({ conversationId, reactions: { $exists: true } })
+    .project<Pick<MessageDoc, "_id" | "reactions">>({ _id: 1, reactions: 1 });
+  for await (const doc of withReactions) {
+    const theirs = doc.reactions!.filter((r) => r.userIds.includes(userId));
+    if (theirs.length === 0) continue;
+    let next = doc.reactions!;
+    for (const { emoji } of theirs) next = withReaction(next, userId, emoji, false) ?? next;
+    const result = await messages.updateOne(
+      { _id: doc._id, reactions: doc.reactions },
+      next.length === 0 ? { $unset: { reactions: "" } } : { $set: { reactions: next } },
+    );
+    if (result.modifiedCount === 1) taken += theirs.length;
+  }
+  return taken;
 }

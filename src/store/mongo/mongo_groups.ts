@@ -100,7 +100,8 @@ export const GROUP_INDEXES: IndexSpec[] = [
   { collection: "group_members", key: { groupId: 1, readMessageId: 1 }, name: "group_reads" },
 ];
 
-const conversationOf = (groupId: string) => `group:${groupId}`;
+/** A group's messages' `conversationId` (also read by mongo_store.ts and mongo_erasure.ts). */
+export const conversationOf = (groupId: string) => `group:${groupId}`;
 /** The one participant of a group message: its search keys are the group's. */
 const groupToken = (groupId: string) => `\u0000group:${groupId}`;
 const pairId = (groupId: string, userId: string) => JSON.stringify([groupId, userId]);

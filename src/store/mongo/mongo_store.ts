@@ -76,7 +76,7 @@ import {
   upsertRetrying,
 } from "./ferretdb.ts";
 import { InsertBatch } from "./insert_batch.ts";
-import { groupMembership, MongoGroupRepository } from "./mongo_groups.ts";
+import { conversationOf, groupMembership, MongoGroupRepository } from "./mongo_groups.ts";
 import { MongoHostUserRepository } from "./host_users.ts";
 import { idText, type IdType, type StoredId, type UserIdCodec, userIdCodec } from "./stored_ids.ts";
 import { LIVE, queries } from "./queries.ts";
@@ -349,6 +349,8 @@ class MongoMessageRepository implements MessageRepository {
   readonly messages: Collection<MessageDoc>;
   private readonly conversationsOf: Collection<ConversationDoc>;
   private readonly mutes: Collection<MuteDoc>;
+  /** The groups collection (mongo_groups.ts), for the export's messages sent to groups. */
+  private readonly groups: Collection<{ _id: ObjectId; memberIds: string[] }>;
   /** Members of a group message's group may react to it and hide it too. */
   private readonly inGroup: ReturnType<typeof groupMembership>;
 
@@ -376,6 +378,7 @@ class MongoMessageRepository implements MessageRepository {
     this.messages = db.collection<MessageDoc>("messages");
     this.conversationsOf = db.collection<ConversationDoc>("conversations");
     this.mutes = db.collection<MuteDoc>("mutes");
+    this.groups = db.collection<{ _id: ObjectId; memberIds: string[] }>("groups");
     this.inGroup = groupMembership(db);
     this.inserts = new InsertBatch(this.messages, this.conversationsOf, {
       rowId: pairId,
@@ -744,11 +747,25 @@ class MongoMessageRepository implements MessageRepository {
     }));
   }
 
+  /** Their 1:1 messages, and the ones they sent to their groups, merged by id. */
   allForUser(userId: string, query: ForwardPage): Promise<ChatMessage[]> {
     return storeCall(async () => {
-      const { filter, sort } = queries.allForUser(userId, afterId(query.after));
-      const docs = await this.messages.find(filter).sort(sort!).limit(query.limit).toArray();
-      return docs.map(toMessage);
+      const after = afterId(query.after);
+      const direct = queries.allForUser(userId, after);
+      const groups = await this.groups.find({ memberIds: userId })
+        .project<{ _id: ObjectId }>({ _id: 1 }).toArray();
+      const sent = queries.sentToGroups(
+        groups.map((group) => conversationOf(group._id.toHexString())),
+        userId,
+        after,
+      );
+      const pages = await Promise.all(
+        [direct, sent].map(({ filter, sort }) =>
+          this.messages.find(filter).sort(sort!).limit(query.limit).toArray()
+        ),
+      );
+      return pages.flat().sort((x, y) => x._id.toHexString() < y._id.toHexString() ? -1 : 1)
+        .slice(0, query.limit).map(toMessage);
     });
   }
 

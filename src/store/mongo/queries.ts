@@ -75,6 +75,16 @@ export const queries = {
     filter: { participants: userId, ...(after ? { _id: { $gt: after } } : {}) },
     sort: { _id: 1 },
   }),
+  /** What the user sent to these groups (by their `conversationId`), oldest first (the export). */
+  sentToGroups: (conversationIds: string[], senderId: string, after?: ObjectId): QueryShape => ({
+    collection: "messages",
+    filter: {
+      conversationId: { $in: conversationIds },
+      senderId,
+      ...(after ? { _id: { $gt: after } } : {}),
+    },
+    sort: { _id: 1 },
+  }),
   conversations: (ownerId: string): QueryShape => ({
     collection: "conversations",
     filter: { ownerId },
