@@ -250,6 +250,7 @@ export function storeContract(name: string, open: OpenBackend, options: Contract
     await store.users.setPresence("u2", false, seen);
     const many = await store.users.getMany(["u1", "u2", "nobody"]);
     assertEquals([...many.keys()].sort(), ["u1", "u2"]);
+    assertEquals(many.get("u2")?.isOnline, false, "offline again");
     await store.users.setPresence("gone", false, seen);
     assertEquals(await store.users.get("gone"), null, "going offline creates no user");
     assertEquals(await store.users.get("nobody"), null);

@@ -212,14 +212,19 @@ export const writes = {
 
   /** Online creates the user on first sight; offline only updates (an erased user stays gone). */
   setPresence(sql: Sql, a: { userId: string; isOnline: boolean; lastSeen: string }): void {
+    const args = [a.userId, a.isOnline ? 1 : 0, a.lastSeen, new Date().toISOString()] as const;
+    if (!a.isOnline) {
+      sql.run(
+        "UPDATE users SET is_online = ?2, last_seen = ?3, updated_at = ?4 WHERE id = ?1",
+        ...args,
+      );
+      return;
+    }
     sql.run(
       `INSERT INTO users (id, is_online, last_seen, created_at, updated_at)
-       SELECT ?1, ?2, ?3, ?4, ?4 WHERE ?2 = 1
+       VALUES (?1, ?2, ?3, ?4, ?4)
        ON CONFLICT (id) DO UPDATE SET is_online = ?2, last_seen = ?3, updated_at = ?4`,
-      a.userId,
-      a.isOnline ? 1 : 0,
-      a.lastSeen,
-      new Date().toISOString(),
+      ...args,
     );
   },
 
