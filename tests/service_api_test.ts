@@ -306,6 +306,10 @@ Deno.test("service API: erasing a user removes their data for both sides and lea
   );
   const dropped = new Promise<string>((resolve) => tab.once("disconnect", resolve));
 
+  const found = async (userId: string, q: string) =>
+    ids(await (await server.api(userId, `/api/chats/search?q=${q}`)).json());
+  assertEquals(await found("bob", "hello"), [messages.a1._id], "searchable before");
+
   const res = await serviceCall(server.url, "DELETE", "/users/alice");
   assertEquals(res.status, 200);
   assertEquals(await res.json(), {
@@ -344,6 +348,9 @@ Deno.test("service API: erasing a user removes their data for both sides and lea
   assertEquals(await download(server, "alice", files.aliceFile), 404);
   assertEquals(await download(server, "bob", files.aliceFile), 404);
   assertEquals(await download(server, "bob", files.bobFile), 404);
+
+  assertEquals(await found("bob", "hello"), [], "nor found by search");
+  assertEquals(await found("bob", "just"), [messages.c1._id]);
 
   // Others' data is untouched.
   const bobWithCarol = await (await server.api("bob", "/api/chats/history/carol")).json();
