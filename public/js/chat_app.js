@@ -3,7 +3,8 @@
 /**
  * Puts the chat into a container (the page's body, or a <parley-chat> shadow
  * root) and wires its parts: the connection, the conversation list, the
- * message list, the composer and the toast. The parts do not know each other;
+ * message list, the composer, search, the report dialog and the toast. The
+ * parts do not know each other;
  * what one does to another goes through here.
  */
 import { createApi, fetchDevToken } from "./api.js";
@@ -16,6 +17,9 @@ import { chatMarkup } from "./layout.js";
 import { MessageList } from "./message_list.js";
 import { Notifier } from "./notifications.js";
 import { Outbox } from "./outbox.js";
+import { applyReaction, hasReacted } from "./reactions.js";
+import { ReportDialog } from "./report_dialog.js";
+import { SearchPanel } from "./search_panel.js";
 import { createToast, describeError } from "./toast.js";
 import { UploadCache } from "./uploads.js";
 
@@ -27,6 +31,8 @@ import { UploadCache } from "./uploads.js";
 const HISTORY_LIMIT = 50;
 const CONVERSATIONS_LIMIT = 100;
 const READ_TIMEOUT_MS = 10_000;
+/** Edits, reactions and blocks wait this long for the server's answer. */
+const ACTION_TIMEOUT_MS = 10_000;
 const TYPING_EXPIRE_MS = 5000;
 /** sessionStorage key of the page's sign-in, so a reload reconnects. */
 const SESSION_KEY = "parley.session";
@@ -73,6 +79,8 @@ export function mountChat(container, options) {
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let refreshTimer;
   let pendingPartner = "";
+  /** A message to show once the open conversation's history has loaded (a search result). */
+  let pendingJump = "";
 
   const connection = new Connection({
     server: options.server,
@@ -97,6 +105,7 @@ export function mountChat(container, options) {
       toast.clear("Connect");
       toast.clear("Server");
       void loadConversations();
+      void loadBlocked();
       if (openPartner) void loadHistory(false);
       outbox.resendPending();
       if (!announced) {
@@ -125,6 +134,8 @@ export function mountChat(container, options) {
       seen: markRead,
       deleteMessage: (id) => void deleteMessage(id),
       retry: (clientMessageId) => outbox.retry(clientMessageId),
+      act: (choice, m) => void act(choice, m),
+      nameOf: (id) => conversations.displayName(id),
     },
   );
   const outbox = new Outbox(connection, {
@@ -159,10 +170,12 @@ export function mountChat(container, options) {
       fileName: input("fileName"),
       fileType: pick(host, "#fileType", HTMLSelectElement),
       fileSize: input("fileSize"),
+      context: $("composeContext"),
     },
     api,
     {
-      send: (text, file) => openPartner && outbox.send(openPartner, text, file),
+      send: (text, file, replyTo) => openPartner && outbox.send(openPartner, text, file, replyTo),
+      edit: (messageId, text) => void editMessage(messageId, text),
       typing: (isTyping) => {
         if (openPartner && connection.connected) {
           connection.socket?.emit("typing", { receiverId: openPartner, isTyping });
@@ -172,6 +185,31 @@ export function mountChat(container, options) {
       ok: (what) => toast.clear(what),
     },
   );
+
+  const search = new SearchPanel(
+    {
+      form: pick(host, "#searchForm", HTMLFormElement),
+      input: input("searchText"),
+      clear: button("searchClear"),
+      status: $("searchStatus"),
+      results: pick(host, "#searchResults", HTMLUListElement),
+    },
+    api,
+    {
+      open: (partnerId, messageId) => {
+        if (partnerId === openPartner && messages.jumpTo(messageId)) {
+          app.dataset.view = "chat";
+          return;
+        }
+        pendingJump = messageId;
+        openConversation(partnerId);
+      },
+      nameOf: (id) => conversations.displayName(id),
+      me: () => connection.me?.id ?? "",
+      error: showError,
+    },
+  );
+  const reportDialog = new ReportDialog(pick(host, "#reportDialog", HTMLDialogElement));
 
   // ------------------------------------------------------------ status and controls
 
@@ -188,7 +226,9 @@ export function mountChat(container, options) {
     const active = connection.socket !== null;
     input("partnerId").disabled = !connected;
     button("openChatBtn").disabled = !connected;
-    composer.setEnabled(connected && openPartner !== "");
+    const blocked = openPartner !== "" && conversations.blocked.has(openPartner);
+    composer.setEnabled(connected && openPartner !== "" && !blocked);
+    search.setEnabled(connected);
     const older = button("loadOlderBtn");
     older.hidden = !openPartner || !hasOlder;
     older.disabled = !connected || loadingHistory;
@@ -352,6 +392,7 @@ export function mountChat(container, options) {
   function renderPartnerHeader() {
     const name = $("partnerName");
     const status = $("partnerStatus");
+    renderChatActions();
     if (!openPartner) {
       name.textContent = "No conversation open";
       name.removeAttribute("title");
@@ -366,6 +407,88 @@ export function mountChat(container, options) {
       ? "presence unknown (shared once you have chatted)"
       : presence.text;
     status.className = `presence ${presence.kind}`;
+  }
+
+  /** Mute and block in the open chat's header; a blocked chat says why nothing can be sent. */
+  function renderChatActions() {
+    $("chatActions").hidden = !openPartner;
+    const note = $("blockedNote");
+    const text = pick(host, "#messageText", HTMLTextAreaElement);
+    const blocked = openPartner !== "" && conversations.blocked.has(openPartner);
+    const muted = openPartner !== "" && (conversations.rows.get(openPartner)?.muted ?? false);
+    const who = openPartner ? conversations.displayName(openPartner) : "";
+    const mute = button("muteBtn");
+    mute.textContent = muted ? "Unmute" : "Mute";
+    mute.title = muted
+      ? "Notifications of this chat are off"
+      : "Turn off notifications of this chat";
+    const block = button("blockBtn");
+    block.textContent = blocked ? "Unblock" : "Block";
+    block.title = blocked ? `Let ${who} message you again` : "Stop messages both ways";
+    note.hidden = !blocked;
+    note.textContent = blocked
+      ? `You blocked ${who}. Neither of you can send messages until you unblock.`
+      : "";
+    text.placeholder = blocked
+      ? `You blocked ${who}: unblock to send messages`
+      : "Write a message…";
+  }
+
+  async function loadBlocked() {
+    try {
+      const list = await api.json("GET", "/api/users/blocked");
+      if (!Array.isArray(list)) return;
+      conversations.blocked.clear();
+      for (const entry of list) {
+        if (entry && typeof entry.userId === "string") conversations.blocked.add(entry.userId);
+      }
+      conversations.render();
+      renderPartnerHeader();
+      updateControls();
+    } catch (err) {
+      showError("Loading blocked users", err);
+    }
+  }
+
+  async function toggleBlock() {
+    const partnerId = openPartner;
+    if (!partnerId) return;
+    const blocking = !conversations.blocked.has(partnerId);
+    const res = await connection.request(
+      blocking ? "blockUser" : "unblockUser",
+      { userId: partnerId },
+      ACTION_TIMEOUT_MS,
+    );
+    if (!res.ok) return showError(blocking ? "Blocking" : "Unblocking", res);
+    toast.clear(blocking ? "Blocking" : "Unblocking");
+    conversations.setBlocked(partnerId, res.blocked);
+    if (partnerId === openPartner) {
+      renderPartnerHeader();
+      updateControls();
+    }
+    // A block hides presence both ways: the list's rows say so.
+    scheduleRefresh();
+  }
+
+  async function toggleMute() {
+    const partnerId = openPartner;
+    if (!partnerId) return;
+    const muting = !(conversations.rows.get(partnerId)?.muted ?? false);
+    try {
+      const state = /** @type {{ muted?: unknown, mutedUntil?: unknown }} */ (await api.json(
+        muting ? "PUT" : "DELETE",
+        `/api/chats/conversations/${encodeURIComponent(partnerId)}/mute`,
+      ));
+      conversations.setMuted(
+        partnerId,
+        state?.muted === true,
+        typeof state?.mutedUntil === "string" ? state.mutedUntil : null,
+      );
+      toast.clear("Muting");
+      if (partnerId === openPartner) renderChatActions();
+    } catch (err) {
+      showError("Muting", err);
+    }
   }
 
   /** @param {boolean} older */
@@ -391,6 +514,7 @@ export function mountChat(container, options) {
       const list = page.filter(isMessage).map(remember);
       if (older || firstPage) hasOlder = list.length >= HISTORY_LIMIT;
       messages.add(list, { older, firstPage });
+      if (pendingJump && messages.jumpTo(pendingJump)) pendingJump = "";
       toast.clear("Loading history");
     } catch (err) {
       if (generation === openGeneration) showError("Loading history", err);
@@ -414,7 +538,98 @@ export function mountChat(container, options) {
     }
     if (m.deliveredAt && !existing.deliveredAt) existing.deliveredAt = m.deliveredAt;
     if (m.readAt && !existing.readAt) existing.readAt = m.readAt;
+    // A fresher copy (history after a reconnect): edits, reactions and a deleted quote it shows.
+    if (m.updatedAt && (!existing.updatedAt || m.updatedAt >= existing.updatedAt)) {
+      existing.updatedAt = m.updatedAt;
+      if (m.editedAt) {
+        existing.text = m.text;
+        existing.editedAt = m.editedAt;
+      }
+      if (Array.isArray(m.reactions)) existing.reactions = m.reactions;
+      if (m.replyTo) existing.replyTo = m.replyTo;
+      messages.refresh(existing);
+    }
     return existing;
+  }
+
+  /**
+   * A reaction toggled, or an item of a message's menu chosen.
+   * @param {{ action: import("./message_menu.js").MessageAction | "react", emoji?: string }} choice
+   * @param {ChatMessage} m
+   */
+  async function act(choice, m) {
+    const me = connection.me?.id ?? "";
+    switch (choice.action) {
+      case "react": {
+        const emoji = choice.emoji ?? "";
+        const removing = hasReacted(m, me, emoji);
+        const res = await connection.request(
+          removing ? "removeReaction" : "addReaction",
+          { messageId: m._id, emoji },
+          ACTION_TIMEOUT_MS,
+        );
+        if (!res.ok) return showError("Reacting", res);
+        toast.clear("Reacting");
+        applyStored(res.message);
+        return;
+      }
+      case "reply": {
+        const who = m.senderId === me ? "yourself" : conversations.displayName(m.senderId);
+        composer.startReply(m._id, who, m.text ?? `📎 ${m.file?.name ?? "file"}`);
+        return;
+      }
+      case "edit":
+        if (m.text !== null) composer.startEdit(m._id, m.text);
+        return;
+      case "deleteForMe":
+        return await deleteMessage(m._id, true);
+      case "deleteForEveryone":
+        return await deleteMessage(m._id, false);
+      case "report": {
+        const answer = await reportDialog.ask(m.text ?? m.file?.name ?? "");
+        if (!answer) {
+          // Cancelled: back to the message's menu button, where the reader was.
+          const trigger = messages.bubbles.get(m._id)?.querySelector("button.actions");
+          if (trigger instanceof HTMLElement) trigger.focus();
+          return;
+        }
+        try {
+          await api.json("POST", `/api/chats/${encodeURIComponent(m._id)}/report`, {
+            reason: answer.reason,
+            ...(answer.note ? { note: answer.note } : {}),
+          });
+          toast.clear("Reporting");
+          messages.markReported(m._id);
+        } catch (err) {
+          showError("Reporting", err);
+        }
+        return;
+      }
+    }
+  }
+
+  /** The server's copy of a message after an edit or a reaction. @param {ChatMessage} stored */
+  function applyStored(stored) {
+    if (!isMessage(stored)) return;
+    const m = known.get(stored._id);
+    if (!m) return;
+    m.text = stored.text;
+    m.editedAt = stored.editedAt;
+    m.reactions = stored.reactions ?? [];
+    if (stored.updatedAt) m.updatedAt = stored.updatedAt;
+    messages.refresh(m);
+  }
+
+  /**
+   * @param {string} messageId
+   * @param {string} text
+   */
+  async function editMessage(messageId, text) {
+    const res = await connection.request("editMessage", { messageId, text }, ACTION_TIMEOUT_MS);
+    if (!res.ok) return showError("Editing", res);
+    toast.clear("Editing");
+    applyStored(res.message);
+    conversations.noteEdit(messageId, res.message.text ?? text);
   }
 
   /** A message arrived live (receiveMessage, messageSent, a send's ack). @param {unknown} raw */
@@ -424,7 +639,8 @@ export function mountChat(container, options) {
     const isNew = !known.has(raw._id);
     const m = remember(raw);
     const incoming = m.receiverId === me && m.senderId !== me;
-    const partnerId = incoming ? m.senderId : m.receiverId;
+    // isMessage() let only 1:1 messages through: receiverId is a string here.
+    const partnerId = incoming ? m.senderId : m.receiverId ?? "";
     const hadRow = conversations.rows.has(partnerId);
     conversations.noteMessage(m, isNew && incoming && !m.readAt);
     if (isNew && incoming && !m.readAt) {
@@ -460,21 +676,31 @@ export function mountChat(container, options) {
     messages.update(m);
   }
 
-  /** @param {string} messageId */
-  async function deleteMessage(messageId) {
+  /**
+   * @param {string} messageId
+   * @param {boolean} [forMe] Hide it from this user only (either participant may).
+   */
+  async function deleteMessage(messageId, forMe = false) {
     try {
-      await api.json("DELETE", `/api/chats/${encodeURIComponent(messageId)}`);
-      removeMessage(messageId);
+      await api.json(
+        "DELETE",
+        `/api/chats/${encodeURIComponent(messageId)}${forMe ? "?for=me" : ""}`,
+      );
+      removeMessage(messageId, !forMe);
       toast.clear("Deleting message");
     } catch (err) {
       showError("Deleting message", err);
     }
   }
 
-  /** @param {string} messageId */
-  function removeMessage(messageId) {
+  /**
+   * @param {string} messageId
+   * @param {boolean} forEveryone Replies quoting it then show "deleted message".
+   */
+  function removeMessage(messageId, forEveryone) {
     known.delete(messageId);
     messages.remove(messageId);
+    if (forEveryone) messages.quoteDeleted(messageId);
     renderEmpty();
     scheduleRefresh();
   }
@@ -509,7 +735,24 @@ export function mountChat(container, options) {
       if (known.has(r.messageId)) applyRead(r.messageId, r.readAt);
       else if (r.readerId === connection.me?.id) scheduleRefresh();
     });
-    socket.on("messageDeleted", (d) => removeMessage(d.messageId));
+    // From the partner it was deleted for everyone; from this user's other tab it may have
+    // been for them only, which shows the quote as deleted here until the next load.
+    socket.on("messageDeleted", (d) => removeMessage(d.messageId, true));
+    socket.on("messageEdited", (e) => {
+      const m = known.get(e.messageId);
+      if (m) {
+        m.text = e.text;
+        m.editedAt = e.editedAt;
+        messages.refresh(m);
+      }
+      conversations.noteEdit(e.messageId, e.text);
+    });
+    socket.on("messageReaction", (r) => {
+      const m = known.get(r.messageId);
+      if (!m) return;
+      applyReaction(m, r.userId, r.emoji, r.added);
+      messages.refresh(m);
+    });
     socket.on("userOnline", (p) => {
       conversations.setPresence(p);
       if (p.userId === openPartner) {
@@ -545,13 +788,17 @@ export function mountChat(container, options) {
     if (openPartner === field.value.trim()) field.value = "";
   });
   button("loadOlderBtn").addEventListener("click", () => void loadHistory(true));
+  button("muteBtn").addEventListener("click", () => void toggleMute());
+  button("blockBtn").addEventListener("click", () => void toggleBlock());
   button("backBtn").addEventListener("click", () => {
     app.dataset.view = "list";
     conversations.el.list.querySelector(".conv-btn[aria-current]")?.closest("li")
       ?.querySelector("button")?.focus();
   });
   app.addEventListener("keydown", (e) => {
-    if (e.key === "Escape" && !$("toast").hidden) toast.dismiss();
+    if (e.key !== "Escape") return;
+    if (messages.menu.isOpen) messages.menu.close(true);
+    else if (!$("toast").hidden) toast.dismiss();
   });
 
   if (options.signIn && options.remember) {

@@ -4,7 +4,8 @@
  * The composer: Enter sends, Shift+Enter is a new line; typing is announced
  * (throttled, stopped when idle); a file can be picked, dropped or pasted, and
  * is uploaded at once with progress and a preview; "Attach by URL" describes a
- * file stored elsewhere.
+ * file stored elsewhere. A reply shows its quote above the text and an edit
+ * the message being changed, each with Cancel (or Escape).
  */
 import { formatSize, safeHttpUrl } from "./format.js";
 
@@ -27,11 +28,13 @@ const TYPING_IDLE_MS = 3000;
  * @property {HTMLInputElement} fileName
  * @property {HTMLSelectElement} fileType
  * @property {HTMLInputElement} fileSize
+ * @property {HTMLElement} context What is being replied to or edited, with its Cancel button.
  */
 
 /**
  * @typedef {object} ComposerEvents
- * @property {(text: string | null, file: FileAttachment | null) => void} send
+ * @property {(text: string | null, file: FileAttachment | null, replyTo: string | null) => void} send
+ * @property {(messageId: string, text: string) => void} edit The text of an edited message.
  * @property {(isTyping: boolean) => void} typing
  * @property {(what: string, err: unknown) => void} error
  * @property {(what: string) => void} ok The error of `what` is gone.
@@ -56,6 +59,9 @@ export class Composer {
     this.typing = { active: false, lastSent: 0, idle: undefined };
     /** @type {string} */
     this.previewUrl = "";
+    /** @type {{ kind: "reply" | "edit", messageId: string } | null} */
+    this.context = null;
+    this.sendLabel = el.send.textContent ?? "Send";
 
     el.form.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -65,6 +71,10 @@ export class Composer {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
         e.preventDefault();
         void this.submit();
+      } else if (e.key === "Escape" && this.context) {
+        e.preventDefault();
+        e.stopPropagation();
+        this.cancelContext();
       }
     });
     el.text.addEventListener("input", () => this.onInput());
@@ -98,6 +108,12 @@ export class Composer {
     el.attachment.addEventListener("click", (e) => {
       if (e.target instanceof Element && e.target.closest(".remove-attachment")) this.clearFile();
     });
+    el.context.addEventListener("click", (e) => {
+      if (e.target instanceof Element && e.target.closest(".context-cancel")) {
+        this.cancelContext();
+        this.focus();
+      }
+    });
     el.byUrl.addEventListener("keydown", (e) => {
       if (e.key === "Escape" && el.byUrl.open) {
         el.byUrl.open = false;
@@ -121,8 +137,69 @@ export class Composer {
     this.el.text.focus();
   }
 
+  /**
+   * The next message replies to `messageId`; `who` and `what` describe it above the text.
+   * @param {string} messageId
+   * @param {string} who
+   * @param {string} what
+   */
+  startReply(messageId, who, what) {
+    if (this.context?.kind === "edit") this.el.text.value = "";
+    this.setContext({ kind: "reply", messageId }, `Replying to ${who}`, what, "Cancel reply");
+    this.focus();
+  }
+
+  /**
+   * The text is that of an own message, and sending saves it instead.
+   * @param {string} messageId
+   * @param {string} text
+   */
+  startEdit(messageId, text) {
+    this.clearFile();
+    this.setContext({ kind: "edit", messageId }, "Editing message", text, "Cancel edit");
+    this.el.text.value = text;
+    this.el.send.textContent = "Save";
+    this.focus();
+  }
+
+  /** Back to a plain new message (an edit's text goes with it). */
+  cancelContext() {
+    if (this.context?.kind === "edit") this.el.text.value = "";
+    this.context = null;
+    this.el.context.hidden = true;
+    this.el.context.replaceChildren();
+    this.el.send.textContent = this.sendLabel;
+  }
+
+  /**
+   * @param {{ kind: "reply" | "edit", messageId: string }} context
+   * @param {string} title
+   * @param {string} what
+   * @param {string} cancelLabel
+   */
+  setContext(context, title, what, cancelLabel) {
+    this.context = context;
+    const box = this.el.context;
+    const text = document.createElement("span");
+    text.className = "context-text";
+    const strong = document.createElement("strong");
+    strong.textContent = title;
+    const quoted = document.createElement("span");
+    quoted.className = "context-quote";
+    quoted.textContent = what;
+    text.append(strong, quoted);
+    const cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "context-cancel secondary small";
+    cancel.textContent = "Cancel";
+    cancel.setAttribute("aria-label", cancelLabel);
+    box.replaceChildren(text, cancel);
+    box.hidden = false;
+  }
+
   /** Forgets what was typed and attached (another conversation was opened). */
   reset() {
+    this.cancelContext();
     this.stopTyping();
     this.el.text.value = "";
     this.clearFile();
@@ -218,6 +295,15 @@ export class Composer {
 
   async submit() {
     if (!this.enabled) return;
+    const context = this.context;
+    if (context?.kind === "edit") {
+      const text = this.el.text.value.trim();
+      if (!text) return;
+      this.cancelContext();
+      this.events.edit(context.messageId, text);
+      this.focus();
+      return;
+    }
     if (this.uploading) await this.uploading;
     const text = this.el.text.value.trim();
     /** @type {FileAttachment | null} */
@@ -239,7 +325,9 @@ export class Composer {
       this.clearUrlFields();
       this.el.byUrl.open = false;
     }
-    this.events.send(text || null, file);
+    const replyTo = context?.kind === "reply" ? context.messageId : null;
+    if (replyTo) this.cancelContext();
+    this.events.send(text || null, file, replyTo);
     this.focus();
   }
 

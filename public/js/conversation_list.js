@@ -2,7 +2,8 @@
 /// <reference lib="dom" />
 /**
  * The conversation list: one row per partner, newest first, with presence,
- * last message and unread count; and what the page knows of each user.
+ * last message and unread count, "muted" and "blocked"; and what the page
+ * knows of each user.
  */
 import { closest, h } from "./dom.js";
 import { compareMessages, formatTime } from "./format.js";
@@ -19,7 +20,14 @@ import { compareMessages, formatTime } from "./format.js";
  * @property {boolean} presenceKnown The server shares presence only between chat partners.
  */
 
-/** @typedef {{ partnerId: string, lastMessage: ChatMessage | null, unreadCount: number }} Row */
+/**
+ * @typedef {object} Row
+ * @property {string} partnerId
+ * @property {ChatMessage | null} lastMessage
+ * @property {number} unreadCount
+ * @property {boolean} muted The reader muted its notifications.
+ * @property {string | null} mutedUntil
+ */
 
 export class ConversationList {
   /**
@@ -36,6 +44,8 @@ export class ConversationList {
     this.people = new Map();
     /** @type {Map<string, HTMLLIElement>} */
     this.rowEls = new Map();
+    /** Users the reader blocks. @type {Set<string>} */
+    this.blocked = new Set();
     el.list.addEventListener("click", (event) => {
       const li = closest(event.target, "li[data-user]");
       if (li?.dataset.user) onOpen(li.dataset.user);
@@ -48,6 +58,7 @@ export class ConversationList {
     this.active = "";
     this.rows.clear();
     this.people.clear();
+    this.blocked.clear();
     for (const li of this.rowEls.values()) li.remove();
     this.rowEls.clear();
     this.render();
@@ -83,7 +94,7 @@ export class ConversationList {
   row(partnerId) {
     let r = this.rows.get(partnerId);
     if (!r) {
-      r = { partnerId, lastMessage: null, unreadCount: 0 };
+      r = { partnerId, lastMessage: null, unreadCount: 0, muted: false, mutedUntil: null };
       this.rows.set(partnerId, r);
     }
     return r;
@@ -106,6 +117,8 @@ export class ConversationList {
         partnerId: r.user._id,
         lastMessage: r.lastMessage,
         unreadCount: r.unreadCount,
+        muted: r.muted ?? false,
+        mutedUntil: r.mutedUntil ?? null,
       });
     }
     for (const [id, r] of this.rows) {
@@ -130,10 +143,41 @@ export class ConversationList {
    * @param {boolean} countsUnread
    */
   noteMessage(m, countsUnread) {
-    const partnerId = m.senderId === this.me ? m.receiverId : m.senderId;
+    const partnerId = m.senderId === this.me ? m.receiverId ?? "" : m.senderId;
     const r = this.row(partnerId);
     if (!r.lastMessage || compareMessages(r.lastMessage, m) <= 0) r.lastMessage = m;
     if (countsUnread) r.unreadCount += 1;
+    this.render();
+  }
+
+  /**
+   * @param {string} partnerId
+   * @param {boolean} muted
+   * @param {string | null} mutedUntil
+   */
+  setMuted(partnerId, muted, mutedUntil) {
+    const r = this.row(partnerId);
+    r.muted = muted;
+    r.mutedUntil = mutedUntil;
+    this.render();
+  }
+
+  /** @param {string} partnerId @param {boolean} blocked */
+  setBlocked(partnerId, blocked) {
+    if (blocked) this.blocked.add(partnerId);
+    else this.blocked.delete(partnerId);
+    this.render();
+  }
+
+  /**
+   * A message's text changed (edited): the rows showing it follow.
+   * @param {string} messageId
+   * @param {string} text
+   */
+  noteEdit(messageId, text) {
+    for (const r of this.rows.values()) {
+      if (r.lastMessage?._id === messageId) r.lastMessage = { ...r.lastMessage, text };
+    }
     this.render();
   }
 
@@ -197,6 +241,15 @@ export class ConversationList {
       `, ${presence.kind === "unknown" ? "presence unknown" : presence.kind}, `,
     );
     set(".preview", this.preview(r.lastMessage));
+    const flags = [r.muted ? "muted" : "", this.blocked.has(r.partnerId) ? "blocked" : ""]
+      .filter(Boolean).join(" · ");
+    const flagsEl = set(".conv-flags", flags);
+    if (flagsEl instanceof HTMLElement) {
+      flagsEl.hidden = flags === "";
+      flagsEl.title = r.muted && r.mutedUntil
+        ? `muted until ${new Date(r.mutedUntil).toLocaleString()}`
+        : "";
+    }
     const count = Math.max(0, r.unreadCount);
     const unread = set(".unread", String(count));
     if (unread instanceof HTMLElement) unread.hidden = count === 0;
@@ -230,7 +283,12 @@ function buildRow(partnerId) {
   dot.setAttribute("aria-hidden", "true");
   const body = h("span", "conv-body");
   const top = h("span", "conv-top");
-  top.append(h("span", "name"), h("span", "handle"), h("span", "conv-time"));
+  top.append(
+    h("span", "name"),
+    h("span", "handle"),
+    h("span", "conv-flags"),
+    h("span", "conv-time"),
+  );
   body.append(top, h("span", "sr-only presence-label"), h("span", "preview"));
   button.append(dot, body, h("span", "unread"), h("span", "sr-only unread-label", " unread"));
   li.append(button);

@@ -55,6 +55,15 @@ export function chatMarkup({ signIn }) {
       ${signIn ? SIGN_IN : ""}
       <section class="panel conversations-panel" aria-labelledby="conversations-title">
         <h2 id="conversations-title">Conversations</h2>
+        <form id="searchForm" class="row search" role="search" novalidate>
+          <label for="searchText" class="sr-only">Search messages</label>
+          <input id="searchText" name="searchText" type="search" maxlength="200"
+            spellcheck="false" placeholder="Search messages" disabled>
+          <button id="searchBtn" type="submit" class="secondary" disabled>Search</button>
+          <button id="searchClear" type="button" class="secondary small" hidden>Clear</button>
+        </form>
+        <p id="searchStatus" class="muted search-status" role="status" hidden></p>
+        <ul id="searchResults" class="search-results" aria-label="Search results" hidden></ul>
         <form id="newChatForm" class="row new-chat" novalidate>
           <label for="partnerId" class="sr-only">New chat with user id</label>
           <input id="partnerId" name="partnerId" type="text" maxlength="128"
@@ -74,6 +83,10 @@ export function chatMarkup({ signIn }) {
           <h2 id="partnerName">No conversation open</h2>
           <p id="partnerStatus" class="presence muted"></p>
         </div>
+        <div id="chatActions" class="chat-actions" hidden>
+          <button id="muteBtn" type="button" class="secondary small">Mute</button>
+          <button id="blockBtn" type="button" class="secondary small">Block</button>
+        </div>
       </header>
       <div class="history" id="history">
         <div class="older">
@@ -88,7 +101,9 @@ export function chatMarkup({ signIn }) {
         New messages ↓
       </button>
       <p id="typing" class="typing" aria-live="polite" hidden></p>
+      <p id="blockedNote" class="blocked-note" role="status" hidden></p>
       <form id="composer" class="composer" novalidate>
+        <div id="composeContext" class="compose-context" hidden></div>
         <div id="attachment" class="attachment" hidden></div>
         <div class="composer-main">
           <label class="attach-file secondary" for="fileInput" title="Attach a file">
@@ -134,5 +149,26 @@ export function chatMarkup({ signIn }) {
       </form>
     </section>
   </div>
+  <dialog id="reportDialog" class="report-dialog" aria-labelledby="reportTitle">
+    <form class="stack" novalidate>
+      <h2 id="reportTitle">Report message</h2>
+      <p class="report-about muted"></p>
+      <fieldset class="reasons">
+        <legend>Reason</legend>
+        <label><input type="radio" name="reason" value="spam" checked> Spam</label>
+        <label><input type="radio" name="reason" value="abuse"> Abuse</label>
+        <label><input type="radio" name="reason" value="harassment"> Harassment</label>
+        <label><input type="radio" name="reason" value="other"> Other</label>
+      </fieldset>
+      <div class="field">
+        <label for="reportNote">Note <span class="muted">(optional)</span></label>
+        <textarea id="reportNote" name="note" rows="3" maxlength="1000"></textarea>
+      </div>
+      <div class="row">
+        <button type="submit" value="report">Submit report</button>
+        <button type="submit" value="cancel" class="secondary">Cancel</button>
+      </div>
+    </form>
+  </dialog>
 </div>`;
 }

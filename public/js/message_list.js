@@ -5,7 +5,9 @@
  * top, day separators, an unread divider, the view kept at the newest message
  * while the reader is there (also when images load later), a "new messages"
  * button when they are not. A message from the partner counts as read only
- * once it has been on screen while the page was visible.
+ * once it has been on screen while the page was visible. A message shows the
+ * quote it replies to (a button that jumps to the original when it is loaded),
+ * "edited", its reactions (toggles), and a "Message actions" menu.
  */
 import { closest, h } from "./dom.js";
 import {
@@ -16,17 +18,28 @@ import {
   formatTime,
   safeHttpUrl,
 } from "./format.js";
+import { MessageMenu } from "./message_menu.js";
+import { hasReacted, renderReactions } from "./reactions.js";
 
 /** @typedef {import("../../src/protocol/types.ts").ChatMessage} ChatMessage */
 /** @typedef {import("./outbox.js").Outgoing} Outgoing */
 /** What a bubble shows: a stored message, or one still on its way out (no id yet). */
-/** @typedef {Pick<ChatMessage, "_id" | "senderId" | "text" | "file" | "createdAt" | "deliveredAt" | "readAt">} Shown */
+/** @typedef {Pick<ChatMessage, "_id" | "senderId" | "text" | "file" | "createdAt" | "deliveredAt" | "readAt"> & Partial<Pick<ChatMessage, "editedAt" | "reactions" | "replyTo">>} Shown */
+/** @typedef {import("../../src/protocol/types.ts").ReplyTo} ReplyTo */
+/** @typedef {import("./message_menu.js").MessageAction} MessageAction */
 /** @typedef {import("./uploads.js").UploadCache} UploadCache */
 
 /** Closer to the bottom than this counts as "at the bottom". */
 const BOTTOM_SLACK_PX = 48;
 /** Seen: this much of the message, or of the viewport for a tall one, is on screen. */
 const SEEN_RATIO = 0.6;
+/**
+ * The server's default EDIT_WINDOW_MS: "Edit" is offered this long after sending. The
+ * server does not tell clients its setting; a refusal after its own window shows as a toast.
+ */
+const EDIT_WINDOW_MS = 900_000;
+/** How long a message the reader jumped to stays highlighted. */
+const HIGHLIGHT_MS = 2000;
 
 /**
  * @typedef {object} MessageListElements
@@ -40,6 +53,9 @@ const SEEN_RATIO = 0.6;
  * @property {(message: ChatMessage) => void} seen An unread message from the partner was on screen.
  * @property {(messageId: string) => void} deleteMessage
  * @property {(clientMessageId: string) => void} retry
+ * @property {(choice: { action: MessageAction | "react", emoji?: string }, message: ChatMessage) => void} act
+ *   A reaction toggled, or an item of the message's menu chosen.
+ * @property {(userId: string) => string} nameOf The name to show for a user.
  */
 
 export class MessageList {
@@ -67,6 +83,10 @@ export class MessageList {
     this.lastScrollHeight = 0;
     /** Ids of partner messages now on screen (kept while the page is hidden). */
     this.onScreen = new Set();
+    this.menu = new MessageMenu((choice, id) => {
+      const m = this.messages.get(id);
+      if (m) events.act(choice, m);
+    });
 
     this.seenObserver = new IntersectionObserver((entries) => this.onIntersect(entries), {
       root: el.history,
@@ -104,6 +124,7 @@ export class MessageList {
     this.outgoing.clear();
     this.bubbles.clear();
     this.onScreen.clear();
+    this.menu.close(false);
     this.seenObserver.disconnect();
     this.unreadFrom = "";
     this.el.list.replaceChildren();
@@ -176,6 +197,63 @@ export class MessageList {
       this.renderTicks(li, known);
       if (known.readAt) this.seenObserver.unobserve(li);
     }
+  }
+
+  /**
+   * Text, "edited", quote and reactions of a known message changed: its bubble
+   * is redrawn in place (the reader's focus stays where it was).
+   * @param {ChatMessage} m
+   */
+  refresh(m) {
+    const li = this.bubbles.get(m._id);
+    if (!li) return;
+    const bubble = li.querySelector(".bubble");
+    const text = li.querySelector("p.text");
+    if (text && m.text !== null) text.textContent = m.text;
+    const quote = li.querySelector(".quote");
+    if (m.replyTo) quote?.replaceWith(this.buildQuote(m.replyTo));
+    const edited = li.querySelector(".edited");
+    if (edited instanceof HTMLElement) {
+      edited.hidden = !m.editedAt;
+      if (m.editedAt) edited.title = `edited ${new Date(m.editedAt).toLocaleString()}`;
+    }
+    const row = li.querySelector(".reactions");
+    if (row instanceof HTMLElement) renderReactions(row, m.reactions ?? [], this.me);
+    if (bubble && !text && m.text) bubble.prepend(h("p", "text", m.text));
+  }
+
+  /**
+   * Replies quoting a message deleted for everyone now say so.
+   * @param {string} messageId
+   */
+  quoteDeleted(messageId) {
+    for (const m of this.messages.values()) {
+      if (m.replyTo?._id !== messageId || "deleted" in m.replyTo) continue;
+      m.replyTo = { _id: messageId, deleted: true };
+      this.refresh(m);
+    }
+  }
+
+  /**
+   * Scrolls to a loaded message and highlights it; false when it is not loaded.
+   * @param {string} messageId
+   */
+  jumpTo(messageId) {
+    const li = this.bubbles.get(messageId);
+    if (!li) return false;
+    li.scrollIntoView({ block: "center" });
+    this.atBottom = this.distanceFromBottom() < BOTTOM_SLACK_PX;
+    li.classList.add("highlight");
+    li.tabIndex = -1;
+    li.focus({ preventScroll: true });
+    setTimeout(() => li.classList.remove("highlight"), HIGHLIGHT_MS);
+    return true;
+  }
+
+  /** The reader reported this message. @param {string} messageId */
+  markReported(messageId) {
+    const label = this.bubbles.get(messageId)?.querySelector(".reported");
+    if (label instanceof HTMLElement) label.hidden = false;
   }
 
   /** @param {string} messageId */
@@ -288,13 +366,27 @@ export class MessageList {
     const li = h("li", `message ${mine ? "mine" : "theirs"}`);
     if (m._id) li.dataset.id = m._id;
     const bubble = h("div", "bubble");
+    if (m.replyTo) bubble.append(this.buildQuote(m.replyTo));
     if (m.text) bubble.append(h("p", "text", m.text));
     if (m.file) bubble.append(this.buildFile(m.file));
     const meta = h("div", "meta");
     const time = h("time", "time", formatTime(m.createdAt));
     time.dateTime = m.createdAt;
     time.title = new Date(m.createdAt).toLocaleString();
-    meta.append(time);
+    const edited = h("span", "edited", "edited");
+    edited.hidden = !m.editedAt;
+    if (m.editedAt) edited.title = `edited ${new Date(m.editedAt).toLocaleString()}`;
+    const reported = h("span", "reported", "reported");
+    reported.hidden = true;
+    meta.append(time, edited, reported);
+    if (m._id) {
+      const actions = h("button", "actions", "⋯");
+      actions.type = "button";
+      actions.setAttribute("aria-label", "Message actions");
+      actions.setAttribute("aria-haspopup", "menu");
+      actions.setAttribute("aria-expanded", "false");
+      meta.append(actions);
+    }
     if (mine) {
       meta.append(h("span", "ticks"));
       const retry = h("button", "retry", "failed — retry");
@@ -306,9 +398,56 @@ export class MessageList {
       del.hidden = !m._id;
       meta.append(retry, del);
     }
-    li.append(bubble, meta);
+    const reactions = h("div", "reactions");
+    reactions.setAttribute("role", "group");
+    reactions.setAttribute("aria-label", "Reactions");
+    renderReactions(reactions, m.reactions ?? [], this.me);
+    li.append(bubble, reactions, meta);
     this.renderTicks(li, m);
     return li;
+  }
+
+  /**
+   * The quoted message above a reply: a button to the original, or "deleted message".
+   * @param {ReplyTo} r
+   */
+  buildQuote(r) {
+    if ("deleted" in r) {
+      const gone = h("div", "quote deleted", "deleted message");
+      gone.dataset.quote = r._id;
+      return gone;
+    }
+    const quote = h("button", "quote");
+    quote.type = "button";
+    quote.dataset.quote = r._id;
+    const who = r.senderId === this.me ? "You" : this.events.nameOf(r.senderId);
+    const what = r.text ?? (r.file ? `📎 ${r.file.name || "file"}` : "");
+    quote.append(h("span", "quote-name", who), h("span", "quote-text", what));
+    quote.title = "Show the original message";
+    return quote;
+  }
+
+  /**
+   * Opens the "Message actions" menu of a stored message.
+   * @param {HTMLButtonElement} trigger
+   * @param {ChatMessage} m
+   */
+  openMenu(trigger, m) {
+    const mine = m.senderId === this.me;
+    /** @type {import("./message_menu.js").MenuItem[]} */
+    const items = [{ action: "reply", label: "Reply" }];
+    const age = Date.now() - new Date(m.createdAt).getTime();
+    if (mine && m.text !== null && age < EDIT_WINDOW_MS) {
+      items.push({ action: "edit", label: "Edit" });
+    }
+    items.push({ action: "deleteForMe", label: "Delete for me" });
+    if (mine) items.push({ action: "deleteForEveryone", label: "Delete for everyone" });
+    else items.push({ action: "report", label: "Report" });
+    this.menu.open(trigger, m._id, {
+      react: true,
+      items,
+      reacted: (emoji) => hasReacted(m, this.me, emoji),
+    });
   }
 
   /** @param {import("../../src/protocol/types.ts").FileAttachment} f */
@@ -397,7 +536,21 @@ export class MessageList {
   onClick(event) {
     const li = closest(event.target, "li.message");
     if (!li) return;
-    if (closest(event.target, ".delete") && li.dataset.id) {
+    const stored = li.dataset.id ? this.messages.get(li.dataset.id) : undefined;
+    const actions = closest(event.target, "button.actions");
+    const chip = closest(event.target, "button.reaction");
+    const quote = closest(event.target, "button.quote");
+    if (actions instanceof HTMLButtonElement && stored) {
+      if (this.menu.isOpen && this.menu.trigger === actions) this.menu.close(true);
+      else this.openMenu(actions, stored);
+    } else if (chip?.dataset.emoji && stored) {
+      this.events.act({ action: "react", emoji: chip.dataset.emoji }, stored);
+    } else if (quote?.dataset.quote) {
+      if (!this.jumpTo(quote.dataset.quote)) {
+        quote.title = "The original message is not loaded (Load older)";
+        quote.classList.add("missing");
+      }
+    } else if (closest(event.target, ".delete") && li.dataset.id) {
       this.events.deleteMessage(li.dataset.id);
     } else if (closest(event.target, ".retry") && li.dataset.clientId) {
       this.events.retry(li.dataset.clientId);

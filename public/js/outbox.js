@@ -17,6 +17,7 @@ import { uuid } from "./format.js";
  * @property {string} receiverId
  * @property {string | null} text
  * @property {FileAttachment | null} file
+ * @property {string | null} [replyTo] The id of the message it replies to.
  * @property {string} createdAt When it was typed (orders it among pending ones).
  * @property {"pending" | "failed"} state
  * @property {string} [error]
@@ -50,14 +51,16 @@ export class Outbox {
    * @param {string} receiverId
    * @param {string | null} text
    * @param {FileAttachment | null} file
+   * @param {string | null} [replyTo]
    */
-  send(receiverId, text, file) {
+  send(receiverId, text, file, replyTo = null) {
     /** @type {Outgoing} */
     const item = {
       clientMessageId: uuid(),
       receiverId,
       text,
       file,
+      replyTo,
       createdAt: new Date().toISOString(),
       state: "pending",
     };
@@ -96,6 +99,7 @@ export class Outbox {
     const payload = { receiverId: item.receiverId, clientMessageId: item.clientMessageId };
     if (item.text) payload.text = item.text;
     if (item.file) payload.file = item.file;
+    if (item.replyTo) payload.replyTo = item.replyTo;
     const res = await this.connection.request("sendMessage", payload, SEND_TIMEOUT_MS);
     if (!this.items.has(item.clientMessageId)) return; // stored meanwhile (messageSent)
     if (res.ok) {

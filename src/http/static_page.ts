@@ -25,8 +25,12 @@ const MODULES = [
   "format.js",
   "layout.js",
   "message_list.js",
+  "message_menu.js",
   "notifications.js",
   "outbox.js",
+  "reactions.js",
+  "report_dialog.js",
+  "search_panel.js",
   "toast.js",
   "uploads.js",
 ];
