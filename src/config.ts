@@ -221,6 +221,9 @@ const ENV = z.object({
   EDIT_WINDOW_MS: int(0, 2 ** 47).default(900_000).meta({
     description: "How long after sending a message its sender may edit it; `0`: no limit.",
   }),
+  MAX_GROUP_MEMBERS: int(2, 10_000).default(256).meta({
+    description: "Most members a group may have, its creator included.",
+  }),
   RECOVERY_WINDOW_MS: int(0, 3_600_000).default(120_000).meta({
     description: "How long a dropped connection may resume its Socket.IO session.",
   }),
@@ -240,6 +243,10 @@ const ENV = z.object({
   }),
   RATE_LIMIT_BLOCK: Bucket.prefault("1:10").meta({
     description: "Per user, `blockUser` and `unblockUser` together.",
+  }),
+  RATE_LIMIT_GROUP: Bucket.prefault("1:10").meta({
+    description: "Per user, `createGroup`, `addGroupMembers`, `removeGroupMember`, " +
+      "`leaveGroup` and `renameGroup` together.",
   }),
   RATE_LIMIT_REST: Bucket.prefault("10:40").meta({
     description: "Per user, every authenticated REST call.",
@@ -402,6 +409,8 @@ function toConfig(e: Env) {
     chat: Object.freeze({
       /** How long after sending a message its sender may edit it; 0: no limit. */
       editWindowMs: e.EDIT_WINDOW_MS,
+      /** Most members a group may have, its creator included. */
+      maxGroupMembers: e.MAX_GROUP_MEMBERS,
     }),
     logLevel: e.LOG_LEVEL,
     /** Each rate-limited action's bucket, per user (per IP for anonymous ones); null: off. */
@@ -413,6 +422,7 @@ function toConfig(e: Env) {
       edit: e.RATE_LIMIT_EDIT,
       react: e.RATE_LIMIT_REACT,
       block: e.RATE_LIMIT_BLOCK,
+      group: e.RATE_LIMIT_GROUP,
       rest: e.RATE_LIMIT_REST,
       anonRest: e.RATE_LIMIT_ANON_REST,
       connect: e.RATE_LIMIT_CONNECT,

@@ -106,11 +106,15 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     backend.uploads,
     { ...config.uploads, publicUrl: config.publicUrl },
     log,
+    { messages: store.messages, groups: store.groups },
   );
   const outbox = await withSealedOutbox(backend.outbox, config.encryptionKeys);
   const push = createPushService(config.push, { subscriptions: backend.subscriptions, outbox }, {
     // Through the adapter: with a cluster, sockets on every node count.
     isConnected: async (userId) => (await io.in(userRoom(userId)).fetchSockets()).length > 0,
+    connectedAmong: async (userIds) =>
+      new Set((await io.in(userIds.map(userRoom)).fetchSockets()).map((s) => s.data.userId)),
+    groups: store.groups,
     users: store.users,
     mutes: store.mutes,
     log,
@@ -120,7 +124,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
     broadcaster,
     delivery,
     combineHooks(uploads, push, push.events.hooks),
-    { editWindowMs: config.chat.editWindowMs },
+    { editWindowMs: config.chat.editWindowMs, maxGroupMembers: config.chat.maxGroupMembers },
   );
   // Presence changes also go to the events webhook (user.online, user.offline).
   const presenceStore = push.events.withPresenceEvents(store);

@@ -23,7 +23,9 @@ const schemasMatchTheProtocol: [
   Same<responses.ConversationRow, protocol.ConversationRow>,
   Same<responses.UserSummary, protocol.UserSummary>,
   Same<responses.ErrorBody, Omit<protocol.ErrorPayload, "event">>,
-] = [true, true, true, true];
+  Same<responses.Group, protocol.Group>,
+  Same<responses.GroupConversationRow, protocol.GroupConversationRow>,
+] = [true, true, true, true, true, true];
 
 interface Operation {
   security?: Record<string, string[]>[];
@@ -92,7 +94,7 @@ function operationsOf(document: OpenApiDocument): string[] {
 }
 
 Deno.test("GET /openapi.json is an OpenAPI 3.1 document of every route the app serves", async () => {
-  assertEquals(schemasMatchTheProtocol, [true, true, true, true]);
+  assertEquals(schemasMatchTheProtocol, [true, true, true, true, true, true]);
   const app = await appWith();
   const document = await documentOf(app);
   assertEquals(document.openapi, "3.1.0");

@@ -70,6 +70,23 @@ async function clientEmits(socket: Client): Promise<void> {
     if (result.ok) expectType<boolean>(result.blocked);
   });
   socket.emit("unblockUser", { userId: "bob" });
+  socket.emit("createGroup", { name: "Team", memberIds: ["bob", "carol"] }, (result) => {
+    if (result.ok) expectType<string[]>(result.group.memberIds);
+  });
+  socket.emit("addGroupMembers", { groupId: "g-1", userIds: ["dave"] });
+  socket.emit("removeGroupMember", { groupId: "g-1", userId: "dave" });
+  socket.emit("leaveGroup", { groupId: "g-1" });
+  socket.emit("renameGroup", { groupId: "g-1", name: "Crew" });
+  socket.emit("markGroupRead", { groupId: "g-1", messageId: "m-1" }, (result) => {
+    if (result.ok) expectType<string>(result.readAt);
+  });
+  socket.emit("sendMessage", { groupId: "g-1", text: "hi all" });
+  socket.emit("typing", { groupId: "g-1", isTyping: true });
+  socket.emit("getChatHistory", { groupId: "g-1", limit: 20 });
+  // @ts-expect-error memberIds is a list of user ids
+  socket.emit("createGroup", { name: "Team", memberIds: "bob" });
+  // @ts-expect-error removeGroupMember names one userId
+  socket.emit("removeGroupMember", { groupId: "g-1", userIds: ["dave"] });
 
   // @ts-expect-error replyTo is a message id, not a message
   socket.emit("sendMessage", { receiverId: "bob", text: "yes", replyTo: { _id: "m-1" } });
@@ -89,8 +106,8 @@ async function clientEmits(socket: Client): Promise<void> {
   // @ts-expect-error emitWithAck checks the event name
   await socket.emitWithAck("typo", { receiverId: "bob", isTyping: false });
 
-  // @ts-expect-error receiverId is required
-  socket.emit("sendMessage", { text: "hi" });
+  // @ts-expect-error groupId is a string
+  socket.emit("sendMessage", { groupId: 7, text: "hi" });
   // @ts-expect-error text is a string
   socket.emit("sendMessage", { receiverId: "bob", text: 42 });
   // @ts-expect-error file.type is one of image, video, audio, document
@@ -99,12 +116,12 @@ async function clientEmits(socket: Client): Promise<void> {
   socket.emit("sendMessage", { receiverId: "bob", file: { ...file, size: "1 KB" } });
   // @ts-expect-error isTyping is a boolean, not a string
   socket.emit("typing", { receiverId: "bob", isTyping: "yes" });
-  // @ts-expect-error typing needs a receiverId
-  socket.emit("typing", { isTyping: true });
+  // @ts-expect-error typing needs isTyping
+  socket.emit("typing", { groupId: "g-1" });
   // @ts-expect-error limit is a number
   socket.emit("getChatHistory", { userId1: "alice", userId2: "bob", limit: "20" });
-  // @ts-expect-error both user ids are required
-  socket.emit("getChatHistory", { userId1: "alice" });
+  // @ts-expect-error a group's history takes one groupId
+  socket.emit("getChatHistory", { groupId: ["g-1"] });
   // @ts-expect-error messageRead takes { messageId }
   socket.emit("messageRead", { id: "m-1" });
   // @ts-expect-error setUserId takes the id itself
@@ -148,6 +165,16 @@ function clientListens(socket: Client): void {
   // @ts-expect-error added is a boolean
   socket.on("messageReaction", (reaction: { added: "yes" }) => reaction);
   socket.on("chatHistory", (messages) => expectType<ChatMessage[]>(messages));
+  socket.on("groupUpdated", ({ group, change }) => {
+    expectType<string>(group.ownerId);
+    expectType<string[] | undefined>(change.userIds);
+  });
+  socket.on("groupRead", ({ groupId, userId, messageId, readAt }) => {
+    expectType<string>(groupId + userId + messageId + readAt);
+  });
+  socket.on("userTyping", ({ groupId }) => expectType<string | undefined>(groupId));
+  // @ts-expect-error a change's type is one of the five
+  socket.on("groupUpdated", (update: { change: { type: "deleted" } }) => update);
   socket.on("messageError", ({ code, event }) => {
     expectType<ErrorCode>(code);
     expectType<keyof ClientToServerEvents | undefined>(event);
@@ -192,7 +219,9 @@ function serverHandles(
   receipt: ReadReceiptPayload,
 ): void {
   onEvent(socket, context, "sendMessage", SendMessageInput, (input) => {
-    expectType<string>(input.receiverId);
+    // Exactly one of the two; the schema checks it at run time.
+    expectType<string | undefined>(input.receiverId);
+    expectType<string | undefined>(input.groupId);
     return { message };
   });
   onEvent(socket, context, "sendMessage", SendMessageInput, () => ({ message, duplicate: true }));
@@ -263,8 +292,8 @@ async function typedRequests(socket: Client): Promise<void> {
   else expectType<ErrorCode>(sent.code);
   const history = await request(socket, "getChatHistory", { userId1: "a", userId2: "b" });
   if (history.ok) expectType<ChatMessage[]>(history.messages);
-  // @ts-expect-error receiverId is required
-  await request(socket, "sendMessage", { text: "hi" });
+  // @ts-expect-error groupId is a string
+  await request(socket, "sendMessage", { groupId: 1, text: "hi" });
   // @ts-expect-error isTyping is a boolean
   await request(socket, "typing", { receiverId: "bob", isTyping: "yes" });
   // @ts-expect-error no such event

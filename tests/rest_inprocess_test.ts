@@ -27,6 +27,7 @@ const nobody: Broadcaster & LiveDelivery = {
   toEveryone() {},
   toEveryoneExcept() {},
   deliver() {},
+  deliverToMany() {},
 };
 
 interface InProcessApp extends AsyncDisposable {

@@ -7,6 +7,7 @@ import { AppError } from "../errors.ts";
 import type {
   ChatMessage,
   ConversationRow,
+  GroupConversationRow,
   ReadReceiptPayload,
   UserSummary,
 } from "../protocol/types.ts";
@@ -26,6 +27,7 @@ import {
 import { BlockService } from "./block_service.ts";
 import type { Broadcaster } from "./broadcaster.ts";
 import { EditService } from "./edit_service.ts";
+import { GroupService } from "./group_service.ts";
 import type { MessageHooks } from "./message_hooks.ts";
 import { MuteService } from "./mute_service.ts";
 import { ReactionService } from "./reaction_service.ts";
@@ -37,6 +39,8 @@ import { ReportService } from "./report_service.ts";
  */
 export interface LiveDelivery {
   deliver(receiverId: string, message: ChatMessage): void;
+  /** A group message to each of these members (every member but its sender), handed over once. */
+  deliverToMany(receiverIds: readonly string[], message: ChatMessage): void;
 }
 
 export interface SendResult {
@@ -47,6 +51,8 @@ export interface SendResult {
 export interface ChatOptions {
   /** `EDIT_WINDOW_MS`: how long after sending a message may be edited; 0: always. */
   editWindowMs?: number;
+  /** `MAX_GROUP_MEMBERS`: members of one group, its creator included. */
+  maxGroupMembers?: number;
 }
 
 export class ChatService {
@@ -55,6 +61,7 @@ export class ChatService {
   readonly reactions: ReactionService;
   readonly reports: ReportService;
   readonly mutes: MuteService;
+  readonly groups: GroupService;
 
   constructor(
     private readonly store: ChatStore,
@@ -65,8 +72,16 @@ export class ChatService {
     options: ChatOptions = {},
   ) {
     this.blocks = new BlockService(store, notify);
-    this.edits = new EditService(store, notify, this.blocks, hooks, options.editWindowMs);
-    this.reactions = new ReactionService(store, notify, this.blocks);
+    this.groups = new GroupService(store, notify, delivery, hooks, options.maxGroupMembers);
+    this.edits = new EditService(
+      store,
+      notify,
+      this.blocks,
+      this.groups,
+      hooks,
+      options.editWindowMs,
+    );
+    this.reactions = new ReactionService(store, notify, this.blocks, this.groups);
     this.reports = new ReportService(store, hooks);
     this.mutes = new MuteService(store);
   }
@@ -84,23 +99,30 @@ export class ChatService {
     if (input.senderId !== undefined && input.senderId !== callerId) {
       throw new AppError("FORBIDDEN", "senderId must be the authenticated user");
     }
-    if (input.receiverId === callerId) {
+    if (input.groupId !== undefined) {
+      return this.groups.send(callerId, { ...input, groupId: input.groupId }, answered);
+    }
+    const receiverId = input.receiverId;
+    if (receiverId === undefined) {
+      throw new AppError("VALIDATION_ERROR", "exactly one of receiverId and groupId is required");
+    }
+    if (receiverId === callerId) {
       throw new AppError("VALIDATION_ERROR", "receiverId: cannot send a message to yourself");
     }
     // The host app's users are never created here: only one stored there may receive.
-    if (this.store.users.hostUsers && !await this.store.users.get(input.receiverId)) {
+    if (this.store.users.hostUsers && !await this.store.users.get(receiverId)) {
       throw new AppError("NOT_FOUND", "Receiver not found");
     }
-    await this.blocks.assertCanMessage(callerId, input.receiverId);
+    await this.blocks.assertCanMessage(callerId, receiverId);
     const replyTo = input.replyTo === undefined
       ? null
-      : await this.quoted(callerId, input.receiverId, input.replyTo);
+      : await this.quoted(callerId, receiverId, input.replyTo);
     const file = input.file && this.hooks.checkFile
       ? await this.hooks.checkFile(callerId, input.file)
       : input.file;
     const result = await this.store.messages.insert({
       senderId: callerId,
-      receiverId: input.receiverId,
+      receiverId,
       text: input.text ? input.text : null,
       file: file ?? null,
       clientMessageId: input.clientMessageId ?? null,
@@ -108,7 +130,7 @@ export class ChatService {
     });
     await this.hooks.stored?.(result.message);
     if (!result.duplicate) {
-      this.delivery.deliver(input.receiverId, result.message);
+      this.delivery.deliver(receiverId, result.message);
       this.hooks.sent?.(result.message);
     }
     this.notify.toUsersExcept(answered, [callerId], "messageSent", result.message);
@@ -116,20 +138,29 @@ export class ChatService {
   }
 
   async typing(callerId: string, input: TypingInput): Promise<void> {
-    if (input.receiverId === callerId) return;
-    await this.blocks.assertCanMessage(callerId, input.receiverId);
-    this.notify.toUsers([input.receiverId], "userTyping", {
+    if (input.groupId !== undefined) {
+      return await this.groups.typing(callerId, input.groupId, input.isTyping);
+    }
+    const receiverId = input.receiverId;
+    if (receiverId === undefined || receiverId === callerId) return;
+    await this.blocks.assertCanMessage(callerId, receiverId);
+    this.notify.toUsers([receiverId], "userTyping", {
       userId: callerId,
       isTyping: input.isTyping,
     });
   }
 
-  history(callerId: string, input: ChatHistoryInput): Promise<ChatMessage[]> {
-    if (callerId !== input.userId1 && callerId !== input.userId2) {
+  async history(callerId: string, input: ChatHistoryInput): Promise<ChatMessage[]> {
+    const { userId1, userId2, groupId, ...page } = input;
+    if (groupId !== undefined) return await this.groups.history(callerId, groupId, page);
+    if (userId1 === undefined || userId2 === undefined) {
+      throw new AppError("VALIDATION_ERROR", "either userId1 and userId2, or groupId, is required");
+    }
+    if (callerId !== userId1 && callerId !== userId2) {
       throw new AppError("FORBIDDEN", "You can only read conversations you take part in");
     }
     // What the caller deleted for themselves is left out.
-    return this.conversationPage(input.userId1, input.userId2, { ...input, viewerId: callerId });
+    return await this.conversationPage(userId1, userId2, { ...page, viewerId: callerId });
   }
 
   conversationPage(userA: string, userB: string, query: HistoryQuery): Promise<ChatMessage[]> {
@@ -146,6 +177,12 @@ export class ChatService {
     answered?: string,
   ): Promise<ReadReceiptPayload> {
     const message = await this.existing(messageId);
+    if (message.groupId) {
+      throw new AppError(
+        "VALIDATION_ERROR",
+        "messageId: a group message is marked read with markGroupRead",
+      );
+    }
     if (message.receiverId !== callerId) {
       throw new AppError("FORBIDDEN", "Only the receiver can mark a message read");
     }
@@ -169,10 +206,14 @@ export class ChatService {
     if (message.senderId !== callerId) {
       throw new AppError("FORBIDDEN", "Only the sender can delete a message");
     }
+    // A group message's members hear of it; a sender who left keeps no access to it.
+    const audience = message.groupId
+      ? await this.groups.audienceOf(callerId, { ...message, groupId: message.groupId })
+      : [message.senderId, message.receiverId!];
     if (!await this.store.messages.delete(messageId)) {
       throw new AppError("NOT_FOUND", "Message not found");
     }
-    this.notify.toUsers([message.senderId, message.receiverId], "messageDeleted", { messageId });
+    this.notify.toUsers(audience, "messageDeleted", { messageId });
     await this.hooks.deleted?.(message);
   }
 
@@ -189,33 +230,47 @@ export class ChatService {
     if (result.changed) this.notify.toUsers([callerId], "messageDeleted", { messageId });
   }
 
-  /** The caller's messages holding every word of `q`, newest first. */
-  search(callerId: string, query: SearchQuery): Promise<ChatMessage[]> {
-    return this.store.messages.search(callerId, query.q, {
-      with: query.with,
-      limit: query.limit,
-      before: query.before,
-    });
+  /**
+   * The caller's messages holding every word of `q`, newest first: 1:1 ones
+   * and those of the caller's groups, merged by id (ids sort by arrival);
+   * `with` keeps to one 1:1 conversation.
+   */
+  async search(callerId: string, query: SearchQuery): Promise<ChatMessage[]> {
+    const page = { limit: query.limit, before: query.before };
+    const direct = this.store.messages.search(callerId, query.q, { ...page, with: query.with });
+    if (query.with !== undefined) return await direct;
+    const [mine, grouped] = await Promise.all([
+      direct,
+      this.store.groups.search(callerId, query.q, page),
+    ]);
+    return [...mine, ...grouped].sort((x, y) => (x._id < y._id ? 1 : x._id > y._id ? -1 : 0))
+      .slice(0, query.limit);
   }
 
   myChats(callerId: string, page: PageQuery): Promise<ChatMessage[]> {
     return this.store.messages.listForUser(callerId, page);
   }
 
-  async conversations(callerId: string, page: PageQuery): Promise<ConversationRow[]> {
-    const rows = await this.store.messages.conversations(callerId, page);
+  /** 1:1 conversations and groups together, most recent first; 1:1 rows keep their shape. */
+  async conversations(
+    callerId: string,
+    page: PageQuery,
+  ): Promise<(ConversationRow | GroupConversationRow)[]> {
+    const rows = await this.store.groups.conversations(callerId, page);
+    const partners = rows.flatMap((row) => row.kind === "direct" ? [row.partnerId] : []);
     const [users, blocked] = await Promise.all([
-      this.store.users.getMany(rows.map((row) => row.partnerId)),
+      this.store.users.getMany(partners),
       this.store.blocks.blockedEitherWay(callerId),
     ]);
     const hidden = new Set(blocked);
-    return rows.map((row) => ({
-      user: summarize(row.partnerId, users.get(row.partnerId), hidden.has(row.partnerId)),
-      lastMessage: row.lastMessage,
-      unreadCount: row.unreadCount,
-      muted: row.muted,
-      mutedUntil: row.mutedUntil,
-    }));
+    return rows.map((row) => {
+      const { lastMessage, unreadCount, muted, mutedUntil } = row;
+      if (row.kind === "group") {
+        return { group: row.group, lastMessage, unreadCount, muted, mutedUntil };
+      }
+      const user = summarize(row.partnerId, users.get(row.partnerId), hidden.has(row.partnerId));
+      return { user, lastMessage, unreadCount, muted, mutedUntil };
+    });
   }
 
   /** The snapshot a reply stores of the message it quotes, which must be of the same conversation. */

@@ -13,8 +13,18 @@ export class DeliveryService {
   /**
    * A device of the receiver acknowledged `receiveMessage`. The first
    * acknowledgement stores `deliveredAt` and tells the sender; later ones change nothing.
+   * A group message moves the member's delivered pointer instead (catch-up
+   * offers nothing up to it again); its sender is not told.
    */
-  async acknowledged(receiverId: string, messageId: string): Promise<void> {
+  async acknowledged(
+    receiverId: string,
+    messageId: string,
+    groupId?: string | null,
+  ): Promise<void> {
+    if (groupId) {
+      await this.store.groups.acknowledge(groupId, receiverId, messageId);
+      return;
+    }
     const message = await this.store.messages.markDelivered(messageId, new Date().toISOString());
     if (!message || message.receiverId !== receiverId) return;
     this.notify.toUsers([message.senderId], "messageDelivered", {
@@ -24,8 +34,18 @@ export class DeliveryService {
     });
   }
 
-  /** The receiver's undelivered messages, oldest first, one page after `after`. */
-  pending(receiverId: string, limit: number, after?: string): Promise<ChatMessage[]> {
-    return this.store.messages.undelivered(receiverId, { limit, after });
+  /**
+   * The receiver's undelivered messages, 1:1 and group ones, oldest first, one
+   * page after `after`: the first `limit` of each kind, merged by id (ids sort
+   * by arrival), are the first `limit` of both.
+   */
+  async pending(receiverId: string, limit: number, after?: string): Promise<ChatMessage[]> {
+    const [direct, grouped] = await Promise.all([
+      this.store.messages.undelivered(receiverId, { limit, after }),
+      this.store.groups.undelivered(receiverId, { limit, after }),
+    ]);
+    if (grouped.length === 0) return direct;
+    return [...direct, ...grouped].sort((x, y) => (x._id < y._id ? -1 : x._id > y._id ? 1 : 0))
+      .slice(0, limit);
   }
 }

@@ -5,6 +5,7 @@ import type { EditMessageInput } from "../schemas/inputs.ts";
 import type { ChatStore } from "../store/repository.ts";
 import type { BlockService } from "./block_service.ts";
 import type { Broadcaster } from "./broadcaster.ts";
+import type { GroupService } from "./group_service.ts";
 import type { MessageHooks } from "./message_hooks.ts";
 
 /** The default `EDIT_WINDOW_MS`: a message may be edited for 15 minutes after it was sent. */
@@ -15,19 +16,27 @@ export class EditService {
     private readonly store: ChatStore,
     private readonly notify: Broadcaster,
     private readonly blocks: BlockService,
+    private readonly groups: GroupService,
     private readonly hooks: MessageHooks,
     /** How long after sending a message may be edited; 0: always. */
     private readonly windowMs: number = DEFAULT_EDIT_WINDOW_MS,
   ) {}
 
-  /** Changes the text; both users' sockets get `messageEdited`. Answers the message as stored. */
+  /**
+   * Changes the text; both users' sockets (a group's members') get `messageEdited`. Answers the
+   * message as stored.
+   */
   async edit(callerId: string, { messageId, text }: EditMessageInput): Promise<ChatMessage> {
     const message = await this.store.messages.get(messageId);
     if (!message) throw new AppError("NOT_FOUND", "Message not found");
     if (message.senderId !== callerId) {
       throw new AppError("FORBIDDEN", "Only the sender can edit a message");
     }
-    await this.blocks.assertCanMessage(callerId, message.receiverId);
+    // In a group the sender must still be a member; blocks are between two users.
+    const audience = message.groupId
+      ? await this.groups.audienceOf(callerId, { ...message, groupId: message.groupId })
+      : [message.senderId, message.receiverId!];
+    if (!message.groupId) await this.blocks.assertCanMessage(callerId, message.receiverId!);
     const now = Date.now();
     // The store checks the window again in the same write, against a concurrent delete too.
     const result = await this.store.messages.editMessage(
@@ -54,7 +63,7 @@ export class EditService {
     }
     const edited = result.message;
     await this.hooks.edited?.(edited);
-    this.notify.toUsers([edited.senderId, edited.receiverId], "messageEdited", {
+    this.notify.toUsers(audience, "messageEdited", {
       messageId,
       text: edited.text ?? text,
       editedAt: edited.editedAt!,

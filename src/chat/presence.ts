@@ -13,7 +13,7 @@ import type { Broadcaster } from "./broadcaster.ts";
 import { LocalSockets } from "./local_sockets.ts";
 
 export interface PresenceOptions {
-  /** `partners`: tell users who share a conversation; `all`: tell every socket. */
+  /** `partners`: tell users who share a conversation (a group included); `all`: every socket. */
   broadcast: "partners" | "all";
   /** How long a user with no sockets stays online, against reconnect flapping. */
   graceMs: number;
@@ -48,13 +48,22 @@ export async function announcePresence(
     if (broadcast === "all") {
       deps.notify.toEveryoneExcept(blocked, "userOnline", payload);
     } else {
-      const hidden = new Set(blocked);
-      const partners = await deps.store.messages.partnersOf(userId);
+      const hidden = new Set([...blocked, userId]);
+      const partners = await sharingAConversation(deps.store, userId);
       deps.notify.toUsers(partners.filter((id) => !hidden.has(id)), "userOnline", payload);
     }
   } catch (err) {
     deps.log.error("presence update failed", { userId, isOnline, ...errorFields(err) });
   }
+}
+
+/** Every user who shares a 1:1 conversation or a group with this one (themselves included). */
+async function sharingAConversation(store: ChatStore, userId: string): Promise<string[]> {
+  const [partners, groups] = await Promise.all([
+    store.messages.partnersOf(userId),
+    store.groups.groupsOf(userId),
+  ]);
+  return [...new Set([...partners, ...groups.flatMap((group) => group.memberIds)])];
 }
 
 /**

@@ -5,12 +5,14 @@ import type { ReactionInput } from "../schemas/inputs.ts";
 import { type ChatStore, MAX_REACTION_EMOJI } from "../store/repository.ts";
 import type { BlockService } from "./block_service.ts";
 import type { Broadcaster } from "./broadcaster.ts";
+import type { GroupService } from "./group_service.ts";
 
 export class ReactionService {
   constructor(
     private readonly store: ChatStore,
     private readonly notify: Broadcaster,
     private readonly blocks: BlockService,
+    private readonly groups: GroupService,
   ) {}
 
   /** Adds the caller's emoji; a change goes to both users' sockets as `messageReaction`. */
@@ -30,12 +32,9 @@ export class ReactionService {
   ): Promise<ChatMessage> {
     const message = await this.store.messages.get(messageId);
     if (!message) throw new AppError("NOT_FOUND", "Message not found");
-    if (message.senderId !== callerId && message.receiverId !== callerId) {
-      throw notParticipant();
-    }
-    const partner = message.senderId === callerId ? message.receiverId : message.senderId;
-    // Taking a reaction off is always allowed: it sends nothing new to a blocked user.
-    if (added) await this.blocks.assertCanMessage(callerId, partner);
+    const audience = message.groupId
+      ? await this.groups.audienceOf(callerId, { ...message, groupId: message.groupId })
+      : await this.directAudience(callerId, message, added);
     const result = added
       ? await this.store.messages.addReaction(messageId, callerId, emoji)
       : await this.store.messages.removeReaction(messageId, callerId, emoji);
@@ -53,7 +52,7 @@ export class ReactionService {
       }
     }
     if (result.changed) {
-      this.notify.toUsers([message.senderId, message.receiverId], "messageReaction", {
+      this.notify.toUsers(audience, "messageReaction", {
         messageId,
         userId: callerId,
         emoji,
@@ -61,6 +60,22 @@ export class ReactionService {
       });
     }
     return result.message;
+  }
+
+  /** A 1:1 message's two users, the caller one of them. */
+  private async directAudience(
+    callerId: string,
+    message: ChatMessage,
+    added: boolean,
+  ): Promise<string[]> {
+    const receiverId = message.receiverId;
+    if (receiverId === null || (message.senderId !== callerId && receiverId !== callerId)) {
+      throw notParticipant();
+    }
+    const partner = message.senderId === callerId ? receiverId : message.senderId;
+    // Taking a reaction off is always allowed: it sends nothing new to a blocked user.
+    if (added) await this.blocks.assertCanMessage(callerId, partner);
+    return [message.senderId, receiverId];
   }
 }
 

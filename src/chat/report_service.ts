@@ -18,6 +18,13 @@ export class ReportService {
   constructor(private readonly store: ChatStore, private readonly hooks: MessageHooks) {}
 
   async report(callerId: string, messageId: string, input: ReportInput): Promise<ReportOutcome> {
+    // Reports name one receiver; a group message has none (README, Groups).
+    if ((await this.store.messages.get(messageId))?.groupId) {
+      throw new AppError(
+        "FORBIDDEN",
+        "Group messages cannot be reported: reports are for 1:1 messages",
+      );
+    }
     const result = await this.store.reports.report({
       messageId,
       reporterId: callerId,

@@ -69,7 +69,7 @@ export function messageLine(message: ChatMessage, openPartner: string | null): s
   const inOpen = message.senderId === partner || message.receiverId === partner;
   const who = inOpen
     ? clean(message.senderId)
-    : `${clean(message.senderId)} → ${clean(message.receiverId)}`;
+    : `${clean(message.senderId)} → ${clean(message.receiverId ?? `#${message.groupId}`)}`;
   const edited = message.editedAt ? " (edited)" : "";
   return `[${clock(message.createdAt)}] ${who}: ${quote(message.replyTo)}${body(message)}${edited}${
     reactionsPart(message.reactions)

@@ -34,8 +34,8 @@ const CATCH_UP_CONCURRENCY = 8;
 export interface ClusterNode {
   /** Unique per process; names this node's keys in Redis and its log lines. */
   readonly nodeId: string;
-  /** Hands a new message to the other nodes, for their sockets of the receiver. */
-  relay(receiverId: string, message: ChatMessage): void;
+  /** Hands a new message to the other nodes, for their sockets of the receivers (one emit). */
+  relay(receiverIds: readonly string[], message: ChatMessage): void;
   /** Cluster-wide presence; starts the node's heartbeat and the dead-node sweeper. */
   presence(store: ChatStore, notify: Broadcaster, options: PresenceOptions): ClusterPresence;
   /** Rate limits shared by all nodes (this node's own buckets while Redis is down). */
@@ -75,6 +75,9 @@ export async function joinCluster(
     return adapter;
   });
   io.of("/").on("deliverMessage", (receiverId, message) => delivery.deliver(receiverId, message));
+  io.of("/").on("deliverToMany", (receiverIds, message) => {
+    for (const receiverId of receiverIds) delivery.deliver(receiverId, message);
+  });
   // Relayed messages are pub/sub, at most once: whatever a node missed while Redis was
   // away is still undelivered in the store, so its sockets catch up once Redis is back.
   // Likewise when another node leaves: a message it stored and confirmed just before it
@@ -85,9 +88,12 @@ export async function joinCluster(
 
   return {
     nodeId,
-    relay(receiverId, message) {
+    relay(receiverIds, message) {
       // Without Redis it would be lost anyway; the receivers catch up when Redis is back.
-      if (redis.healthy) io.serverSideEmit("deliverMessage", receiverId, message);
+      if (!redis.healthy) return;
+      // A 1:1 message keeps the event nodes of an earlier version understand (rolling upgrades).
+      if (receiverIds.length === 1) io.serverSideEmit("deliverMessage", receiverIds[0]!, message);
+      else io.serverSideEmit("deliverToMany", [...receiverIds], message);
     },
     presence(store, notify, options) {
       const presence = new ClusterPresence(redis, { store, notify, log, peerGone: catchUp }, {

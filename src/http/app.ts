@@ -19,6 +19,7 @@ import type { Logger } from "../log.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { chatsRoutes } from "./chats_routes.ts";
 import { docsRoutes } from "./docs_page.ts";
+import { groupsRoutes } from "./groups_routes.ts";
 import { serveOpenApiDocument } from "./openapi_document.ts";
 import { systemRoutes } from "./system_routes.ts";
 import type { PushService } from "../push/push_service.ts";
@@ -152,6 +153,7 @@ export async function createHttpApp(deps: HttpAppDeps): Promise<Hono> {
   app.route("/api/chats", chatsRoutes(deps.chat));
   app.use("/api/users/*", authenticated);
   app.route("/api/users", usersRoutes(deps.chat));
+  app.use("/api/groups/*", authenticated).route("/api/groups", groupsRoutes(deps.chat));
   if (deps.uploads) app.route("/api/uploads", uploadsRoutes(deps.uploads, authenticated));
   if (deps.push?.webPush) app.route("/api/push", pushRoutes(deps.push.webPush, authenticated));
   if (deps.service) app.route("/api/service", serviceRoutes({ ...deps.service, chat: deps.chat }));

@@ -22,6 +22,7 @@ import {
   ChatMessage,
   ConversationRow,
   DeletedMessage,
+  GroupConversationRow,
   MuteState,
   Report,
 } from "../schemas/responses.ts";
@@ -55,11 +56,16 @@ const conversations = createRoute({
   method: "get",
   path: "/conversations",
   tags: TAGS,
-  summary: "One row per conversation partner, most recent first",
+  summary: "One row per conversation partner and per group, most recent first",
+  description: "A 1:1 row has `user`, a group row `group`; both have `lastMessage`, " +
+    "`unreadCount`, `muted` and `mutedUntil`.",
   security: BEARER_SECURITY,
   request: { query: PageQuery },
   responses: {
-    200: jsonResponse(z.array(ConversationRow), "A page of conversations, most recent first."),
+    200: jsonResponse(
+      z.array(z.union([ConversationRow, GroupConversationRow])),
+      "A page of conversations, most recent first.",
+    ),
     ...errorResponses({ VALIDATION_ERROR: BAD_PAGE, ...AUTHENTICATED_ERRORS }),
   },
 });

@@ -14,6 +14,7 @@ const LIMITS: Limits = {
   edit: bucket,
   react: bucket,
   block: bucket,
+  group: bucket,
   rest: bucket,
   anonRest: bucket,
   connect: bucket,

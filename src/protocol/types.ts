@@ -43,7 +43,7 @@ export interface ChatMessage {
   /** The user who sent it: the `sub` of their token. */
   senderId: string;
   /** The user it was sent to; null on a group message (`groupId` says which group). */
-  receiverId: string;
+  receiverId: string | null;
   /**
    * The group a group message was sent to; null (or absent, from servers before groups) on a
    * 1:1 message.
@@ -116,6 +116,36 @@ export interface UserSummary {
   lastSeen: string | null;
 }
 
+/** A group conversation: 2 to `MAX_GROUP_MEMBERS` (default 256) members, one of them its owner. */
+export interface Group {
+  /** A ULID (SQLite) or an ObjectId (MongoDB). */
+  _id: string;
+  /** 1 to 100 characters, trimmed. */
+  name: string;
+  /** The member who may add and remove members; the earliest joined when the owner leaves. */
+  ownerId: string;
+  /** Every member, owner included, in the order they joined. */
+  memberIds: string[];
+  /** When the group was created. */
+  createdAt: string;
+  /** When its name or members last changed. */
+  updatedAt: string;
+}
+
+/** A group's row of `GET /api/chats/conversations`, beside the 1:1 rows (`ConversationRow`). */
+export interface GroupConversationRow {
+  /** The group. */
+  group: Group;
+  /** The group's newest message the caller did not delete for themselves; null before the first. */
+  lastMessage: ChatMessage | null;
+  /** Messages after the caller's read pointer (`markGroupRead`), not sent by the caller. */
+  unreadCount: number;
+  /** The caller muted the group (no push notifications), and the mute has not ended. */
+  muted: boolean;
+  /** When the caller's mute ends; null when open-ended or not muted. */
+  mutedUntil: string | null;
+}
+
 /** One row of `GET /api/chats/conversations`: a partner and the newest message between the two. */
 export interface ConversationRow {
   /** The conversation partner. */
@@ -130,12 +160,14 @@ export interface ConversationRow {
   mutedUntil: string | null;
 }
 
-/** What `sendMessage` takes: `text`, `file` or both. */
+/** What `sendMessage` takes: `text`, `file` or both, to exactly one of `receiverId` and `groupId`. */
 export interface SendMessagePayload {
   /** For clients of the brief: when given, it must be the token's user (else FORBIDDEN). */
   senderId?: string;
-  /** The user to send to. */
-  receiverId: string;
+  /** The user to send to (a 1:1 message); leave out with `groupId`. */
+  receiverId?: string;
+  /** The group to send to, of which the caller is a member (else FORBIDDEN); leave out with `receiverId`. */
+  groupId?: string;
   /** Trimmed, at most 5000 characters; required unless `file` is given. */
   text?: string | null;
   /** An attached file; required unless `text` is given. */
@@ -152,20 +184,27 @@ export interface SendMessagePayload {
   replyTo?: string;
 }
 
-/** What `typing` takes. */
+/** What `typing` takes: exactly one of `receiverId` and `groupId`. */
 export interface TypingPayload {
   /** The user whose sockets get `userTyping`. */
-  receiverId: string;
+  receiverId?: string;
+  /** The group whose other members' sockets get `userTyping` (with `groupId`). */
+  groupId?: string;
   /** True when typing starts, false when it stops. */
   isTyping: boolean;
 }
 
-/** What `getChatHistory` takes. The caller must be one of the two users. */
+/**
+ * What `getChatHistory` takes: a 1:1 conversation (`userId1` and `userId2`, the caller one of
+ * them) or a group (`groupId`, the caller a member), not both.
+ */
 export interface ChatHistoryPayload {
   /** One user of the conversation. */
-  userId1: string;
+  userId1?: string;
   /** The other user of the conversation. */
-  userId2: string;
+  userId2?: string;
+  /** The group. */
+  groupId?: string;
   /** Messages in the page, 1 to 200; 50 when left out. */
   limit?: number;
   /** How many of the newest messages to leave out, at most 10,000; 0 when left out. */
@@ -210,6 +249,89 @@ export interface BlockState {
   blocked: boolean;
 }
 
+/** What `createGroup` takes. */
+export interface CreateGroupPayload {
+  /** 1 to 100 characters, trimmed. */
+  name: string;
+  /**
+   * The members; the caller is added (first) when left out, repeats are dropped. With the caller
+   * 2 to `MAX_GROUP_MEMBERS` (default 256) members.
+   */
+  memberIds: string[];
+}
+
+/** What `addGroupMembers` takes (the owner only). */
+export interface AddGroupMembersPayload {
+  /** The group. */
+  groupId: string;
+  /** Users to add, after the current members; members already in it are left out. */
+  userIds: string[];
+}
+
+/** What `removeGroupMember` takes (the owner only). */
+export interface RemoveGroupMemberPayload {
+  /** The group. */
+  groupId: string;
+  /** The member to remove; not the caller (who uses `leaveGroup`). */
+  userId: string;
+}
+
+/** What `leaveGroup` takes. */
+export interface LeaveGroupPayload {
+  /** The group the caller leaves. */
+  groupId: string;
+}
+
+/** What `renameGroup` takes (any member). */
+export interface RenameGroupPayload {
+  /** The group. */
+  groupId: string;
+  /** The new name: 1 to 100 characters, trimmed. */
+  name: string;
+}
+
+/** What `markGroupRead` takes. */
+export interface MarkGroupReadPayload {
+  /** The group. */
+  groupId: string;
+  /** The newest message read; the caller's read pointer moves to it, never back. */
+  messageId: string;
+}
+
+/** The ack of the group events: the group as it is now. */
+export interface GroupAnswer {
+  /** The group after the change. */
+  group: Group;
+}
+
+/** What changed in a group (`groupUpdated`). */
+export interface GroupChange {
+  /** Which change it was. */
+  type: "created" | "membersAdded" | "memberRemoved" | "left" | "renamed";
+  /** The members it concerns: all of them (created), those added, the one removed or who left. */
+  userIds?: string[];
+}
+
+/** `groupUpdated`: a group of this user was created or changed; to every member, old and new. */
+export interface GroupUpdatedPayload {
+  /** The group after the change (a member who left or was removed is no longer in it). */
+  group: Group;
+  /** What changed. */
+  change: GroupChange;
+}
+
+/** `groupRead`, and the ack of `markGroupRead`: a member's read pointer moved. */
+export interface GroupReadPayload {
+  /** The group. */
+  groupId: string;
+  /** The member who read. */
+  userId: string;
+  /** Their read pointer now: the newest message they read. */
+  messageId: string;
+  /** When the pointer moved there. */
+  readAt: string;
+}
+
 /** A refusal: the body of a failed ack (`{ ok: false, … }`) and of `messageError`. */
 export interface ErrorPayload {
   /** For people; may change. Programs read `code`. */
@@ -234,10 +356,12 @@ export interface PresencePayload {
   lastSeen: string | null;
 }
 
-/** `userTyping`: a user typing to this one started or stopped. */
+/** `userTyping`: a user typing to this one (or in a group of theirs) started or stopped. */
 export interface UserTypingPayload {
   /** The user who is typing (or stopped). */
   userId: string;
+  /** The group they type in; absent when they type to this user alone. */
+  groupId?: string;
   /** True when typing started, false when it stopped. */
   isTyping: boolean;
 }
@@ -306,8 +430,9 @@ export interface ClientToServerEvents {
    */
   setUserId: (userId: string, ack?: Ack<{ userId: string }>) => void;
   /**
-   * Stores a message, then sends `receiveMessage` to the receiver's sockets and `messageSent` to
-   * the sender's others; the ack carries the stored message.
+   * Stores a message, then sends `receiveMessage` to the receiver's sockets (to every other
+   * member's, for a group) and `messageSent` to the sender's others; the ack carries the stored
+   * message.
    */
   sendMessage: (
     payload: SendMessagePayload,
@@ -341,6 +466,21 @@ export interface ClientToServerEvents {
   blockUser: (payload: BlockUserPayload, ack?: Ack<BlockState>) => void;
   /** Lifts the caller's block of a user. */
   unblockUser: (payload: BlockUserPayload, ack?: Ack<BlockState>) => void;
+  /** Creates a group, the caller its owner: `groupUpdated` (created) to every member. */
+  createGroup: (payload: CreateGroupPayload, ack?: Ack<GroupAnswer>) => void;
+  /** The owner adds members: `groupUpdated` (membersAdded) to every member, old and new. */
+  addGroupMembers: (payload: AddGroupMembersPayload, ack?: Ack<GroupAnswer>) => void;
+  /** The owner removes a member: `groupUpdated` (memberRemoved) to the members and to them. */
+  removeGroupMember: (payload: RemoveGroupMemberPayload, ack?: Ack<GroupAnswer>) => void;
+  /**
+   * The caller leaves (an owner hands ownership to the earliest joined): `groupUpdated` (left) to
+   * the members and the caller.
+   */
+  leaveGroup: (payload: LeaveGroupPayload, ack?: Ack<GroupAnswer>) => void;
+  /** Any member renames the group: `groupUpdated` (renamed) to every member. */
+  renameGroup: (payload: RenameGroupPayload, ack?: Ack<GroupAnswer>) => void;
+  /** Moves the caller's read pointer forward: `groupRead` to the members' sockets. */
+  markGroupRead: (payload: MarkGroupReadPayload, ack?: Ack<GroupReadPayload>) => void;
 }
 
 /** The events the server sends a client. */
@@ -372,6 +512,10 @@ export interface ServerToClientEvents {
   messageEdited: (edited: MessageEditedPayload) => void;
   /** An emoji was added to or taken off a message between this user and another. */
   messageReaction: (reaction: MessageReactionPayload) => void;
+  /** A group of this user was created or changed (members, name, owner). */
+  groupUpdated: (update: GroupUpdatedPayload) => void;
+  /** A member of a group of this user moved their read pointer. */
+  groupRead: (read: GroupReadPayload) => void;
 }
 
 /** Who a verified token says the caller is: its `sub`, and the names it carries. */

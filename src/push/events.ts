@@ -100,6 +100,7 @@ export class ChatEvents implements EventsPort {
             messageId: message._id,
             senderId: message.senderId,
             receiverId: message.receiverId,
+            groupId: message.groupId ?? null,
             deletedAt,
           },
           `message.deleted:${message._id}`,

@@ -11,6 +11,7 @@ import type { MessageHooks } from "../chat/message_hooks.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { ChatMessage } from "../protocol/types.ts";
 import type { MuteRepository, UserRepository } from "../store/repository.ts";
+import type { GroupRepository } from "../store/group_store.ts";
 import type { OutboxStore } from "../store/outbox_store.ts";
 import type { SubscriptionStore } from "../store/subscription_store.ts";
 import { ChatEvents, EVENTS_CHANNEL } from "./events.ts";
@@ -32,9 +33,16 @@ export interface PushDeps {
    * counts as "not connected": better one notification too many than none.
    */
   isConnected(userId: string): boolean | Promise<boolean>;
+  /**
+   * Which of these users have a connected socket, in one question (a group's
+   * members); without it each is asked through `isConnected`.
+   */
+  connectedAmong?(userIds: readonly string[]): Promise<Set<string>>;
   users: UserRepository;
   /** A receiver who muted the conversation with the sender gets no notification of it. */
   mutes?: MuteRepository;
+  /** A group message notifies its offline members who did not mute the group. */
+  groups?: Pick<GroupRepository, "get" | "isMuted">;
   log: Logger;
 }
 
@@ -75,36 +83,78 @@ export class PushService implements MessageHooks {
   }
 
   private async dispatch(message: ChatMessage): Promise<void> {
-    const connected = await Promise.resolve()
-      .then(() => this.deps.isConnected(message.receiverId))
-      .catch((err) => {
-        this.deps.log.warn("connection check failed", errorFields(err));
-        return false;
-      });
-    if (connected) return;
+    if (message.groupId) return await this.dispatchToGroup(message, message.groupId);
+    const receiverId = message.receiverId;
+    if (receiverId === null) return;
+    const offline = await this.offlineAmong([receiverId]);
+    if (offline.length === 0) return;
     const muted = await this.deps.mutes?.isMuted(
-      message.receiverId,
+      receiverId,
       message.senderId,
       new Date().toISOString(),
     );
     if (muted) return;
-    const users = await this.deps.users.getMany([message.senderId, message.receiverId]);
-    const receiver = users.get(message.receiverId);
-    if (this.channels.webhook) {
-      const body: WebhookEvent = {
-        event: "message",
-        message,
-        receiver: {
-          _id: message.receiverId,
-          username: receiver?.username ?? null,
-          email: receiver?.email ?? null,
-        },
-      };
-      await this.outbox.enqueue([
-        { id: crypto.randomUUID(), channel: "webhook", payload: JSON.stringify(body) },
-      ]);
+    await this.notifyEach(message, [receiverId]);
+  }
+
+  /** Every member but the sender with no connected socket who does not mute the group. */
+  private async dispatchToGroup(message: ChatMessage, groupId: string): Promise<void> {
+    const { groups } = this.deps;
+    const group = await groups?.get(groupId);
+    if (!groups || !group) return;
+    const offline = await this.offlineAmong(
+      group.memberIds.filter((id) => id !== message.senderId),
+    );
+    const now = new Date().toISOString();
+    const muted = await Promise.all(offline.map((id) => groups.isMuted(groupId, id, now)));
+    const receivers = offline.filter((_, i) => !muted[i]);
+    if (receivers.length > 0) {
+      await this.notifyEach(message, receivers, { _id: group._id, name: group.name });
     }
-    if (this.channels.webPush) {
+  }
+
+  /** Those of `userIds` with no connected socket; a failed check counts as not connected. */
+  private async offlineAmong(userIds: readonly string[]): Promise<string[]> {
+    const { connectedAmong, isConnected, log } = this.deps;
+    const failed = (err: unknown) => {
+      log.warn("connection check failed", errorFields(err));
+      return undefined;
+    };
+    if (connectedAmong && userIds.length > 1) {
+      const connected = await connectedAmong(userIds).catch(failed);
+      return userIds.filter((id) => !connected?.has(id));
+    }
+    const connected = await Promise.all(
+      userIds.map((id) => Promise.resolve().then(() => isConnected(id)).catch(failed)),
+    );
+    return userIds.filter((_, i) => !connected[i]);
+  }
+
+  /** One notification per receiver through each configured channel. */
+  private async notifyEach(
+    message: ChatMessage,
+    receiverIds: readonly string[],
+    group?: { _id: string; name: string },
+  ): Promise<void> {
+    const users = await this.deps.users.getMany([message.senderId, ...receiverIds]);
+    if (this.channels.webhook) {
+      await this.outbox.enqueue(receiverIds.map((receiverId) => {
+        const receiver = users.get(receiverId);
+        const body: WebhookEvent = {
+          event: "message",
+          message,
+          receiver: {
+            _id: receiverId,
+            username: receiver?.username ?? null,
+            email: receiver?.email ?? null,
+          },
+          ...(group && { group }),
+        };
+        return { id: crypto.randomUUID(), channel: "webhook", payload: JSON.stringify(body) };
+      }));
+    }
+    const webPush = this.channels.webPush;
+    if (webPush) {
       const notification: PushNotification = {
         type: "message",
         messageId: message._id,
@@ -112,9 +162,10 @@ export class PushService implements MessageHooks {
         senderName: users.get(message.senderId)?.username ?? null,
         createdAt: message.createdAt,
         attachment: message.file?.type ?? null,
+        ...(group && { group }),
       };
       if (this.includeText && message.text) notification.text = cut(message.text, MAX_PUSH_TEXT);
-      await this.channels.webPush.notify(message.receiverId, notification);
+      for (const receiverId of receiverIds) await webPush.notify(receiverId, notification);
     }
   }
 }

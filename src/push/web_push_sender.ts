@@ -55,6 +55,8 @@ export interface PushNotification {
   attachment: "image" | "video" | "audio" | "document" | null;
   /** Only with `PUSH_INCLUDE_TEXT=true`, cut to fit a push message. */
   text?: string;
+  /** A group message's group; absent on a 1:1 message. */
+  group?: { _id: string; name: string };
 }
 
 /** An outbox entry of the Web Push channel. */

@@ -19,6 +19,8 @@ export interface WebhookEvent {
   event: "message";
   message: ChatMessage;
   receiver: { _id: string; username: string | null; email: string | null };
+  /** A group message's group (one call per offline member); absent on a 1:1 message. */
+  group?: { _id: string; name: string };
 }
 
 export interface WebhookOptions {

@@ -10,6 +10,7 @@ import { errorReport, type Metrics } from "../metrics/metrics.ts";
 import { errorFields, type Logger } from "../log.ts";
 import { registerBlockHandlers } from "./block_handlers.ts";
 import { registerChatHandlers } from "./chat_handlers.ts";
+import { registerGroupHandlers } from "./group_handlers.ts";
 import { registerMessageActionHandlers } from "./message_action_handlers.ts";
 import { admitIf } from "./connect_error.ts";
 import { tokenExpired } from "./event_handler.ts";
@@ -70,6 +71,7 @@ export function acceptConnections(io: ParleyServer, deps: ConnectionDeps): void 
     registerChatHandlers(socket, deps.chat, deps);
     registerMessageActionHandlers(socket, deps.chat, deps);
     registerBlockHandlers(socket, deps.chat, deps);
+    registerGroupHandlers(socket, deps.chat, deps);
     socket.join(userRoom(userId));
     void deps.delivery.catchUp(socket);
     const expiry = disconnectOnExpiry(socket, report);

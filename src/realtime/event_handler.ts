@@ -60,6 +60,12 @@ const BUCKETS: Record<ClientEvent, RateLimitName | null> = {
   removeReaction: "react",
   blockUser: "block",
   unblockUser: "block",
+  createGroup: "group",
+  addGroupMembers: "group",
+  removeGroupMember: "group",
+  leaveGroup: "group",
+  renameGroup: "group",
+  markGroupRead: "read",
   setUserId: null, // answered from memory, nothing to protect
 };
 

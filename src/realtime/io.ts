@@ -13,6 +13,8 @@ import type {
 export interface PeerEvents {
   /** A message was stored on another node: deliver it to the receiver's sockets here. */
   deliverMessage(receiverId: string, message: ChatMessage): void;
+  /** A group message was stored on another node: deliver it to these members' sockets here. */
+  deliverToMany(receiverIds: string[], message: ChatMessage): void;
 }
 
 export type ParleyServer = Server<

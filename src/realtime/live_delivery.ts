@@ -13,13 +13,19 @@ import type { MessageDelivery } from "./message_delivery.ts";
 export function liveDelivery(
   local: MessageDelivery,
   metrics: Metrics,
-  relay?: (receiverId: string, message: ChatMessage) => void,
+  relay?: (receiverIds: readonly string[], message: ChatMessage) => void,
 ): LiveDelivery {
   return {
     deliver(receiverId, message) {
       metrics.messagesSent.inc();
       local.deliver(receiverId, message);
-      relay?.(receiverId, message);
+      relay?.([receiverId], message);
+    },
+    // A group message: one count and one relay for all its members, not one per member.
+    deliverToMany(receiverIds, message) {
+      metrics.messagesSent.inc();
+      for (const receiverId of receiverIds) local.deliver(receiverId, message);
+      if (receiverIds.length > 0) relay?.(receiverIds, message);
     },
   };
 }

@@ -23,7 +23,8 @@ import { errorFields, type Logger } from "../log.ts";
 import { type ParleyServer, type ParleySocket, userRoom } from "./io.ts";
 
 export interface DeliveryPort {
-  acknowledged(receiverId: string, messageId: string): Promise<void>;
+  /** `groupId`: the message's group, when it is a group message. */
+  acknowledged(receiverId: string, messageId: string, groupId?: string | null): Promise<void>;
   pending(receiverId: string, limit: number, after?: string): Promise<ChatMessage[]>;
 }
 
@@ -162,7 +163,7 @@ export class MessageDelivery {
       if (flow.queue.length === 0) flow.drained?.();
       // Unacknowledged: the message stays undelivered and comes back on the next connect.
       if (err) return;
-      this.port.acknowledged(userId, message._id).catch((e) =>
+      this.port.acknowledged(userId, message._id, message.groupId).catch((e) =>
         this.log.error("delivery receipt failed", { userId, ...errorFields(e) })
       );
     });

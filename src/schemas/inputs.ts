@@ -60,7 +60,21 @@ const hasContent = (m: { text?: string | null; file?: unknown }) =>
   (m.text ?? "") !== "" || m.file != null;
 const NO_CONTENT = { message: "text or file is required", path: ["text"] };
 
-export const SendMessageInput = SendMessageFields.refine(hasContent, NO_CONTENT);
+/** Group ids are opaque strings, as message ids are. */
+export const GroupId = z.string().min(1).max(64).regex(/^[0-9A-Za-z]+$/, "not a group id");
+
+/** A 1:1 or a group event names exactly one of the two. */
+const oneTarget = (m: { receiverId?: string; groupId?: string }) =>
+  (m.receiverId === undefined) !== (m.groupId === undefined);
+const ONE_TARGET = {
+  message: "exactly one of receiverId and groupId is required",
+  path: ["groupId"],
+};
+
+export const SendMessageInput = SendMessageFields
+  .extend({ receiverId: UserId.optional(), groupId: GroupId.optional() })
+  .refine(hasContent, NO_CONTENT)
+  .refine(oneTarget, ONE_TARGET);
 export type SendMessageInput = z.infer<typeof SendMessageInput>;
 
 /** The service API's send (`POST /api/service/messages`): the host names the sender. */
@@ -69,7 +83,11 @@ export const ServiceSendInput = SendMessageFields.extend({ senderId: UserId }).r
   NO_CONTENT,
 );
 
-export const TypingInput = z.object({ receiverId: UserId, isTyping: z.boolean() });
+export const TypingInput = z.object({
+  receiverId: UserId.optional(),
+  groupId: GroupId.optional(),
+  isTyping: z.boolean(),
+}).refine(oneTarget, ONE_TARGET);
 export type TypingInput = z.infer<typeof TypingInput>;
 
 const Limit = z.number().int().min(1).max(MAX_PAGE_SIZE);
@@ -81,12 +99,19 @@ const Skip = z.number().int().min(0).max(
 );
 
 export const ChatHistoryInput = z.object({
-  userId1: UserId,
-  userId2: UserId,
+  userId1: UserId.optional(),
+  userId2: UserId.optional(),
+  groupId: GroupId.optional(),
   limit: Limit.default(DEFAULT_PAGE_SIZE),
   skip: Skip.default(0),
   before: MessageId.optional(),
-});
+}).refine(
+  (h) =>
+    h.groupId === undefined
+      ? h.userId1 !== undefined && h.userId2 !== undefined
+      : h.userId1 === undefined && h.userId2 === undefined,
+  { message: "either userId1 and userId2, or groupId, is required", path: ["groupId"] },
+);
 export type ChatHistoryInput = z.infer<typeof ChatHistoryInput>;
 
 export const MessageReadInput = z.object({ messageId: MessageId });
@@ -122,6 +147,29 @@ export const ReactionInput = z.object({ messageId: MessageId, emoji: Emoji });
 export type ReactionInput = z.infer<typeof ReactionInput>;
 
 export const BlockUserInput = z.object({ userId: UserId });
+
+/** `MAX_GROUP_MEMBERS` is checked by the service; this bounds what a payload may carry at all. */
+export const MAX_GROUP_MEMBERS_LIMIT = 10_000;
+export const MAX_GROUP_NAME_LENGTH = 100;
+
+export const GroupName = z.string().trim().min(1, "must not be empty").max(MAX_GROUP_NAME_LENGTH)
+  .refine((name) => name.isWellFormed(), "must be valid Unicode");
+
+const UserIds = z.array(UserId).max(MAX_GROUP_MEMBERS_LIMIT);
+
+export const CreateGroupInput = z.object({ name: GroupName, memberIds: UserIds });
+export type CreateGroupInput = z.infer<typeof CreateGroupInput>;
+
+export const AddGroupMembersInput = z.object({
+  groupId: GroupId,
+  userIds: UserIds.min(1, "must name at least one user"),
+});
+export type AddGroupMembersInput = z.infer<typeof AddGroupMembersInput>;
+
+export const RemoveGroupMemberInput = z.object({ groupId: GroupId, userId: UserId });
+export const LeaveGroupInput = z.object({ groupId: GroupId });
+export const RenameGroupInput = z.object({ groupId: GroupId, name: GroupName });
+export const MarkGroupReadInput = z.object({ groupId: GroupId, messageId: MessageId });
 
 /**
  * An integer in a query string: decimal digits, then checked by `schema`. Any

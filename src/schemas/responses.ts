@@ -16,7 +16,10 @@ export const ChatMessage = z.object({
     description: "A ULID (SQLite) or an ObjectId (MongoDB); both sort by arrival.",
   }),
   senderId: z.string(),
-  receiverId: z.string(),
+  receiverId: z.string().nullable().meta({ description: "Null on a group message." }),
+  groupId: z.string().nullable().optional().meta({
+    description: "The group of a group message; null on a 1:1 message.",
+  }),
   text: z.string().nullable(),
   file: FileAttachment.nullable(),
   clientMessageId: z.string().nullable(),
@@ -58,6 +61,43 @@ export const ConversationRow = z.object({
   }),
 }).meta({ id: "ConversationRow", description: "One row per conversation partner." });
 export type ConversationRow = z.infer<typeof ConversationRow>;
+
+export const Group = z.object({
+  _id: z.string(),
+  name: z.string(),
+  ownerId: z.string(),
+  memberIds: z.array(z.string()).meta({ description: "Every member, in the order they joined." }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+}).meta({ id: "Group", description: "A group conversation." });
+export type Group = z.infer<typeof Group>;
+
+export const GroupConversationRow = z.object({
+  group: Group,
+  lastMessage: ChatMessage.nullable(),
+  unreadCount: z.number().int().min(0).meta({
+    description: "Messages after the caller's read pointer, not sent by the caller.",
+  }),
+  muted: z.boolean().meta({ description: "The caller muted this group's notifications." }),
+  mutedUntil: Timestamp.nullable(),
+}).meta({ id: "GroupConversationRow", description: "One row per group of the caller." });
+export type GroupConversationRow = z.infer<typeof GroupConversationRow>;
+
+export const GroupReads = z.object({
+  reads: z.array(z.object({
+    userId: z.string(),
+    readAt: Timestamp.meta({ description: "When the member's read pointer last moved." }),
+  })).meta({ description: "Members whose read pointer is at or past the message, in join order." }),
+}).meta({ id: "GroupReads" });
+
+export const GroupMuteState = z.object({
+  groupId: z.string(),
+  muted: z.boolean(),
+  mutedUntil: Timestamp.nullable().meta({
+    description: "When the mute ends; null when open-ended or not muted.",
+  }),
+}).meta({ id: "GroupMuteState" });
+export type GroupMuteState = z.infer<typeof GroupMuteState>;
 
 export const DeletedMessage = z.object({ deleted: z.literal(true), messageId: z.string() })
   .meta({ id: "DeletedMessage" });

@@ -9,7 +9,14 @@ import { errorFields, type Logger } from "../log.ts";
 import type { ChatMessage, FileAttachment } from "../protocol/types.ts";
 import type { MessageHooks } from "../chat/message_hooks.ts";
 import { type DetectedType, detectType, SNIFF_BYTES } from "./content_type.ts";
-import type { ByteRange, UploadRecord, UploadStore } from "../store/upload_store.ts";
+import type {
+  ByteRange,
+  UploadRecord,
+  UploadReference,
+  UploadStore,
+} from "../store/upload_store.ts";
+import type { GroupRepository } from "../store/group_store.ts";
+import type { MessageRepository } from "../store/repository.ts";
 
 export interface UploadOptions {
   maxBytes: number;
@@ -20,6 +27,18 @@ export interface UploadOptions {
   /** Origin that upload URLs use (`PUBLIC_URL`); unset: the origin of each upload request. */
   publicUrl?: string;
 }
+
+/** What a download needs to know of a group message: its group, and who is a member. */
+export interface GroupAccess {
+  messages: Pick<MessageRepository, "get">;
+  groups: Pick<GroupRepository, "isMember">;
+}
+
+/**
+ * The `receiverId` of a reference from a group message, which has no receiver:
+ * its members may download (never a user id: those are at least one character).
+ */
+export const GROUP_RECEIVER = "";
 
 export interface IncomingUpload {
   body: ReadableStream<Uint8Array>;
@@ -47,6 +66,8 @@ export class UploadService implements MessageHooks {
     private readonly store: UploadStore,
     private readonly options: UploadOptions,
     private readonly log: Logger,
+    /** Lets the members of a group download what was sent there. */
+    private readonly groupAccess?: GroupAccess,
   ) {}
 
   get maxBytes(): number {
@@ -104,14 +125,29 @@ export class UploadService implements MessageHooks {
     };
   }
 
-  /** The record, if `userId` uploaded it or received a message carrying it (else FORBIDDEN). */
+  /**
+   * The record, if `userId` uploaded it, received a message carrying it, or is
+   * a member of a group a message carrying it went to (else FORBIDDEN).
+   */
   async readable(userId: string, uploadId: string): Promise<UploadRecord> {
     const record = UPLOAD_ID.test(uploadId) ? await this.store.get(uploadId) : null;
     if (!record) throw new AppError("NOT_FOUND", "Upload not found");
     if (record.ownerId === userId) return record;
     const refs = await this.store.references(uploadId);
     if (refs.some((ref) => ref.receiverId === userId)) return record;
+    for (const ref of refs) {
+      if (ref.receiverId === GROUP_RECEIVER && await this.inGroupOf(ref.messageId, userId)) {
+        return record;
+      }
+    }
     throw new AppError("FORBIDDEN", "Only the uploader and receivers of this file may download it");
+  }
+
+  /** Whether the user is now a member of the group the message went to (left: no access). */
+  private async inGroupOf(messageId: string, userId: string): Promise<boolean> {
+    if (!this.groupAccess) return false;
+    const message = await this.groupAccess.messages.get(messageId);
+    return !!message?.groupId && await this.groupAccess.groups.isMember(message.groupId, userId);
   }
 
   /** The bytes of a record returned by `readable()`. */
@@ -151,7 +187,7 @@ export class UploadService implements MessageHooks {
   async stored(message: ChatMessage): Promise<void> {
     const uploadId = message.file ? this.localUploadId(message.file.url) : null;
     if (!uploadId) return;
-    const reference = { messageId: message._id, receiverId: message.receiverId };
+    const reference = referenceOf(message);
     // The message is stored already: the send should not be answered with an
     // error for a hiccup of the store. `attach` is idempotent, so it is simply
     // tried again before the send is answered.
@@ -175,10 +211,7 @@ export class UploadService implements MessageHooks {
     const uploadId = message.file ? this.localUploadId(message.file.url) : null;
     if (!uploadId) return;
     try {
-      const remaining = await this.store.detach(uploadId, {
-        messageId: message._id,
-        receiverId: message.receiverId,
-      });
+      const remaining = await this.store.detach(uploadId, referenceOf(message));
       if (remaining === 0 && await this.store.deleteIfUnreferenced(uploadId)) {
         this.log.info("upload removed with its last message", { uploadId });
       }
@@ -317,4 +350,9 @@ export function fileName(given: string | undefined, detected: DetectedType): str
   const allowed = EXTENSIONS[detected.ext] ?? [detected.ext];
   const suffix = allowed.includes(ext) ? "" : `.${detected.ext}`;
   return name.slice(0, 255 - suffix.length) + suffix;
+}
+
+/** The reference a message makes to its upload; a group message's names no receiver. */
+function referenceOf(message: ChatMessage): UploadReference {
+  return { messageId: message._id, receiverId: message.receiverId ?? GROUP_RECEIVER };
 }

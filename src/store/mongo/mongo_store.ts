@@ -504,7 +504,9 @@ class MongoMessageRepository implements MessageRepository {
       });
       if (!doc) return null;
       // Hiding it for the receiver took it off their count already.
-      const { senderId, receiverId } = toMessage(doc);
+      const { senderId } = toMessage(doc);
+      // Typed null for group messages; markRead is for 1:1 ones (ChatService refuses the others).
+      const receiverId = toMessage(doc).receiverId!;
       if (!doc.hiddenFor?.includes(receiverId)) {
         await this.rowWrites.run(() => this.takeOffUnread(receiverId, senderId));
       }
@@ -572,7 +574,9 @@ class MongoMessageRepository implements MessageRepository {
 
   /** The conversation rows after a delete; runs as a row-write job. */
   private async afterDelete(removed: MessageDoc): Promise<void> {
-    const { senderId: s, receiverId: r } = toMessage(removed);
+    const { senderId: s } = toMessage(removed);
+    // Typed null for group messages (ChatMessage.receiverId); their rows are computed when read.
+    const r = toMessage(removed).receiverId!;
     if (!removed.readAt && !removed.hiddenFor?.includes(r)) await this.takeOffUnread(r, s);
     await this.moveLastMessage(s, r, removed._id);
     await this.moveLastMessage(r, s, removed._id);
@@ -736,7 +740,9 @@ class MongoMessageRepository implements MessageRepository {
       if (!outcome.ok) return outcome;
       const { doc, changed } = outcome;
       if (changed) {
-        const { senderId, receiverId } = toMessage(doc);
+        const { senderId } = toMessage(doc);
+        // Typed null for group messages (ChatMessage.receiverId); their rows are computed when read.
+        const receiverId = toMessage(doc).receiverId!;
         const partner = userId === senderId ? receiverId : senderId;
         await this.rowWrites.run(async () => {
           if (userId === receiverId && !doc.readAt) await this.takeOffUnread(userId, partner);

@@ -124,10 +124,12 @@ export function forgetConversationIds(): void {
 
 /** The direct conversation of the pair, created on its first message. */
 function directConversationFor(sql: Sql, m: ChatMessage): number {
-  const key = directKey(m.senderId, m.receiverId);
+  // A 1:1 message: its receiver is there (ChatMessage.receiverId is null on group messages only).
+  const receiverId = m.receiverId!;
+  const key = directKey(m.senderId, receiverId);
   let id = conversationIds.get(key);
   if (id !== undefined) return id;
-  id = directConversationId(sql, m.senderId, m.receiverId) ?? sql.get<{ id: number }>(
+  id = directConversationId(sql, m.senderId, receiverId) ?? sql.get<{ id: number }>(
     "INSERT INTO conversations (kind, direct_key, created_at) VALUES ('direct', ?, ?) RETURNING id",
     key,
     m.createdAt,
