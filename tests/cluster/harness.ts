@@ -60,7 +60,8 @@ async function waitForLine(
   return () => text;
 }
 
-export class RedisServer {
+/** `await using` stops it (SIGTERM) unless it is already down. */
+export class RedisServer implements AsyncDisposable {
   private child?: Deno.ChildProcess;
   readonly url: string;
 
@@ -103,13 +104,20 @@ export class RedisServer {
     await this.child.status;
     this.child = undefined;
   }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
 }
 
-export interface ClusterNodeProcess {
+/** `await using` shuts the node down (SIGTERM, exit awaited) unless it is already gone. */
+export interface ClusterNodeProcess extends AsyncDisposable {
   readonly url: string;
   readonly port: number;
   readonly child: ChildServer;
   alive: boolean;
+  /** SIGTERM, as an orchestrator stops a node; resolves with its exit status. */
+  stop(): Promise<Deno.CommandStatus>;
 }
 
 export interface ClientOptions {
@@ -122,7 +130,11 @@ export interface ClientOptions {
 
 let databases = 0;
 
-export class TestCluster {
+/**
+ * `await using cluster = await TestCluster.start()` closes it when the scope ends: its
+ * clients first, then its nodes, then Redis.
+ */
+export class TestCluster implements AsyncDisposable {
   readonly clients: ChatClient[] = [];
 
   private constructor(
@@ -147,20 +159,38 @@ export class TestCluster {
       ...env,
     };
     const cluster = new TestCluster(redis, [], nodeEnv);
-    try {
-      const started = await Promise.all(
-        Array.from({ length: count }, () => spawnServer(nodeEnv)),
-      );
-      for (const child of started) cluster.nodes.push(cluster.describe(child));
-    } catch (err) {
+    // Every spawn settles before the cluster is kept or closed, so none started is left running.
+    const started = await Promise.allSettled(
+      Array.from({ length: count }, () => spawnServer(nodeEnv)),
+    );
+    for (const result of started) {
+      if (result.status === "fulfilled") cluster.nodes.push(cluster.describe(result.value));
+    }
+    const failed = started.find((result) => result.status === "rejected");
+    if (failed) {
       await cluster.close();
-      throw err;
+      throw failed.reason;
     }
     return cluster;
   }
 
   private describe(child: ChildServer): ClusterNodeProcess {
-    return { url: child.url, port: Number(new URL(child.url).port), child, alive: true };
+    const node: ClusterNodeProcess = {
+      url: child.url,
+      port: Number(new URL(child.url).port),
+      child,
+      alive: true,
+      async stop() {
+        child.process.kill("SIGTERM");
+        const status = await child.process.status;
+        node.alive = false;
+        return status;
+      },
+      async [Symbol.asyncDispose]() {
+        if (node.alive) await node.stop();
+      },
+    };
+    return node;
   }
 
   /** Starts one more node on the same Redis and database. */
@@ -230,24 +260,27 @@ export class TestCluster {
     return this.nodes.map((n, i) => `--- node ${i} (${n.url})\n${n.child.output()}`).join("\n");
   }
 
+  /** Closes clients, then nodes, then Redis; `CLUSTER_TEST_LOGS=1` prints the nodes' output first. */
   async close(): Promise<void> {
+    if (Deno.env.get("CLUSTER_TEST_LOGS")) console.error(this.output());
     for (const client of this.clients) client.close();
     await delay(50);
-    await Promise.all(
-      this.nodes.filter((n) => n.alive).map(async (n) => {
-        n.child.process.kill("SIGTERM");
-        await n.child.process.status;
-        n.alive = false;
-      }),
-    );
+    await Promise.all(this.nodes.map((node) => node[Symbol.asyncDispose]()));
     await this.redis.stop();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 
 const NGINX_CONF = new URL("../../deploy/nginx.conf", import.meta.url);
 
-/** nginx with deploy/nginx.conf, its upstream pointed at `nodes`, on a free port. */
-export class TestProxy {
+/**
+ * nginx with deploy/nginx.conf, its upstream pointed at `nodes`, on a free port;
+ * `await using` stops it and removes its directory.
+ */
+export class TestProxy implements AsyncDisposable {
   private constructor(
     private readonly child: Deno.ChildProcess,
     readonly url: string,
@@ -330,5 +363,9 @@ export class TestProxy {
     await this.child.stderr.cancel().catch(() => {});
     await this.child.status;
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 }
