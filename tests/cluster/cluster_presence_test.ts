@@ -13,7 +13,7 @@ Deno.test({
   name: "cluster presence: tabs on different nodes announce online once and offline once",
   ignore: skip,
   async fn(t) {
-    const cluster = await TestCluster.start(3, { PRESENCE_GRACE_MS: "300" });
+    await using cluster = await TestCluster.start(3, { PRESENCE_GRACE_MS: "300" });
     const [a, b, c] = cluster.nodes.map((n) => n.url) as [string, string, string];
     const isOnline = async (userId: string) => {
       const res = await cluster.api(c, "bob", "/api/chats/conversations");
@@ -95,9 +95,7 @@ Deno.test({
           await waitFor(() => saw.items.length === 1, "online");
           const node = cluster.nodes[1]!;
           const started = Date.now();
-          node.child.process.kill("SIGTERM");
-          const status = await node.child.process.status;
-          node.alive = false;
+          const status = await node.stop();
           assertEquals(status.code, 0);
           await waitFor(() => saw.items.length === 2, "offline", 5000);
           assert(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
@@ -107,8 +105,6 @@ Deno.test({
     } catch (err) {
       console.error(cluster.output());
       throw err;
-    } finally {
-      await cluster.close();
     }
   },
 });
