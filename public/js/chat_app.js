@@ -31,6 +31,16 @@ import { UploadCache } from "./uploads.js";
 const HISTORY_LIMIT = 50;
 const CONVERSATIONS_LIMIT = 100;
 const READ_TIMEOUT_MS = 10_000;
+/** Events this page always sends with an ack, which reports their failures. */
+const ACKED_EVENTS = new Set([
+  "sendMessage",
+  "messageRead",
+  "editMessage",
+  "addReaction",
+  "removeReaction",
+  "blockUser",
+  "unblockUser",
+]);
 /** Edits, reactions and blocks wait this long for the server's answer. */
 const ACTION_TIMEOUT_MS = 10_000;
 const TYPING_EXPIRE_MS = 5000;
@@ -429,9 +439,7 @@ export function mountChat(container, options) {
     note.textContent = blocked
       ? `You blocked ${who}. Neither of you can send messages until you unblock.`
       : "";
-    text.placeholder = blocked
-      ? `You blocked ${who}: unblock to send messages`
-      : "Write a message…";
+    text.placeholder = blocked ? "Unblock to send messages" : "Write a message…";
   }
 
   async function loadBlocked() {
@@ -463,6 +471,8 @@ export function mountChat(container, options) {
     toast.clear(blocking ? "Blocking" : "Unblocking");
     conversations.setBlocked(partnerId, res.blocked);
     if (partnerId === openPartner) {
+      // A reply or an edit being written cannot be sent now.
+      if (res.blocked) composer.cancelContext();
       renderPartnerHeader();
       updateControls();
     }
@@ -772,10 +782,9 @@ export function mountChat(container, options) {
     socket.on("messageError", (e) => {
       // An expiring token is the provider's to renew: the reconnect asks it.
       if (e.code === "TOKEN_EXPIRED" && tokens.renewable) return;
-      // A failed send shows on its bubble; the other refusals need words.
-      if (e.event !== "sendMessage" && e.event !== "messageRead") {
-        showError(e.event ?? "Server", e);
-      }
+      // A failed send shows on its bubble, and the page's acked requests show their own
+      // refusal (named as the user knows it); the other refusals need words.
+      if (!e.event || !ACKED_EVENTS.has(e.event)) showError(e.event ?? "Server", e);
     });
   }
 

@@ -352,7 +352,7 @@ Deno.test({
           await note.getByText("You blocked bob").waitFor();
           const text = alice.page.getByLabel("Message", { exact: true });
           assert(await text.isDisabled());
-          assertMatch((await text.getAttribute("placeholder")) ?? "", /unblock to send/);
+          assertMatch((await text.getAttribute("placeholder")) ?? "", /^Unblock to send messages$/);
           // Bob's send is refused, and says so.
           await bobText.fill("hello?");
           await bobText.press("Enter");
@@ -364,6 +364,15 @@ Deno.test({
             hasText: "blocked",
           }).waitFor();
           await alice.page.locator('#conversations li[data-user="bob"]').click();
+          // A new reaction is refused too, in one toast that names what failed.
+          await (await menuOf(alice.page, "yes, at half past twelve"))
+            .getByRole("menuitem", { name: "React with ❤️" }).click();
+          await alice.page.getByRole("alert").getByText(
+            "Reacting: You cannot message this user (FORBIDDEN)",
+          ).waitFor();
+          assertEquals(await chips(alice.page, "yes, at half past twelve"), []);
+          await alice.page.keyboard.press("Escape");
+          await alice.page.getByRole("alert").waitFor({ state: "hidden" });
           await alice.page.getByRole("button", { name: "Unblock" }).click();
           await alice.page.getByRole("button", { name: "Block" }).waitFor();
           await note.waitFor({ state: "hidden" });
