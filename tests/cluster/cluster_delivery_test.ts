@@ -15,7 +15,7 @@ Deno.test({
   name: "cluster: every event reaches every tab of its users, whichever node they are on",
   ignore: skip,
   async fn(t) {
-    const cluster = await TestCluster.start(3);
+    await using cluster = await TestCluster.start(3);
     const [a, b, c] = cluster.nodes.map((n) => n.url) as [string, string, string];
     try {
       const alice1 = await cluster.connect(a, "alice");
@@ -169,8 +169,6 @@ Deno.test({
     } catch (err) {
       console.error(cluster.output());
       throw err;
-    } finally {
-      await cluster.close();
     }
   },
 });
@@ -179,29 +177,25 @@ Deno.test({
   name: "cluster: a user's rate limit holds across nodes",
   ignore: skip,
   async fn() {
-    const cluster = await TestCluster.start(2, {
+    await using cluster = await TestCluster.start(2, {
       RATE_LIMITS: "on",
       RATE_LIMIT_TYPING: "0.1:3",
       RATE_LIMIT_CONNECT: "1000:1000",
     });
-    try {
-      const [a, b] = cluster.nodes.map((n) => n.url) as [string, string];
-      const onA = await cluster.connect(a, "frank");
-      const onB = await cluster.connect(b, "frank");
-      const typing = (client: ChatClient) =>
-        client.timeout(5000).emitWithAck("typing", { receiverId: "gina", isTyping: true });
-      assert((await typing(onA)).ok);
-      assert((await typing(onB)).ok);
-      assert((await typing(onA)).ok);
-      const refused = await typing(onB);
-      assert(!refused.ok, "the fourth, on the other node, is over the burst of 3");
-      assertEquals(refused.code, "RATE_LIMITED");
-      assert((refused.retryAfterMs ?? 0) > 0);
-      const errors = collect(onA, "messageError");
-      assertEquals((await typing(onA)).ok, false);
-      errors.stop();
-    } finally {
-      await cluster.close();
-    }
+    const [a, b] = cluster.nodes.map((n) => n.url) as [string, string];
+    const onA = await cluster.connect(a, "frank");
+    const onB = await cluster.connect(b, "frank");
+    const typing = (client: ChatClient) =>
+      client.timeout(5000).emitWithAck("typing", { receiverId: "gina", isTyping: true });
+    assert((await typing(onA)).ok);
+    assert((await typing(onB)).ok);
+    assert((await typing(onA)).ok);
+    const refused = await typing(onB);
+    assert(!refused.ok, "the fourth, on the other node, is over the burst of 3");
+    assertEquals(refused.code, "RATE_LIMITED");
+    assert((refused.retryAfterMs ?? 0) > 0);
+    const errors = collect(onA, "messageError");
+    assertEquals((await typing(onA)).ok, false);
+    errors.stop();
   },
 });
