@@ -100,6 +100,31 @@ export interface SoakJob extends JobBase {
   drainQuietMs: number;
 }
 
+/** Creates one group of `memberIds` (owned by `ownerId`), answers a `group` line and exits. */
+export interface CreateGroupJob extends JobBase {
+  kind: "createGroup";
+  ownerId: string;
+  name: string;
+  memberIds: string[];
+}
+
+/**
+ * This worker's share of one group's members, each on its own socket; `senderIds` of them send
+ * `messagesPerSender` messages each to the group, `window` in flight per sender, and every member
+ * acknowledges what it receives. Sender and receivers may live in different workers: the send
+ * time travels in the message's text.
+ */
+export interface GroupJob extends JobBase {
+  kind: "group";
+  groupId: string;
+  memberIds: string[];
+  senderIds: string[];
+  messagesPerSender: number;
+  window: number;
+  /** Receipts this worker's members get when every send of every worker succeeds. */
+  expectedDeliveries: number;
+}
+
 export type Job =
   | BurstJob
   | SteadyJob
@@ -108,7 +133,9 @@ export type Job =
   | ConversationsJob
   | SendJob
   | ReceiveJob
-  | SoakJob;
+  | SoakJob
+  | CreateGroupJob
+  | GroupJob;
 
 /** What every job answers. Times are milliseconds; latencies are raw samples. */
 export interface JobResult {
@@ -137,6 +164,7 @@ export interface JobResult {
 export type WorkerLine =
   | { type: "ready" }
   | { type: "result"; result: JobResult }
+  | { type: "group"; groupId: string }
   | { type: "fatal"; error: string };
 
 export type ControlLine = { type: "go" } | { type: "stop" };

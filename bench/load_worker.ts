@@ -5,7 +5,9 @@
  *   deno run -A bench/load_worker.ts '<job as JSON>'
  *
  * Latency is measured send → receive inside this process (a pair's two
- * clients live in the same worker), so no clocks are compared across processes.
+ * clients live in the same worker), so no clocks are compared across processes;
+ * the group's members are spread over workers, and its send times (`now()`, the
+ * machine's clock) travel in the text.
  */
 import process from "node:process";
 import { SignJWT } from "jose";
@@ -15,6 +17,8 @@ import {
   type ConnectJob,
   type ControlLine,
   type ConversationsJob,
+  type CreateGroupJob,
+  type GroupJob,
   type HistoryJob,
   type Job,
   type JobResult,
@@ -463,6 +467,90 @@ async function runReceive(job: ReceiveJob): Promise<Tally> {
   return tally;
 }
 
+// ---------------------------------------------------------------- group
+
+type GroupAck = Ack & { group?: { _id: string } };
+type GroupReceived = Received & { text?: string | null };
+
+async function runCreateGroup(job: CreateGroupJob): Promise<Tally> {
+  const [socket] = await connectAll(job, [job.ownerId]);
+  const ack: GroupAck = await socket!.timeout(job.timeoutMs).emitWithAck("createGroup", {
+    name: job.name,
+    memberIds: job.memberIds,
+  });
+  socket!.close();
+  if (!ack.ok || !ack.group) throw new Error(`createGroup: ${ack.code}: ${ack.error}`);
+  emit({ type: "group", groupId: ack.group._id });
+  return new Tally();
+}
+
+/** The send time rides in the text: the receivers are in other workers than the sender. */
+function groupText(id: string, sentAt: number): string {
+  return `${messageText(id)} @${sentAt}`;
+}
+
+function sentAtOf(text: string | null | undefined): number {
+  return Number(text?.slice(text.lastIndexOf("@") + 1));
+}
+
+/**
+ * Members receive (and acknowledge) on their own sockets; senders send with a
+ * window, the next message when an ack comes back. Latency is send → receipt
+ * of every member: a message counts once per member that gets it. Lost is the
+ * orchestrator's to judge (acked sends × other members − receipts of all workers).
+ */
+async function runGroup(job: GroupJob): Promise<Tally> {
+  const tally = new Tally();
+  const sockets = await connectAll(job, job.memberIds);
+  for (const socket of sockets) {
+    const seen = new Set<string>();
+    socket.on("receiveMessage", (message: GroupReceived, ack?: () => void) => {
+      ack?.();
+      const id = message.clientMessageId ?? "";
+      if (seen.has(id)) return void tally.duplicates++;
+      seen.add(id);
+      const t = now();
+      const sentAt = sentAtOf(message.text);
+      if (Number.isFinite(sentAt)) tally.latencies.push(t - sentAt);
+      tally.received++;
+      tally.endedAt = t;
+    });
+  }
+  const sendFrom = async (socket: Socket, senderId: string) => {
+    let sent = 0;
+    const lane = async () => {
+      while (sent < job.messagesPerSender) {
+        const id = `${senderId}.${sent++}`;
+        try {
+          const ack: Ack = await socket.timeout(job.timeoutMs).emitWithAck("sendMessage", {
+            groupId: job.groupId,
+            text: groupText(id, now()),
+            clientMessageId: id,
+          });
+          if (ack.ok) tally.acked++;
+          else tally.error(`${ack.code}: ${ack.error}`);
+        } catch {
+          tally.error("ack timeout");
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: job.window }, lane));
+  };
+  emit({ type: "ready" });
+  await waitFor("go");
+  tally.startedAt = now();
+  await Promise.all(
+    job.senderIds.map((id) => sendFrom(sockets[job.memberIds.indexOf(id)]!, id)),
+  );
+  await settle(
+    () => tally.received >= job.expectedDeliveries,
+    () => tally.received,
+    job.timeoutMs,
+  );
+  closeAll(sockets);
+  return tally;
+}
+
 // ---------------------------------------------------------------- soak
 
 /** One user of the soak, whose connection comes and goes. */
@@ -711,6 +799,10 @@ async function run(job: Job): Promise<Tally> {
       return await runReceive(job);
     case "soak":
       return await runSoak(job);
+    case "createGroup":
+      return await runCreateGroup(job);
+    case "group":
+      return await runGroup(job);
   }
 }
 

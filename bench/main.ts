@@ -27,10 +27,19 @@ import {
   storeCost,
 } from "./scenarios.ts";
 import type { SeedReport } from "./seed.ts";
+import { group } from "./group_scenario.ts";
 import { soak, SOAK_DEFAULTS } from "./soak.ts";
 
 /** What runs without `--only`. */
-const DEFAULT_SCENARIOS = ["store", "burst", "steady", "connect", "history", "catch-up"] as const;
+const DEFAULT_SCENARIOS = [
+  "store",
+  "burst",
+  "steady",
+  "connect",
+  "history",
+  "catch-up",
+  "group",
+] as const;
 const SCENARIOS = [...DEFAULT_SCENARIOS, "soak"] as const;
 type ScenarioName = typeof SCENARIOS[number];
 
@@ -46,6 +55,8 @@ const USAGE = `usage: deno run -A bench/main.ts [options]
   --sizes a,b,c         history conversation sizes (default 10000,100000,1000000)
   --partners a,b,c      conversations scenario partner counts (default 100,1000,10000)
   --catch-up N          messages waiting for the offline receiver (default 10000)
+  --group-messages N    messages per sender of the group scenario (default 100; a group of
+                        100 members, 20 of them sending, one message in flight each)
   --rounds N            rounds per scenario and target; medians are reported (default 3)
   --workers N           load-generator processes (default 2)
   --only a,b            run only these scenarios (${SCENARIOS.join(", ")});
@@ -70,6 +81,7 @@ interface Options {
   sizes: number[];
   partners: number[];
   catchUp: number;
+  groupMessages: number;
   rounds: number;
   workers: number;
   soakMinutes: number;
@@ -115,6 +127,7 @@ export function parseOptions(args: string[]): Options {
         sizes: { type: "string" },
         partners: { type: "string" },
         "catch-up": { type: "string" },
+        "group-messages": { type: "string" },
         rounds: { type: "string" },
         workers: { type: "string" },
         "soak-minutes": { type: "string" },
@@ -163,6 +176,7 @@ export function parseOptions(args: string[]): Options {
     sizes: intList("sizes", v.sizes, q ? [1_000, 5_000] : [10_000, 100_000, 1_000_000]),
     partners: intList("partners", v.partners, q ? [100, 500] : [100, 1_000, 10_000]),
     catchUp: positiveInt("catch-up", v["catch-up"], q ? 500 : 10_000),
+    groupMessages: positiveInt("group-messages", v["group-messages"], q ? 5 : 100),
     rounds: positiveInt("rounds", v.rounds, q ? 1 : 3),
     workers: positiveInt("workers", v.workers, 2),
     soakMinutes,
@@ -272,6 +286,11 @@ async function main(): Promise<number> {
       return h.results;
     });
     await run("catch-up", () => catchUp(ctx, { messages: o.catchUp, window: 50 }));
+    await run(
+      "group",
+      () =>
+        group(ctx, { members: 100, senders: 20, messagesPerSender: o.groupMessages, window: 1 }),
+    );
     await run("soak", () => soak(ctx, { ...SOAK_DEFAULTS, minutes: o.soakMinutes }));
   } finally {
     await Deno.remove(tmpDir, { recursive: true }).catch(() => {});

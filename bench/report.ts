@@ -153,6 +153,21 @@ export function checkTargets(rows: Row[]): TargetCheck[] {
       met: perConn <= 25,
     });
   }
+  for (const p of find(rows, "group", "parley")) {
+    const base = find(rows, "group", "relay").find((r) => r.variant === p.variant);
+    checks.push({
+      name: `group fan-out (${p.variant})`,
+      goal: "0 lost, no errors (throughput and p99 beside the relay's room: printed, no goal)",
+      measured: `${p.throughput.toFixed(0)} deliveries/s = ${
+        fmt(p.vsBaseline?.throughput, 2)
+      } × relay room (${fmt(base?.throughput, 0)}/s); send → receipt p50 ${fmt(p.p50)} / p99 ${
+        fmt(p.p99)
+      } ms = ${fmt(p.vsBaseline?.p99, 2)} × relay (${
+        fmt(base?.p99)
+      } ms); ${p.lost} lost, ${p.errors} errors`,
+      met: p.lost === 0 && p.errors === 0,
+    });
+  }
   for (const p of find(rows, "soak", "parley")) {
     const e = p.extra;
     const first = e.rssFirstMinuteKiB ?? NaN;
@@ -196,6 +211,9 @@ function notes(row: Row): string {
     parts.push(`${fmt(row.vsBaseline.throughput, 2)}× tput, ${fmt(row.vsBaseline.p99, 2)}× p99`);
   }
   const e = row.extra;
+  if (e.messagesPerSecond !== undefined) {
+    parts.push(`${fmt(e.messagesPerSecond, 0)} msgs/s to the whole group`);
+  }
   if (e.usPerSend !== undefined) parts.push(`${fmt(e.usPerSend)} µs/send`);
   if (e.usPerRow !== undefined) parts.push(`${fmt(e.usPerRow)} µs/row`);
   if (e.mainCpuUsPerSend !== undefined) {

@@ -150,7 +150,7 @@ export function measure(results: JobResult[], extra: Record<string, number> = {}
  * JavaScript thread fired) over the same span, read at the end from its /metrics
  * (server_metrics.ts).
  */
-async function runMeasured(
+export async function runMeasured(
   server: ServerProcess,
   target: TargetKind,
   jobs: Job[],
@@ -222,7 +222,7 @@ export function split(total: number, parts: number): number[] {
 
 const TARGETS: TargetKind[] = ["relay", "parley"];
 
-async function roundsOf(
+export async function roundsOf(
   ctx: BenchContext,
   scenario: string,
   variant: string,
