@@ -129,6 +129,46 @@ Deno.test({
         await stopped;
       });
 
+      await t.step("the partner's edit and reaction print above the half-typed line", async () => {
+        const history = await request(bob, "getChatHistory", { userId1: "bob", userId2: "alice" });
+        assert(history.ok);
+        const find = (text: string) => history.messages.find((m) => m.text === text)!._id;
+        await tmux.type("still typ");
+        await waitFor(async () => (await tmux.screen()).at(-1) === "bob> still typ", "typed");
+        const edited = await request(bob, "editMessage", {
+          messageId: find("interrupting you"),
+          text: "interrupting, sorry",
+        });
+        assert(edited.ok);
+        let screen = await tmux.waitForLine(
+          /^\* edited: \[\d\d:\d\d\] bob: interrupting, sorry \(edited\)$/,
+          "the edit",
+        );
+        assertEquals(screen.at(-1), "bob> still typ");
+        const reacted = await request(bob, "addReaction", {
+          messageId: find("I am half way through"),
+          emoji: "👍",
+        });
+        assert(reacted.ok);
+        screen = await tmux.waitForLine(
+          /^\* bob reacted 👍: \[\d\d:\d\d\] alice: I am half way through \[👍 1\]$/,
+          "the reaction",
+        );
+        assertEquals(screen.at(-1), "bob> still typ");
+      });
+
+      await t.step("/edit 1 changes the user's last message", async () => {
+        const edited = nextEvent(bob, "messageEdited");
+        await tmux.key("C-u");
+        await tmux.type("/edit 1 I am all the way through");
+        await tmux.key("Enter");
+        assertEquals((await edited).text, "I am all the way through");
+        await tmux.waitForLine(
+          /^\* edited: \[\d\d:\d\d\] alice: I am all the way through \(edited\) \[👍 1\]$/,
+          "the edit printed",
+        );
+      });
+
       await t.step("Ctrl-C leaves cleanly", async () => {
         await tmux.key("C-c");
         const screen = await tmux.waitForLine(/^exited 0$/, "the exit");
