@@ -14,7 +14,7 @@ Deno.test({
   name: "cluster: an edit, a reaction and a block made on one node reach and hold on the other",
   ignore: skip,
   async fn(t) {
-    const cluster = await TestCluster.start(2, { PRESENCE_GRACE_MS: "100" });
+    await using cluster = await TestCluster.start(2, { PRESENCE_GRACE_MS: "100" });
     const [a, b] = cluster.nodes.map((n) => n.url) as [string, string];
     try {
       const alice = await cluster.connect(a, "alice");
@@ -108,8 +108,6 @@ Deno.test({
     } catch (err) {
       console.error(cluster.output());
       throw err;
-    } finally {
-      await cluster.close();
     }
   },
 });
