@@ -16,7 +16,7 @@ Deno.test({
   name: "cluster: Redis restarted mid-test, the nodes recover without a restart",
   ignore: skip,
   async fn(t) {
-    const cluster = await TestCluster.start(3, {
+    await using cluster = await TestCluster.start(3, {
       RATE_LIMITS: "on",
       RATE_LIMIT_SEND: "100:200",
       RATE_LIMIT_TYPING: "100:200",
@@ -126,9 +126,6 @@ Deno.test({
     } catch (err) {
       console.error(cluster.output());
       throw err;
-    } finally {
-      if (Deno.env.get("CLUSTER_TEST_LOGS")) console.error(cluster.output());
-      await cluster.close();
     }
   },
 });
