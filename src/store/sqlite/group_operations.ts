@@ -23,17 +23,17 @@ import {
   nextOwner,
   type RemoveMemberResult,
 } from "../group_store.ts";
-import { type InsertResult, searchWords } from "../repository.ts";
+import type { InsertResult } from "../repository.ts";
 import {
   AFTER_EVERY_ID,
   checkQuoted,
   messageById,
   type MessageRow,
   repeatOf,
-  rowidBelow,
   toMessage,
   VISIBLE_TO,
 } from "./message_rows.ts";
+import { conversationOwner, searchIndex } from "./search_index.ts";
 import type { Sql } from "./sql.ts";
 
 interface GroupRow {
@@ -99,14 +99,6 @@ function join(sql: Sql, conversation: number, userIds: readonly string[]): void 
       newest,
     )
   );
-}
-
-/** The FTS5 query of every word in the given conversations' messages; null when `q` has none. */
-function groupSearchMatch(q: string, conversations: readonly number[]): string | null {
-  const words = searchWords(q);
-  if (words.length === 0) return null;
-  const owners = conversations.map((id) => `owners:c${id}`).join(" OR ");
-  return [`(${owners})`, ...words.map((word) => `text:"${word}"`)].join(" AND ");
 }
 
 export const groupWrites = {
@@ -393,30 +385,24 @@ export const groupReads = {
     ).map(toMessage);
   },
 
-  /** Newest first over the FTS rows of the user's groups (or the one asked for). */
+  /** Newest first over the search keys of the user's groups (or the one asked for). */
   searchGroups(
     sql: Sql,
     a: { userId: string; q: string; groupId?: string; limit: number; before?: string },
   ): ChatMessage[] {
-    const conversations = sql.all<{ id: number }>(
+    const owners = sql.all<{ id: number }>(
       `SELECT c.id FROM conversation_members cm JOIN conversations c ON c.id = cm.conversation_id
        WHERE cm.user_id = ?1 AND cm.joined_seq IS NOT NULL AND (?2 IS NULL OR c.group_id = ?2)`,
       a.userId,
       a.groupId ?? null,
-    ).map((row) => row.id);
-    if (conversations.length === 0) return [];
-    const match = groupSearchMatch(a.q, conversations);
-    const below = rowidBelow(sql, a.before);
-    if (match === null || below === null) return [];
-    return sql.all<MessageRow>(
-      `SELECT m.* FROM messages_fts f JOIN messages m ON m.rowid = f.rowid
-       WHERE messages_fts MATCH ?1 AND f.rowid < ?2 AND ${VISIBLE_TO("?4")}
-       ORDER BY f.rowid DESC LIMIT ?3`,
-      match,
-      below,
-      a.limit,
-      a.userId,
-    ).map(toMessage);
+    ).map((row) => conversationOwner(row.id));
+    return searchIndex(sql, {
+      q: a.q,
+      owners,
+      viewerId: a.userId,
+      limit: a.limit,
+      before: a.before,
+    });
   },
 
   isGroupMuted(sql: Sql, a: { groupId: string; userId: string; at: string }): boolean {

@@ -92,15 +92,8 @@ export function checkQuoted(sql: Sql, quoted: QuotedMessage | null, conversation
   }
 }
 
-/** Like SQLite's hex() of the text: UTF-8 bytes, two hex digits each. */
-export function hexOf(text: string): string {
-  return Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
-}
-
 /**
- * The search cursor: FTS rows below this rowid are older than `before` (rowids
+ * The search cursor: index rows below this rowid are older than `before` (rowids
  * follow ids); null when no message is older; every row without a cursor.
  */
 export function rowidBelow(sql: Sql, before: string | undefined): number | null {

@@ -25,22 +25,20 @@ import {
   type ReactionResult,
   type Report,
   type ReportResult,
-  searchWords,
   type User,
 } from "../repository.ts";
 import type { Row, Sql } from "./sql.ts";
 import { outboxReads, outboxWrites } from "./outbox_operations.ts";
 import { erasureReads, erasureWrites } from "./erasure_operations.ts";
 import { groupReads, groupWrites } from "./group_operations.ts";
+import { searchIndex, userOwner } from "./search_index.ts";
 import {
   AFTER_EVERY_ID,
   checkQuoted,
-  hexOf,
   isParticipant,
   messageById,
   type MessageRow,
   repeatOf,
-  rowidBelow,
   toMessage,
   VISIBLE_TO,
 } from "./message_rows.ts";
@@ -175,19 +173,6 @@ function takeOffUnread(sql: Sql, conversation: number, userId: string): void {
     conversation,
     userId,
   );
-}
-
-/**
- * An FTS5 query holding every word (each quoted: a word is letters and digits
- * only, never FTS5 syntax) and the tokens of the user (and conversation), or
- * null when `q` has no word.
- */
-function searchMatch(q: string, userId: string, conversation: number | null): string | null {
-  const words = searchWords(q);
-  if (words.length === 0) return null;
-  const owners = [`owners:u${hexOf(userId)}`];
-  if (conversation !== null) owners.push(`owners:c${conversation}`);
-  return [...owners, ...words.map((word) => `text:"${word}"`)].join(" AND ");
 }
 
 // ---- writes --------------------------------------------------------------
@@ -683,28 +668,22 @@ export const reads = {
     ).map((row) => row.partner_id);
   },
 
-  /** Newest first: FTS5 walks its rowids (which follow message ids) down from the cursor. */
+  /** The user's 1:1 messages (with the partner's keys too for `with`), newest first. */
   search(
     sql: Sql,
     a: { userId: string; q: string; with?: string; limit: number; before?: string },
   ): ChatMessage[] {
-    let conversation: number | null = null;
-    if (a.with !== undefined) {
-      conversation = directConversationId(sql, a.userId, a.with);
-      if (conversation === null) return [];
-    }
-    const match = searchMatch(a.q, a.userId, conversation);
-    if (match === null) return [];
-    const below = rowidBelow(sql, a.before);
-    if (below === null) return [];
-    return sql.all<MessageRow>(
-      `SELECT m.* FROM messages_fts f JOIN messages m ON m.rowid = f.rowid
-       WHERE messages_fts MATCH ? AND f.rowid < ?
-       ORDER BY f.rowid DESC LIMIT ?`,
-      match,
-      below,
-      a.limit,
-    ).map(toMessage);
+    const search = {
+      q: a.q,
+      owners: [userOwner(a.userId)],
+      viewerId: a.userId,
+      limit: a.limit,
+      before: a.before,
+    };
+    if (a.with === undefined) return searchIndex(sql, search);
+    const conversationId = directConversationId(sql, a.userId, a.with);
+    if (conversationId === null) return [];
+    return searchIndex(sql, { ...search, alsoOwner: userOwner(a.with), conversationId });
   },
 
   listBlocked(sql: Sql, a: { blockerId: string }): BlockEntry[] {

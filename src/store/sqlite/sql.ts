@@ -4,6 +4,7 @@
  */
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { MIGRATIONS } from "./schema.ts";
+import { registerSearchKeys } from "./search_index.ts";
 
 export type Row = Record<string, SQLInputValue>;
 
@@ -28,6 +29,8 @@ export class Sql {
     // Checkpoints run on a connection of their own (openCheckpointer), never inside a COMMIT.
     db.exec("PRAGMA wal_autocheckpoint = 0");
     db.exec("PRAGMA foreign_keys = ON");
+    // The search triggers call it (migration 5 too): every connection that writes messages needs it.
+    registerSearchKeys(db);
     const sql = new Sql(db);
     sql.migrate();
     if (path !== ":memory:") preallocateWal(`${path}-wal`);
