@@ -20,10 +20,10 @@ Deno.test({
   name: "cluster failover: sticky polling through nginx, kill -9 of a node loses nothing confirmed",
   ignore: skip || !NGINX,
   async fn(t) {
-    const cluster = await TestCluster.start(3, { CLUSTER_NODE_TTL_MS: String(NODE_TTL_MS) });
-    let proxy: TestProxy | undefined;
+    await using cluster = await TestCluster.start(3, { CLUSTER_NODE_TTL_MS: String(NODE_TTL_MS) });
+    // Declared after the cluster, so it stops before the nodes behind it.
+    await using proxy = await TestProxy.start(cluster.nodes);
     try {
-      proxy = await TestProxy.start(cluster.nodes);
       // ip_hash: every client of this machine reaches the same node through the proxy.
       const targetPort = await proxy.target();
       const doomed = cluster.nodes.find((n) => n.port === targetPort)!;
@@ -42,7 +42,7 @@ Deno.test({
       });
 
       await t.step("a long-polling client through nginx stays on its node and chats", async () => {
-        const poller = await cluster.connect(proxy!.url, "polly", { transports: ["polling"] });
+        const poller = await cluster.connect(proxy.url, "polly", { transports: ["polling"] });
         // Several polls and posts, each of which must reach the node that holds the session.
         for (let i = 0; i < 5; i++) {
           const ack = await poller.timeout(5000).emitWithAck("sendMessage", {
@@ -148,7 +148,7 @@ Deno.test({
             ids.length - new Set(ids).size <= 1,
             `duplicates: ${ids.length - new Set(ids).size}`,
           );
-          assert(await proxy!.target() !== doomed.port, "nginx skips the dead node");
+          assert(await proxy.target() !== doomed.port, "nginx skips the dead node");
         },
       );
 
@@ -180,10 +180,6 @@ Deno.test({
     } catch (err) {
       console.error(cluster.output());
       throw err;
-    } finally {
-      if (Deno.env.get("CLUSTER_TEST_LOGS")) console.error(cluster.output());
-      await proxy?.stop();
-      await cluster.close();
     }
   },
 });
