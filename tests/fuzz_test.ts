@@ -126,6 +126,12 @@ function hostileEvent(r: Rng): [keyof ClientToServerEvents, unknown[]] {
       "removeReaction",
       "blockUser",
       "unblockUser",
+      "createGroup",
+      "addGroupMembers",
+      "removeGroupMember",
+      "leaveGroup",
+      "renameGroup",
+      "markGroupRead",
     ] as const,
   );
   const whole = r.next() < 0.15;
@@ -176,6 +182,11 @@ function hostileEvent(r: Rng): [keyof ClientToServerEvents, unknown[]] {
           () => ({ ...base, replyTo: badId(r) }),
           () => ({ ...base, replyTo: seededId(r) }), // another conversation's: VALIDATION_ERROR
           () => ({ ...base, ...protoPollution() as object, receiverId: badId(r) }),
+          () => ({ ...base, groupId: seededGroupId }), // both: VALIDATION_ERROR
+          () => ({ text: "hello", groupId: seededGroupId }), // not a member: FORBIDDEN
+          () => ({ text: "hello", groupId: badId(r) }),
+          () => ({ text: "hello", groupId: "0".repeat(24) }), // unknown: NOT_FOUND
+          () => ({ text: badText(r), groupId: seededGroupId }),
         ])(),
       ]];
     }
@@ -185,6 +196,9 @@ function hostileEvent(r: Rng): [keyof ClientToServerEvents, unknown[]] {
           () => ({ receiverId: badId(r), isTyping: true }),
           () => ({ receiverId: "bob", isTyping: r.pick(["yes", 1, null, {}, []]) }),
           () => ({ isTyping: true }),
+          () => ({ groupId: seededGroupId, isTyping: true }), // not a member: FORBIDDEN
+          () => ({ groupId: badId(r), isTyping: true }),
+          () => ({ groupId: seededGroupId, receiverId: "bob", isTyping: true }),
         ])(),
       ]];
     case "getChatHistory":
@@ -194,6 +208,9 @@ function hostileEvent(r: Rng): [keyof ClientToServerEvents, unknown[]] {
           () => ({ userId1: badId(r), userId2: "fuzzer" }),
           () => ({ userId1: "fuzzer", userId2: "alice", ...badPage(r) }),
           () => ({ userId1: { $ne: null }, userId2: { $ne: null } }),
+          () => ({ groupId: seededGroupId }), // not a member: FORBIDDEN
+          () => ({ groupId: badId(r), ...badPage(r) }),
+          () => ({ groupId: seededGroupId, userId1: "fuzzer", userId2: "alice" }),
         ])(),
       ]];
     case "messageRead":
@@ -235,6 +252,58 @@ function hostileEvent(r: Rng): [keyof ClientToServerEvents, unknown[]] {
           () => ({ userId: "fuzzer" }), // yourself: VALIDATION_ERROR
           () => ({}),
           () => "bob",
+        ])(),
+      ]];
+    case "createGroup":
+      return [event, [
+        r.pick<() => unknown>([
+          () => ({ name: badText(r), memberIds: ["bob"] }),
+          () => ({ name: r.pick(["", "  ", "x".repeat(101)]), memberIds: ["bob"] }),
+          () => ({ name: "g", memberIds: r.pick([[], ["fuzzer"], ["fuzzer", "fuzzer"]]) }), // alone
+          () => ({ name: "g", memberIds: [badId(r)] }),
+          () => ({ name: "g", memberIds: r.pick(["bob", { $ne: null }, null, 5, {}]) }),
+          () => ({ name: "g", memberIds: Array.from({ length: 300 }, (_, i) => `u${i}`) }), // > 256
+          () => ({ memberIds: ["bob"] }),
+        ])(),
+      ]];
+    case "addGroupMembers":
+      return [event, [
+        r.pick<() => unknown>([
+          () => ({ groupId: seededGroupId, userIds: ["fuzzer"] }), // not the owner: FORBIDDEN
+          () => ({ groupId: badId(r), userIds: ["bob"] }),
+          () => ({ groupId: seededGroupId, userIds: r.pick([[], [badId(r)], badId(r)]) }),
+        ])(),
+      ]];
+    case "removeGroupMember":
+      return [event, [
+        r.pick<() => unknown>([
+          () => ({ groupId: seededGroupId, userId: "bob" }), // not the owner: FORBIDDEN
+          () => ({ groupId: seededGroupId, userId: badId(r) }),
+          () => ({ groupId: badId(r), userId: "bob" }),
+        ])(),
+      ]];
+    case "leaveGroup":
+      return [event, [
+        r.pick<() => unknown>([
+          () => ({ groupId: seededGroupId }), // not a member: FORBIDDEN
+          () => ({ groupId: badId(r) }),
+          () => ({}),
+        ])(),
+      ]];
+    case "renameGroup":
+      return [event, [
+        r.pick<() => unknown>([
+          () => ({ groupId: seededGroupId, name: "mine" }), // not a member: FORBIDDEN
+          () => ({ groupId: seededGroupId, name: badText(r) }),
+          () => ({ groupId: badId(r), name: "x" }),
+        ])(),
+      ]];
+    case "markGroupRead":
+      return [event, [
+        r.pick<() => unknown>([
+          () => ({ groupId: seededGroupId, messageId: seededGroupMessageId }), // FORBIDDEN
+          () => ({ groupId: seededGroupId, messageId: badId(r) }),
+          () => ({ groupId: badId(r), messageId: seededGroupMessageId }),
         ])(),
       ]];
   }
@@ -315,6 +384,28 @@ function hostileRequest(r: Rng): { method: string; path: string; body?: string }
       path: `/api/users/${r.pick(BAD_PATH_USERS)}/block`,
     }),
     () => ({ method: "DELETE", path: `/api/chats/${seededId(r)}?for=${r.pick(["me", "x", ""])}` }),
+    () => ({
+      method: "GET",
+      path: `/api/groups/${r.pick([seededGroupId, enc(badId(r))])}${
+        r.pick(["", "/history", `/history?limit=${enc(badPage(r).limit ?? "x")}`])
+      }`,
+    }),
+    () => ({
+      method: "GET",
+      path: `/api/groups/${seededGroupId}/messages/${
+        r.pick([seededGroupMessageId, enc(badId(r))])
+      }/reads`,
+    }),
+    () => ({
+      method: r.pick(["PUT", "DELETE"]),
+      path: `/api/groups/${r.pick([seededGroupId, enc(badId(r))])}/mute`,
+      body: JSON.stringify({ until: r.pick(["tomorrow", "2020-01-01T00:00:00Z", 5, {}]) }),
+    }),
+    () => ({ method: "DELETE", path: `/api/chats/${seededGroupMessageId}` }), // not the sender
+    () => ({
+      method: "PUT",
+      path: `/api/chats/${seededGroupMessageId}/reactions/${enc("👍")}`, // not a member
+    }),
   ])();
 }
 
@@ -322,6 +413,9 @@ function hostileRequest(r: Rng): { method: string; path: string; body?: string }
 const BAD_PATH_USERS = ["fuzzer", "x".repeat(129), "%20bob", "tab%09x"];
 
 let seededIds: string[] = [];
+/** A group of alice and bob's, and a message of it: the fuzzer is no member. */
+let seededGroupId = "";
+let seededGroupMessageId = "";
 
 async function snapshot(server: TestServer) {
   const { messages } = server.parley.store;
@@ -335,6 +429,10 @@ async function snapshot(server: TestServer) {
     await messages.undelivered("bob", { limit: 200 }),
     await server.parley.store.blocks.blockedEitherWay("fuzzer"),
     await server.parley.store.reports.list({ limit: 200 }),
+    await server.parley.store.groups.get(seededGroupId),
+    await server.parley.store.groups.history(seededGroupId, page),
+    await server.parley.store.groups.groupsOf("fuzzer"),
+    await server.parley.store.groups.conversations("bob", page),
   ]);
 }
 
@@ -361,6 +459,7 @@ Deno.test(`fuzz: ${RUNS} hostile socket payloads and ${Math.ceil(RUNS / 4)} host
     RATE_LIMIT_EDIT: "1000000:1000000",
     RATE_LIMIT_REACT: "1000000:1000000",
     RATE_LIMIT_BLOCK: "1000000:1000000",
+    RATE_LIMIT_GROUP: "1000000:1000000",
     RATE_LIMIT_REST: "1000000:1000000",
     RATE_LIMIT_ANON_REST: "1000000:1000000",
     MAX_SOCKET_PAYLOAD_BYTES: "1048576", // big values reach validation instead of closing the socket
@@ -371,6 +470,18 @@ Deno.test(`fuzz: ${RUNS} hostile socket payloads and ${Math.ceil(RUNS / 4)} host
     assert(ack.ok);
     seededIds.push(ack.message._id);
   }
+  const created = await alice.timeout(3000).emitWithAck("createGroup", {
+    name: "Seeded",
+    memberIds: ["bob"],
+  });
+  assert(created.ok);
+  seededGroupId = created.group._id;
+  const inGroup = await alice.timeout(3000).emitWithAck("sendMessage", {
+    groupId: seededGroupId,
+    text: "group one",
+  });
+  assert(inGroup.ok);
+  seededGroupMessageId = inGroup.message._id;
   const before = await snapshot(server);
   const fuzzer = await server.connect("fuzzer");
   const r = prng(SEED);
