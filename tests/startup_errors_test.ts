@@ -51,8 +51,11 @@ function assertOneLine(exit: Exit, line: RegExp): void {
   assert(!/\bat \S+ \(|\\n\s+at /.test(exit.output), `stack frame in:\n${exit.output}`);
 }
 
-/** A TCP port that accepts connections and never answers (a firewall that drops, a hung server). */
-function silentPort(): { port: number; close(): void } {
+/**
+ * A TCP port that accepts connections and never answers (a firewall that drops, a hung
+ * server); closed with the connections it holds when its `using` scope ends.
+ */
+function silentPort(): { port: number } & Disposable {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const held: Deno.Conn[] = [];
   (async () => {
@@ -60,7 +63,7 @@ function silentPort(): { port: number; close(): void } {
   })().catch(() => {});
   return {
     port: (listener.addr as Deno.NetAddr).port,
-    close() {
+    [Symbol.dispose]() {
       listener.close();
       for (const conn of held) conn.close();
     },
@@ -68,16 +71,12 @@ function silentPort(): { port: number; close(): void } {
 }
 
 Deno.test("start-up: a port in use is one line naming the port and PORT", async () => {
-  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  try {
-    const port = (taken.addr as Deno.NetAddr).port;
-    assertOneLine(
-      await runToExit({ PORT: String(port) }),
-      new RegExp(`^port ${port} is in use: set PORT$`),
-    );
-  } finally {
-    taken.close();
-  }
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (taken.addr as Deno.NetAddr).port;
+  assertOneLine(
+    await runToExit({ PORT: String(port) }),
+    new RegExp(`^port ${port} is in use: set PORT$`),
+  );
 });
 
 Deno.test("start-up: a data directory that cannot be written names it and its variable", async () => {
@@ -103,37 +102,33 @@ Deno.test("start-up: a data directory that cannot be written names it and its va
 
 Deno.test("start-up: an unreachable MongoDB names host, port and cause", async (t) => {
   const closed = freePort();
-  const silent = silentPort();
-  try {
-    const [refused, dns, timeout] = await Promise.all([
-      runToExit({ MONGODB_URI: `mongodb://user:hidden@127.0.0.1:${closed}/` }),
-      runToExit({ MONGODB_URI: "mongodb://no-such-host.invalid:27017/" }),
-      runToExit({ MONGODB_URI: `mongodb://127.0.0.1:${silent.port}/` }),
-    ]);
-    await t.step("connection refused", () => {
-      assertOneLine(
-        refused,
-        new RegExp(
-          `^MongoDB at 127\\.0\\.0\\.1:${closed} is unreachable: connection refused \\(set MONGODB_URI\\)$`,
-        ),
-      );
-      assert(!refused.output.includes("hidden"), "the password is never printed");
-    });
-    await t.step("name not found", () => {
-      assertOneLine(
-        dns,
-        /^MongoDB at no-such-host\.invalid:27017 is unreachable: host name not found \(DNS\)/,
-      );
-    });
-    await t.step("no answer", () => {
-      assertOneLine(
-        timeout,
-        new RegExp(`^MongoDB at 127\\.0\\.0\\.1:${silent.port} is unreachable: timed out`),
-      );
-    });
-  } finally {
-    silent.close();
-  }
+  using silent = silentPort();
+  const [refused, dns, timeout] = await Promise.all([
+    runToExit({ MONGODB_URI: `mongodb://user:hidden@127.0.0.1:${closed}/` }),
+    runToExit({ MONGODB_URI: "mongodb://no-such-host.invalid:27017/" }),
+    runToExit({ MONGODB_URI: `mongodb://127.0.0.1:${silent.port}/` }),
+  ]);
+  await t.step("connection refused", () => {
+    assertOneLine(
+      refused,
+      new RegExp(
+        `^MongoDB at 127\\.0\\.0\\.1:${closed} is unreachable: connection refused \\(set MONGODB_URI\\)$`,
+      ),
+    );
+    assert(!refused.output.includes("hidden"), "the password is never printed");
+  });
+  await t.step("name not found", () => {
+    assertOneLine(
+      dns,
+      /^MongoDB at no-such-host\.invalid:27017 is unreachable: host name not found \(DNS\)/,
+    );
+  });
+  await t.step("no answer", () => {
+    assertOneLine(
+      timeout,
+      new RegExp(`^MongoDB at 127\\.0\\.0\\.1:${silent.port} is unreachable: timed out`),
+    );
+  });
 });
 
 Deno.test({
@@ -158,36 +153,32 @@ Deno.test({
   async fn(t) {
     const closed = freePort();
     const locked = freePort();
-    const redis = new Deno.Command(REDIS_SERVER!, {
+    // A child process's await using stops it with SIGTERM and awaits its exit.
+    await using _redis = new Deno.Command(REDIS_SERVER!, {
       args: ["--port", String(locked), "--bind", "127.0.0.1", "--save", "", "--requirepass", "x"],
       stdout: "null",
       stderr: "null",
     }).spawn();
-    try {
-      await waitForPort(locked);
-      const env = { MONGODB_URI: MONGODB_URI!, MONGODB_DB: `parley_startup_${Date.now()}` };
-      const [refused, noPassword] = await Promise.all([
-        runToExit({ ...env, REDIS_URL: `redis://127.0.0.1:${closed}` }),
-        runToExit({ ...env, REDIS_URL: `redis://127.0.0.1:${locked}` }),
-      ]);
-      await t.step("connection refused", () => {
-        assertOneLine(
-          refused,
-          new RegExp(
-            `^Redis at 127\\.0\\.0\\.1:${closed} is unreachable: connection refused \\(set REDIS_URL\\)$`,
-          ),
-        );
-      });
-      await t.step("a password is wanted", () => {
-        assertOneLine(
-          noPassword,
-          new RegExp(`^Redis at 127\\.0\\.0\\.1:${locked} is unreachable: authentication failed`),
-        );
-      });
-    } finally {
-      redis.kill("SIGTERM");
-      await redis.status;
-    }
+    await waitForPort(locked);
+    const env = { MONGODB_URI: MONGODB_URI!, MONGODB_DB: `parley_startup_${Date.now()}` };
+    const [refused, noPassword] = await Promise.all([
+      runToExit({ ...env, REDIS_URL: `redis://127.0.0.1:${closed}` }),
+      runToExit({ ...env, REDIS_URL: `redis://127.0.0.1:${locked}` }),
+    ]);
+    await t.step("connection refused", () => {
+      assertOneLine(
+        refused,
+        new RegExp(
+          `^Redis at 127\\.0\\.0\\.1:${closed} is unreachable: connection refused \\(set REDIS_URL\\)$`,
+        ),
+      );
+    });
+    await t.step("a password is wanted", () => {
+      assertOneLine(
+        noPassword,
+        new RegExp(`^Redis at 127\\.0\\.0\\.1:${locked} is unreachable: authentication failed`),
+      );
+    });
   },
 });
 
