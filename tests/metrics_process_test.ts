@@ -16,7 +16,8 @@ const START_FLAGS = [
   "--allow-sys",
 ];
 
-interface Child {
+/** `await using` stops it with SIGTERM and waits for its exit. */
+interface Child extends AsyncDisposable {
   url: string;
   process: Deno.ChildProcess;
 }
@@ -48,16 +49,18 @@ async function startChild(flags: string[]): Promise<Child> {
       (async () => {
         while (!(await reader.read()).done) { /* discard */ }
       })().catch(() => {});
-      return { url: match[1]!, process };
+      return {
+        url: match[1]!,
+        process,
+        [Symbol.asyncDispose]: async () => {
+          process.kill("SIGTERM");
+          await process.status;
+        },
+      };
     }
   }
   process.kill("SIGKILL");
   throw new Error(`server did not start:\n${text}`);
-}
-
-async function stopChild(child: Child): Promise<void> {
-  child.process.kill("SIGTERM");
-  await child.process.status;
 }
 
 async function scrape(url: string): Promise<Map<string, number>> {
@@ -78,46 +81,38 @@ function residentBytes(pid: number): number {
 }
 
 Deno.test("/metrics: resident memory and heap are the process's own under start's permissions", async () => {
-  const child = await startChild(START_FLAGS);
-  try {
-    const values = await scrape(child.url);
-    const reported = values.get("parley_process_resident_memory_bytes") ?? 0;
-    const actual = residentBytes(child.process.pid);
-    assert(reported > 0, `resident memory reported: ${reported}`);
-    assert(
-      Math.abs(reported - actual) < actual * 0.25,
-      `reported ${reported} B, /proc says ${actual} B`,
-    );
-    assert((values.get("parley_process_heap_bytes") ?? 0) > 1024 * 1024, "heap above 1 MiB");
-    assertEquals(
-      values.has("parley_process_open_fds"),
-      false,
-      "open fds cannot be counted without --allow-all: left out, not reported as 0",
-    );
-    assertEquals(values.has("parley_process_virtual_memory_bytes"), false);
-  } finally {
-    await stopChild(child);
-  }
+  await using child = await startChild(START_FLAGS);
+  const values = await scrape(child.url);
+  const reported = values.get("parley_process_resident_memory_bytes") ?? 0;
+  const actual = residentBytes(child.process.pid);
+  assert(reported > 0, `resident memory reported: ${reported}`);
+  assert(
+    Math.abs(reported - actual) < actual * 0.25,
+    `reported ${reported} B, /proc says ${actual} B`,
+  );
+  assert((values.get("parley_process_heap_bytes") ?? 0) > 1024 * 1024, "heap above 1 MiB");
+  assertEquals(
+    values.has("parley_process_open_fds"),
+    false,
+    "open fds cannot be counted without --allow-all: left out, not reported as 0",
+  );
+  assertEquals(values.has("parley_process_virtual_memory_bytes"), false);
 });
 
 Deno.test("/metrics: open file descriptors are counted when the process may read /proc", async () => {
-  const child = await startChild(["--allow-all"]);
-  try {
-    const before = (await scrape(child.url)).get("parley_process_open_fds") ?? 0;
-    const actual = [...Deno.readDirSync(`/proc/${child.process.pid}/fd`)].length;
-    assert(before > 0 && Math.abs(before - actual) <= 3, `reported ${before}, /proc has ${actual}`);
-    // Ten more connections held open are ten more descriptors in the server.
-    const held = await Promise.all(
-      Array.from(
-        { length: 10 },
-        () => Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(child.url).port) }),
-      ),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const after = (await scrape(child.url)).get("parley_process_open_fds") ?? 0;
-    for (const conn of held) conn.close();
-    assert(after >= before + 10, `before ${before}, with 10 more connections ${after}`);
-  } finally {
-    await stopChild(child);
-  }
+  await using child = await startChild(["--allow-all"]);
+  const before = (await scrape(child.url)).get("parley_process_open_fds") ?? 0;
+  const actual = [...Deno.readDirSync(`/proc/${child.process.pid}/fd`)].length;
+  assert(before > 0 && Math.abs(before - actual) <= 3, `reported ${before}, /proc has ${actual}`);
+  // Ten more connections held open are ten more descriptors in the server.
+  const held = await Promise.all(
+    Array.from(
+      { length: 10 },
+      () => Deno.connect({ hostname: "127.0.0.1", port: Number(new URL(child.url).port) }),
+    ),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const after = (await scrape(child.url)).get("parley_process_open_fds") ?? 0;
+  for (const conn of held) conn.close();
+  assert(after >= before + 10, `before ${before}, with 10 more connections ${after}`);
 });
