@@ -3,8 +3,8 @@
 /**
  * Puts the chat into a container (the page's body, or a <parley-chat> shadow
  * root) and wires its parts: the connection, the conversation list, the
- * message list, the composer, search, the report dialog and the toast. The
- * parts do not know each other;
+ * message list, the composer, search, the report dialog, groups (their panel
+ * and read-by dialog) and the toast. The parts do not know each other;
  * what one does to another goes through here.
  */
 import { createApi, fetchDevToken } from "./api.js";
@@ -12,12 +12,22 @@ import { Composer } from "./composer.js";
 import { Connection, TokenSource } from "./connection.js";
 import { ConversationList } from "./conversation_list.js";
 import { pick } from "./dom.js";
-import { isMessage } from "./format.js";
+import { compareMessages, isMessage } from "./format.js";
+import { GroupPanel } from "./group_panel.js";
+import {
+  conversationKeyOf,
+  GroupDirectory,
+  groupIdOf,
+  groupKey,
+  GroupReadPointer,
+  isIncoming,
+} from "./groups.js";
 import { chatMarkup } from "./layout.js";
 import { MessageList } from "./message_list.js";
 import { Notifier } from "./notifications.js";
 import { Outbox } from "./outbox.js";
 import { applyReaction, hasReacted } from "./reactions.js";
+import { ReadByDialog, readByLabel } from "./read_by_dialog.js";
 import { ReportDialog } from "./report_dialog.js";
 import { SearchPanel } from "./search_panel.js";
 import { createToast, describeError } from "./toast.js";
@@ -25,6 +35,9 @@ import { UploadCache } from "./uploads.js";
 
 /** @typedef {import("../../src/protocol/types.ts").ChatMessage} ChatMessage */
 /** @typedef {import("../../src/protocol/types.ts").ConversationRow} ConversationRow */
+/** @typedef {import("../../src/protocol/types.ts").GroupConversationRow} GroupConversationRow */
+/** @typedef {import("../../src/protocol/types.ts").Group} Group */
+/** @typedef {import("../../src/protocol/types.ts").GroupReadPayload} GroupReadPayload */
 /** @typedef {import("./connection.js").ParleyClient} ParleyClient */
 /** @typedef {import("./connection.js").Status} Status */
 
@@ -40,6 +53,12 @@ const ACKED_EVENTS = new Set([
   "removeReaction",
   "blockUser",
   "unblockUser",
+  "createGroup",
+  "addGroupMembers",
+  "removeGroupMember",
+  "leaveGroup",
+  "renameGroup",
+  "markGroupRead",
 ]);
 /** Edits, reactions and blocks wait this long for the server's answer. */
 const ACTION_TIMEOUT_MS = 10_000;
@@ -78,6 +97,9 @@ export function mountChat(container, options) {
   const uploads = new UploadCache(api);
   /** Every message this page has seen, by id: one copy, merged. */
   const known = /** @type {Map<string, ChatMessage>} */ (new Map());
+  /** The reader's groups, and who read what in them. */
+  const groups = new GroupDirectory();
+  const lookup = (/** @type {string} */ id) => known.get(id);
   /** messageRead requests in flight. */
   const reading = new Set();
   let openPartner = "";
@@ -106,6 +128,8 @@ export function mountChat(container, options) {
       if (conversations.me !== me.id) {
         conversations.reset(me.id);
         known.clear();
+        groups.clear();
+        groupReads.clear();
         outbox.clear();
         uploads.clear();
         closeConversation();
@@ -146,6 +170,7 @@ export function mountChat(container, options) {
       retry: (clientMessageId) => outbox.retry(clientMessageId),
       act: (choice, m) => void act(choice, m),
       nameOf: (id) => conversations.displayName(id),
+      readBy: (m, trigger) => void showReadBy(m, trigger),
     },
   );
   const outbox = new Outbox(connection, {
@@ -188,7 +213,11 @@ export function mountChat(container, options) {
       edit: (messageId, text) => void editMessage(messageId, text),
       typing: (isTyping) => {
         if (openPartner && connection.connected) {
-          connection.socket?.emit("typing", { receiverId: openPartner, isTyping });
+          const groupId = groupIdOf(openPartner);
+          connection.socket?.emit(
+            "typing",
+            groupId ? { groupId, isTyping } : { receiverId: openPartner, isTyping },
+          );
         }
       },
       error: showError,
@@ -220,6 +249,40 @@ export function mountChat(container, options) {
     },
   );
   const reportDialog = new ReportDialog(pick(host, "#reportDialog", HTMLDialogElement));
+  const readByDialog = new ReadByDialog(
+    pick(host, "#readByDialog", HTMLDialogElement),
+    (id) => conversations.displayName(id),
+  );
+  const groupReads = new GroupReadPointer(connection, applyGroupRead, (err) => {
+    showError("markGroupRead", err);
+  });
+  const groupPanel = new GroupPanel(
+    {
+      newGroup: pick(host, "#newGroup", HTMLDetailsElement),
+      newGroupForm: pick(host, "#newGroupForm", HTMLFormElement),
+      groupName: input("groupName"),
+      groupPeople: input("groupPeople"),
+      createGroup: button("createGroupBtn"),
+      membersButton: button("membersBtn"),
+      panel: $("groupPanel"),
+      members: pick(host, "#groupMembers", HTMLUListElement),
+      addForm: pick(host, "#addPeopleForm", HTMLFormElement),
+      addPeople: input("addPeople"),
+      renameForm: pick(host, "#renameGroupForm", HTMLFormElement),
+      rename: input("renameGroup"),
+      leave: button("leaveGroupBtn"),
+    },
+    connection,
+    {
+      me: () => connection.me?.id ?? "",
+      nameOf: (id) => conversations.displayName(id),
+      changed: applyGroup,
+      created: (group) => openConversation(groupKey(group._id)),
+      left: (groupId) => dropGroup(groupId),
+      error: showError,
+      ok: (what) => toast.clear(what),
+    },
+  );
 
   // ------------------------------------------------------------ status and controls
 
@@ -239,6 +302,7 @@ export function mountChat(container, options) {
     const blocked = openPartner !== "" && conversations.blocked.has(openPartner);
     composer.setEnabled(connected && openPartner !== "" && !blocked);
     search.setEnabled(connected);
+    groupPanel.setEnabled(connected);
     const older = button("loadOlderBtn");
     older.hidden = !openPartner || !hasOlder;
     older.disabled = !connected || loadingHistory;
@@ -345,10 +409,13 @@ export function mountChat(container, options) {
         `/api/chats/conversations?limit=${CONVERSATIONS_LIMIT}&skip=0`,
       );
       if (!Array.isArray(rows)) return;
-      conversations.replace(/** @type {ConversationRow[]} */ (rows));
-      for (const r of /** @type {ConversationRow[]} */ (rows)) {
+      const list = /** @type {(ConversationRow | GroupConversationRow)[]} */ (rows);
+      conversations.replace(list);
+      for (const r of list) {
         if (r.lastMessage) remember(r.lastMessage);
+        if ("group" in r) groups.set(r.group);
       }
+      if (openPartner) groupPanel.show(openGroup());
       renderPartnerHeader();
       toast.clear("Loading conversations");
     } catch (err) {
@@ -365,9 +432,12 @@ export function mountChat(container, options) {
   function openConversation(raw) {
     const partnerId = raw.trim();
     const me = connection.me?.id;
+    const group = groupIdOf(partnerId) !== null;
     if (!me) return showError("New chat", { error: "connect first" });
     if (!partnerId) return showError("New chat", { error: "enter a user id" });
-    if (partnerId.length > 128) return showError("New chat", { error: "user id too long" });
+    if (partnerId.length > 128 && !group) {
+      return showError("New chat", { error: "user id too long" });
+    }
     if (partnerId === me) return showError("New chat", { error: "you cannot chat with yourself" });
     toast.clear("New chat");
     app.dataset.view = "chat";
@@ -377,7 +447,8 @@ export function mountChat(container, options) {
     openPartner = partnerId;
     openGeneration++;
     hasOlder = false;
-    conversations.person(partnerId);
+    readByDialog.close();
+    if (!group) conversations.person(partnerId);
     conversations.setActive(partnerId);
     messages.reset(me, partnerId);
     for (const o of outbox.forConversation(partnerId)) messages.showOutgoing(o);
@@ -393,6 +464,7 @@ export function mountChat(container, options) {
     openPartner = "";
     openGeneration++;
     app.dataset.view = "list";
+    readByDialog.close();
     messages.reset(connection.me?.id ?? "", "");
     conversations.setActive("");
     renderPartnerHeader();
@@ -413,6 +485,14 @@ export function mountChat(container, options) {
     const presence = conversations.presence(openPartner);
     name.textContent = conversations.displayName(openPartner);
     name.title = openPartner;
+    const group = openGroup();
+    if (group) {
+      status.textContent = group.memberIds.map((id) =>
+        id === connection.me?.id ? "you" : conversations.displayName(id)
+      ).join(", ");
+      status.className = "presence muted group-members-line";
+      return;
+    }
     status.textContent = presence.kind === "unknown"
       ? "presence unknown (shared once you have chatted)"
       : presence.text;
@@ -435,6 +515,9 @@ export function mountChat(container, options) {
     const block = button("blockBtn");
     block.textContent = blocked ? "Unblock" : "Block";
     block.title = blocked ? `Let ${who} message you again` : "Stop messages both ways";
+    // A group is muted, not blocked; its Members button opens its panel.
+    block.hidden = groupIdOf(openPartner) !== null;
+    groupPanel.show(openGroup());
     note.hidden = !blocked;
     note.textContent = blocked
       ? `You blocked ${who}. Neither of you can send messages until you unblock.`
@@ -484,10 +567,13 @@ export function mountChat(container, options) {
     const partnerId = openPartner;
     if (!partnerId) return;
     const muting = !(conversations.rows.get(partnerId)?.muted ?? false);
+    const groupId = groupIdOf(partnerId);
     try {
       const state = /** @type {{ muted?: unknown, mutedUntil?: unknown }} */ (await api.json(
         muting ? "PUT" : "DELETE",
-        `/api/chats/conversations/${encodeURIComponent(partnerId)}/mute`,
+        groupId
+          ? `/api/groups/${encodeURIComponent(groupId)}/mute`
+          : `/api/chats/conversations/${encodeURIComponent(partnerId)}/mute`,
       ));
       conversations.setMuted(
         partnerId,
@@ -516,15 +602,20 @@ export function mountChat(container, options) {
     loadingHistory = true;
     updateControls();
     try {
+      const groupId = groupIdOf(partnerId);
       const page = await api.json(
         "GET",
-        `/api/chats/history/${encodeURIComponent(partnerId)}?${params}`,
+        groupId
+          ? `/api/groups/${encodeURIComponent(groupId)}/history?${params}`
+          : `/api/chats/history/${encodeURIComponent(partnerId)}?${params}`,
       );
       if (generation !== openGeneration || !Array.isArray(page)) return;
       const list = page.filter(isMessage).map(remember);
+      if (groupId && firstPage) markReadBeforeUnread(list);
       if (older || firstPage) hasOlder = list.length >= HISTORY_LIMIT;
       messages.add(list, { older, firstPage });
       if (pendingJump && messages.jumpTo(pendingJump)) pendingJump = "";
+      if (groupId) void loadReadBy(list);
       toast.clear("Loading history");
     } catch (err) {
       if (generation === openGeneration) showError("Loading history", err);
@@ -648,9 +739,8 @@ export function mountChat(container, options) {
     if (!isMessage(raw) || !me) return;
     const isNew = !known.has(raw._id);
     const m = remember(raw);
-    const incoming = m.receiverId === me && m.senderId !== me;
-    // isMessage() let only 1:1 messages through: receiverId is a string here.
-    const partnerId = incoming ? m.senderId : m.receiverId ?? "";
+    const incoming = isIncoming(m, me);
+    const partnerId = conversationKeyOf(m, me);
     const hadRow = conversations.rows.has(partnerId);
     conversations.noteMessage(m, isNew && incoming && !m.readAt);
     if (isNew && incoming && !m.readAt) {
@@ -661,11 +751,13 @@ export function mountChat(container, options) {
       messages.add([m]);
       renderEmpty();
     }
-    if (!hadRow || !conversations.people.get(partnerId)?.presenceKnown) scheduleRefresh();
+    const presenceKnown = m.groupId || conversations.people.get(partnerId)?.presenceKnown;
+    if (!hadRow || !presenceKnown) scheduleRefresh();
   }
 
   /** The reader saw it: tell the server (once). @param {ChatMessage} m */
   async function markRead(m) {
+    if (m.groupId && !m.readAt) return groupReads.seen(m);
     if (m.readAt || reading.has(m._id) || !connection.connected) return;
     reading.add(m._id);
     const res = await connection.request("messageRead", { messageId: m._id }, READ_TIMEOUT_MS);
@@ -722,6 +814,143 @@ export function mountChat(container, options) {
     typing.textContent = "";
   }
 
+  // ------------------------------------------------------------ groups
+
+  /** The open conversation's group, when a group is open. @returns {Group | null} */
+  function openGroup() {
+    const groupId = groupIdOf(openPartner);
+    return (groupId && groups.get(groupId)) || null;
+  }
+
+  /** A group as the server has it now (an answer, or groupUpdated). @param {Group} group */
+  function applyGroup(group) {
+    if (!group.memberIds.includes(connection.me?.id ?? "")) return dropGroup(group._id);
+    groups.set(group);
+    conversations.setGroup(groupKey(group._id), group);
+    if (groupKey(group._id) === openPartner) {
+      renderPartnerHeader();
+      renderReadBy();
+    }
+  }
+
+  /** The reader left the group or was removed: it goes from the page. @param {string} groupId */
+  function dropGroup(groupId) {
+    const key = groupKey(groupId);
+    groups.remove(groupId);
+    conversations.setGroup(key, null);
+    if (openPartner === key) closeConversation();
+  }
+
+  /**
+   * A member's read pointer moved: another's (groupRead) changes the "Read by"
+   * of the reader's messages; the reader's own (markGroupRead's answer, or
+   * another tab of theirs) makes what it covers read here.
+   * @param {GroupReadPayload} read
+   */
+  function applyGroupRead(read) {
+    groups.noteRead(read, lookup);
+    const key = groupKey(read.groupId);
+    if (read.userId === connection.me?.id) {
+      const pointer = known.get(read.messageId);
+      let left = conversations.rows.get(key)?.unreadCount ?? 0;
+      for (const m of known.values()) {
+        if (m.groupId !== read.groupId || m.readAt || m.senderId === read.userId) continue;
+        if (pointer ? compareMessages(m, pointer) > 0 : m._id > read.messageId) continue;
+        m.readAt = read.readAt;
+        messages.update(m);
+        conversations.markOneRead(key);
+        left--;
+      }
+      // More were unread than this page holds: the server counts the rest.
+      if (left > 0) scheduleRefresh();
+    }
+    if (key === openPartner) renderReadBy();
+  }
+
+  /**
+   * A group's first page: its messages before the list row's unread ones were
+   * read before (the server keeps one pointer, not a time per message).
+   * @param {ChatMessage[]} list
+   */
+  function markReadBeforeUnread(list) {
+    const me = connection.me?.id ?? "";
+    const unread = conversations.rows.get(openPartner)?.unreadCount ?? 0;
+    const incoming = list.filter((m) => isIncoming(m, me) && !m.readAt).sort(compareMessages);
+    for (const m of incoming.slice(0, Math.max(0, incoming.length - unread))) {
+      m.readAt = m.createdAt;
+    }
+  }
+
+  /** The "Read by" of the reader's messages in the open group, as far as the page knows. */
+  function renderReadBy() {
+    const group = openGroup();
+    const me = connection.me?.id;
+    if (!group || !me) return;
+    for (const m of messages.messages.values()) {
+      if (m.senderId !== me) continue;
+      const readers = groups.readersOf(m, lookup).length;
+      messages.setReadBy(m._id, readByLabel(readers, group.memberIds.length - 1));
+    }
+    const shown = readByDialog.message;
+    if (shown?.groupId === group._id) void fillReadBy(shown);
+  }
+
+  /**
+   * Who read the reader's newest message of a page: the members at or past it
+   * (and so past every older one), for the labels. @param {ChatMessage[]} list
+   */
+  async function loadReadBy(list) {
+    const me = connection.me?.id;
+    const newest = list.filter((m) => m.senderId === me).sort(compareMessages).at(-1);
+    if (newest) await fetchReads(newest);
+    renderReadBy();
+  }
+
+  /**
+   * `GET …/messages/:messageId/reads`, noted as each reader's pointer being at
+   * least there. @param {ChatMessage} m @returns {Promise<boolean>}
+   */
+  async function fetchReads(m) {
+    const groupId = m.groupId;
+    if (!groupId) return false;
+    try {
+      const body = /** @type {{ reads?: unknown }} */ (await api.json(
+        "GET",
+        `/api/groups/${encodeURIComponent(groupId)}/messages/${encodeURIComponent(m._id)}/reads`,
+      ));
+      for (const r of Array.isArray(body?.reads) ? body.reads : []) {
+        if (typeof r?.userId !== "string" || typeof r?.readAt !== "string") continue;
+        groups.noteRead({ groupId, userId: r.userId, messageId: m._id, readAt: r.readAt }, lookup);
+      }
+      toast.clear("Loading who read it");
+      return true;
+    } catch (err) {
+      showError("Loading who read it", err);
+      return false;
+    }
+  }
+
+  /**
+   * The read-by list of one of the reader's group messages: what the page
+   * knows at once, then the server's list.
+   * @param {ChatMessage} m
+   * @param {HTMLElement} trigger
+   */
+  async function showReadBy(m, trigger) {
+    readByDialog.open(m, trigger);
+    readByDialog.render(groups.readersOf(m, lookup), groups.get(m.groupId ?? ""));
+    await fillReadBy(m);
+  }
+
+  /** @param {ChatMessage} m */
+  async function fillReadBy(m) {
+    if (!(await fetchReads(m)) || readByDialog.message?._id !== m._id) return;
+    const group = groups.get(m.groupId ?? "");
+    const readers = groups.readersOf(m, lookup);
+    readByDialog.render(readers, group);
+    messages.setReadBy(m._id, readByLabel(readers.length, (group?.memberIds.length ?? 1) - 1));
+  }
+
   // ------------------------------------------------------------ socket events
 
   /** @param {ParleyClient} socket */
@@ -770,8 +999,10 @@ export function mountChat(container, options) {
         if (!p.isOnline) hidePartnerTyping();
       }
     });
+    socket.on("groupUpdated", (u) => applyGroup(u.group));
+    socket.on("groupRead", (r) => applyGroupRead(r));
     socket.on("userTyping", (t) => {
-      if (t.userId !== openPartner) return;
+      if ((t.groupId ? groupKey(t.groupId) : t.userId) !== openPartner) return;
       if (!t.isTyping) return hidePartnerTyping();
       const typing = $("typing");
       typing.textContent = `${conversations.displayName(t.userId)} is typing…`;

@@ -3,13 +3,17 @@
 /**
  * The conversation list: one row per partner, newest first, with presence,
  * last message and unread count, "muted" and "blocked"; and what the page
- * knows of each user.
+ * knows of each user. A group is a row too, keyed by its conversation key
+ * (groups.js), its last message prefixed with the sender's name.
  */
 import { closest, h } from "./dom.js";
 import { compareMessages, formatTime } from "./format.js";
+import { conversationKeyOf, groupKey } from "./groups.js";
 
 /** @typedef {import("../../src/protocol/types.ts").ChatMessage} ChatMessage */
 /** @typedef {import("../../src/protocol/types.ts").ConversationRow} ConversationRow */
+/** @typedef {import("../../src/protocol/types.ts").Group} Group */
+/** @typedef {import("../../src/protocol/types.ts").GroupConversationRow} GroupConversationRow */
 /** @typedef {import("../../src/protocol/types.ts").PresencePayload} PresencePayload */
 
 /**
@@ -46,6 +50,8 @@ export class ConversationList {
     this.rowEls = new Map();
     /** Users the reader blocks. @type {Set<string>} */
     this.blocked = new Set();
+    /** The reader's groups, by conversation key. @type {Map<string, Group>} */
+    this.groups = new Map();
     el.list.addEventListener("click", (event) => {
       const li = closest(event.target, "li[data-user]");
       if (li?.dataset.user) onOpen(li.dataset.user);
@@ -59,6 +65,7 @@ export class ConversationList {
     this.rows.clear();
     this.people.clear();
     this.blocked.clear();
+    this.groups.clear();
     for (const li of this.rowEls.values()) li.remove();
     this.rowEls.clear();
     this.render();
@@ -76,11 +83,13 @@ export class ConversationList {
 
   /** @param {string} id */
   displayName(id) {
-    return this.people.get(id)?.username || id;
+    return this.groups.get(id)?.name ?? (this.people.get(id)?.username || id);
   }
 
   /** @param {string} id */
   presence(id) {
+    const group = this.groups.get(id);
+    if (group) return { kind: "group", text: `${group.memberIds.length} members` };
     const p = this.people.get(id);
     if (!p || !p.presenceKnown) return { kind: "unknown", text: "presence unknown" };
     if (p.isOnline) return { kind: "online", text: "online" };
@@ -102,12 +111,24 @@ export class ConversationList {
 
   /**
    * The server's list replaces ours; rows it does not know yet (a chat just opened) stay.
-   * @param {ConversationRow[]} rows
+   * @param {(ConversationRow | GroupConversationRow)[]} rows
    */
   replace(rows) {
     /** @type {Map<string, Row>} */
     const next = new Map();
     for (const r of rows) {
+      if ("group" in r) {
+        const key = groupKey(r.group._id);
+        this.groups.set(key, r.group);
+        next.set(key, {
+          partnerId: key,
+          lastMessage: r.lastMessage,
+          unreadCount: r.unreadCount,
+          muted: r.muted ?? false,
+          mutedUntil: r.mutedUntil ?? null,
+        });
+        continue;
+      }
       const p = this.person(r.user._id);
       p.username = r.user.username ?? p.username;
       p.isOnline = r.user.isOnline;
@@ -122,7 +143,8 @@ export class ConversationList {
       });
     }
     for (const [id, r] of this.rows) {
-      if (!next.has(id) && (r.lastMessage || id === this.active)) next.set(id, r);
+      const live = this.groups.has(id) || r.lastMessage || id === this.active;
+      if (!next.has(id) && live) next.set(id, r);
     }
     this.rows = next;
     this.render();
@@ -143,8 +165,7 @@ export class ConversationList {
    * @param {boolean} countsUnread
    */
   noteMessage(m, countsUnread) {
-    const partnerId = m.senderId === this.me ? m.receiverId ?? "" : m.senderId;
-    const r = this.row(partnerId);
+    const r = this.row(conversationKeyOf(m, this.me));
     if (!r.lastMessage || compareMessages(r.lastMessage, m) <= 0) r.lastMessage = m;
     if (countsUnread) r.unreadCount += 1;
     this.render();
@@ -177,6 +198,22 @@ export class ConversationList {
   noteEdit(messageId, text) {
     for (const r of this.rows.values()) {
       if (r.lastMessage?._id === messageId) r.lastMessage = { ...r.lastMessage, text };
+    }
+    this.render();
+  }
+
+  /**
+   * A group the reader is in was made or changed (null: they are no longer in it).
+   * @param {string} key
+   * @param {Group | null} group
+   */
+  setGroup(key, group) {
+    if (group) {
+      this.groups.set(key, group);
+      this.row(key);
+    } else {
+      this.groups.delete(key);
+      this.rows.delete(key);
     }
     this.render();
   }
@@ -231,6 +268,7 @@ export class ConversationList {
       return node;
     };
     li.querySelector(".dot")?.setAttribute("class", `dot ${presence.kind}`);
+    li.classList.toggle("group", this.groups.has(r.partnerId));
     set(".name", this.displayName(r.partnerId));
     const username = this.people.get(r.partnerId)?.username;
     const handle = set(".handle", username && username !== r.partnerId ? r.partnerId : "");
@@ -238,7 +276,13 @@ export class ConversationList {
     set(".conv-time", r.lastMessage ? formatTime(r.lastMessage.createdAt) : "");
     set(
       ".presence-label",
-      `, ${presence.kind === "unknown" ? "presence unknown" : presence.kind}, `,
+      `, ${
+        presence.kind === "unknown"
+          ? "presence unknown"
+          : presence.kind === "group"
+          ? presence.text
+          : presence.kind
+      }, `,
     );
     set(".preview", this.preview(r.lastMessage));
     const flags = [r.muted ? "muted" : "", this.blocked.has(r.partnerId) ? "blocked" : ""]
@@ -266,7 +310,11 @@ export class ConversationList {
   /** @param {ChatMessage | null} m */
   preview(m) {
     if (!m) return "No messages yet";
-    const prefix = m.senderId === this.me ? "You: " : "";
+    const prefix = m.senderId === this.me
+      ? "You: "
+      : m.groupId
+      ? `${this.displayName(m.senderId)}: `
+      : "";
     if (m.text) return prefix + m.text;
     if (m.file) return `${prefix}📎 ${m.file.name || "file"}`;
     return `${prefix}(empty message)`;

@@ -125,10 +125,14 @@ export function readJwt(token) {
   }
 }
 
-/** Runtime shape check of a message from the wire. @param {unknown} m @returns {m is ChatMessage} */
+/**
+ * Runtime shape check of a message from the wire: a 1:1 message (`receiverId`)
+ * or a group message (`groupId`). @param {unknown} m @returns {m is ChatMessage}
+ */
 export function isMessage(m) {
   if (!m || typeof m !== "object") return false;
   const r = /** @type {Record<string, unknown>} */ (m);
   return typeof r._id === "string" && typeof r.senderId === "string" &&
-    typeof r.receiverId === "string" && typeof r.createdAt === "string";
+    (typeof r.receiverId === "string" || typeof r.groupId === "string") &&
+    typeof r.createdAt === "string";
 }

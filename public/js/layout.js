@@ -5,6 +5,9 @@
  * text only (no user data goes through this string), so innerHTML is safe here.
  */
 
+import { GROUP_PANEL_MARKUP, MEMBERS_BUTTON_MARKUP, NEW_GROUP_MARKUP } from "./group_panel.js";
+import { READ_BY_MARKUP } from "./read_by_dialog.js";
+
 const SIGN_IN = `
   <section class="panel signin" aria-labelledby="signin-title">
     <h2 id="signin-title">Sign in</h2>
@@ -69,7 +72,7 @@ export function chatMarkup({ signIn }) {
           <input id="partnerId" name="partnerId" type="text" maxlength="128"
             spellcheck="false" placeholder="New chat: user id" disabled>
           <button id="openChatBtn" type="submit" disabled>Open</button>
-        </form>
+        </form>${NEW_GROUP_MARKUP}
         <ul id="conversations" class="conversations" aria-label="Conversations"></ul>
         <p id="conversationsEmpty" class="muted empty">No conversations yet.</p>
       </section>
@@ -85,9 +88,9 @@ export function chatMarkup({ signIn }) {
         </div>
         <div id="chatActions" class="chat-actions" hidden>
           <button id="muteBtn" type="button" class="secondary small">Mute</button>
-          <button id="blockBtn" type="button" class="secondary small">Block</button>
+          <button id="blockBtn" type="button" class="secondary small">Block</button>${MEMBERS_BUTTON_MARKUP}
         </div>
-      </header>
+      </header>${GROUP_PANEL_MARKUP}
       <div class="history" id="history">
         <div class="older">
           <button id="loadOlderBtn" type="button" class="secondary small" hidden>Load older</button>
@@ -169,6 +172,6 @@ export function chatMarkup({ signIn }) {
         <button type="submit" value="cancel" class="secondary">Cancel</button>
       </div>
     </form>
-  </dialog>
+  </dialog>${READ_BY_MARKUP}
 </div>`;
 }

@@ -18,6 +18,7 @@ import {
   formatTime,
   safeHttpUrl,
 } from "./format.js";
+import { conversationKeyOf, groupIdOf, isIncoming } from "./groups.js";
 import { MessageMenu } from "./message_menu.js";
 import { hasReacted, renderReactions } from "./reactions.js";
 
@@ -56,6 +57,8 @@ const HIGHLIGHT_MS = 2000;
  * @property {(choice: { action: MessageAction | "react", emoji?: string }, message: ChatMessage) => void} act
  *   A reaction toggled, or an item of the message's menu chosen.
  * @property {(userId: string) => string} nameOf The name to show for a user.
+ * @property {(message: ChatMessage, trigger: HTMLElement) => void} readBy Who read an own group
+ *   message (its "Read by" button).
  */
 
 export class MessageList {
@@ -165,13 +168,13 @@ export class MessageList {
       this.messages.set(m._id, m);
       const li = this.build(m);
       this.bubbles.set(m._id, li);
-      if (m.senderId === this.partnerId && !m.readAt) this.seenObserver.observe(li);
+      if (isIncoming(m, this.me) && !m.readAt) this.seenObserver.observe(li);
       if (m.senderId === this.me) mine = true;
       else incoming = true;
     }
     if (how.firstPage) {
       const firstUnread = [...this.messages.values()].sort(compareMessages)
-        .find((m) => m.senderId === this.partnerId && !m.readAt);
+        .find((m) => isIncoming(m, this.me) && !m.readAt);
       this.unreadFrom = firstUnread?._id ?? "";
     }
     this.layout();
@@ -310,9 +313,19 @@ export class MessageList {
     this.add([stored]);
   }
 
-  /** @param {ChatMessage} m */
+  /** The conversation of a message (a partner, or a group's key). @param {ChatMessage} m */
   partnerOf(m) {
-    return m.senderId === this.me ? m.receiverId : m.senderId;
+    return conversationKeyOf(m, this.me);
+  }
+
+  /**
+   * The "Read by" button of an own group message says how many read it.
+   * @param {string} messageId
+   * @param {string} label
+   */
+  setReadBy(messageId, label) {
+    const button = this.bubbles.get(messageId)?.querySelector("button.read-by");
+    if (button) button.textContent = label;
   }
 
   /** Puts bubbles, day separators and the unread divider in order, moving only what must move. */
@@ -366,6 +379,9 @@ export class MessageList {
     const li = h("li", `message ${mine ? "mine" : "theirs"}`);
     if (m._id) li.dataset.id = m._id;
     const bubble = h("div", "bubble");
+    const inGroup = groupIdOf(this.partnerId) !== null;
+    // In a group, whose message it is matters as much as what it says.
+    if (inGroup && !mine) bubble.append(h("span", "sender", this.events.nameOf(m.senderId)));
     if (m.replyTo) bubble.append(this.buildQuote(m.replyTo));
     if (m.text) bubble.append(h("p", "text", m.text));
     if (m.file) bubble.append(this.buildFile(m.file));
@@ -387,8 +403,16 @@ export class MessageList {
       actions.setAttribute("aria-expanded", "false");
       meta.append(actions);
     }
-    if (mine) {
+    if (mine && inGroup && m._id) {
+      // A group message is read by some members and not others: a button to the list.
+      const readBy = h("button", "read-by", "Sent");
+      readBy.type = "button";
+      readBy.title = "Who read it";
+      meta.append(readBy);
+    } else if (mine) {
       meta.append(h("span", "ticks"));
+    }
+    if (mine) {
       const retry = h("button", "retry", "failed — retry");
       retry.type = "button";
       retry.hidden = true;
@@ -540,9 +564,12 @@ export class MessageList {
     const actions = closest(event.target, "button.actions");
     const chip = closest(event.target, "button.reaction");
     const quote = closest(event.target, "button.quote");
+    const readBy = closest(event.target, "button.read-by");
     if (actions instanceof HTMLButtonElement && stored) {
       if (this.menu.isOpen && this.menu.trigger === actions) this.menu.close(true);
       else this.openMenu(actions, stored);
+    } else if (readBy && stored) {
+      this.events.readBy(stored, readBy);
     } else if (chip?.dataset.emoji && stored) {
       this.events.act({ action: "react", emoji: chip.dataset.emoji }, stored);
     } else if (quote?.dataset.quote) {

@@ -6,6 +6,7 @@
  * `/`, and when the server has VAPID keys, also Web Push through the service
  * worker `/sw.js`, so that messages arrive while no tab is open.
  */
+import { groupKey } from "./groups.js";
 
 /** @typedef {import("../../src/protocol/types.ts").ChatMessage} ChatMessage */
 /** @typedef {import("./api.js").Api} Api */
@@ -100,7 +101,7 @@ export class Notifier {
     const n = new Notification(senderName, { body, tag: m._id });
     n.addEventListener("click", () => {
       globalThis.focus();
-      this.options.onOpen(m.senderId);
+      this.options.onOpen(m.groupId ? groupKey(m.groupId) : m.senderId);
       n.close();
     });
     this.options.events.dispatchEvent(

@@ -6,6 +6,7 @@
  * the server answers a repeated id with the stored original (`duplicate: true`).
  */
 import { uuid } from "./format.js";
+import { groupIdOf } from "./groups.js";
 
 /** @typedef {import("../../src/protocol/types.ts").ChatMessage} ChatMessage */
 /** @typedef {import("../../src/protocol/types.ts").FileAttachment} FileAttachment */
@@ -14,7 +15,7 @@ import { uuid } from "./format.js";
 /**
  * @typedef {object} Outgoing
  * @property {string} clientMessageId
- * @property {string} receiverId
+ * @property {string} receiverId The conversation's key: the partner, or a group's (groups.js).
  * @property {string | null} text
  * @property {FileAttachment | null} file
  * @property {string | null} [replyTo] The id of the message it replies to.
@@ -95,8 +96,11 @@ export class Outbox {
   /** @param {Outgoing} item */
   async attempt(item) {
     if (!this.connection.connected) return; // resendPending() sends it on connect
+    const groupId = groupIdOf(item.receiverId);
     /** @type {import("../../src/protocol/types.ts").SendMessagePayload} */
-    const payload = { receiverId: item.receiverId, clientMessageId: item.clientMessageId };
+    const payload = groupId
+      ? { groupId, clientMessageId: item.clientMessageId }
+      : { receiverId: item.receiverId, clientMessageId: item.clientMessageId };
     if (item.text) payload.text = item.text;
     if (item.file) payload.file = item.file;
     if (item.replyTo) payload.replyTo = item.replyTo;

@@ -7,6 +7,7 @@
  */
 import { closest, h } from "./dom.js";
 import { formatTime, isMessage } from "./format.js";
+import { conversationKeyOf } from "./groups.js";
 
 /** @typedef {import("../../src/protocol/types.ts").ChatMessage} ChatMessage */
 /** @typedef {import("./api.js").Api} Api */
@@ -124,8 +125,7 @@ export class SearchPanel {
   /** @param {ChatMessage} m */
   row(m) {
     const me = this.events.me();
-    // isMessage() let only 1:1 messages through: receiverId is a string here.
-    const partner = m.senderId === me ? m.receiverId ?? "" : m.senderId;
+    const partner = conversationKeyOf(m, me);
     const li = h("li");
     const button = h("button", "result");
     button.type = "button";
