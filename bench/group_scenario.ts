@@ -40,7 +40,8 @@ async function createGroup(job: Job & { kind: "createGroup" }): Promise<string> 
 export function group(ctx: BenchContext, o: GroupOptions): Promise<ScenarioResult[]> {
   if (o.senders > o.members) throw new Error(`${o.senders} senders but ${o.members} members`);
   const sends = o.senders * o.messagesPerSender;
-  const variant = `${o.members} members, ${o.senders} senders, ${sends} msgs`;
+  const variant = `${o.members} members, ${o.senders} senders, ${sends} msgs` +
+    (o.window > 1 ? `, ${o.window} in flight each` : "");
   return roundsOf(
     ctx,
     "group",

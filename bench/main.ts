@@ -56,7 +56,8 @@ const USAGE = `usage: deno run -A bench/main.ts [options]
   --partners a,b,c      conversations scenario partner counts (default 100,1000,10000)
   --catch-up N          messages waiting for the offline receiver (default 10000)
   --group-messages N    messages per sender of the group scenario (default 100; a group of
-                        100 members, 20 of them sending, one message in flight each)
+                        100 members, 20 of them sending)
+  --group-window N      the group's sends in flight per sender (default 1)
   --rounds N            rounds per scenario and target; medians are reported (default 3)
   --workers N           load-generator processes (default 2)
   --only a,b            run only these scenarios (${SCENARIOS.join(", ")});
@@ -82,6 +83,7 @@ interface Options {
   partners: number[];
   catchUp: number;
   groupMessages: number;
+  groupWindow: number;
   rounds: number;
   workers: number;
   soakMinutes: number;
@@ -128,6 +130,7 @@ export function parseOptions(args: string[]): Options {
         partners: { type: "string" },
         "catch-up": { type: "string" },
         "group-messages": { type: "string" },
+        "group-window": { type: "string" },
         rounds: { type: "string" },
         workers: { type: "string" },
         "soak-minutes": { type: "string" },
@@ -177,6 +180,7 @@ export function parseOptions(args: string[]): Options {
     partners: intList("partners", v.partners, q ? [100, 500] : [100, 1_000, 10_000]),
     catchUp: positiveInt("catch-up", v["catch-up"], q ? 500 : 10_000),
     groupMessages: positiveInt("group-messages", v["group-messages"], q ? 5 : 100),
+    groupWindow: positiveInt("group-window", v["group-window"], 1),
     rounds: positiveInt("rounds", v.rounds, q ? 1 : 3),
     workers: positiveInt("workers", v.workers, 2),
     soakMinutes,
@@ -289,7 +293,12 @@ async function main(): Promise<number> {
     await run(
       "group",
       () =>
-        group(ctx, { members: 100, senders: 20, messagesPerSender: o.groupMessages, window: 1 }),
+        group(ctx, {
+          members: 100,
+          senders: 20,
+          messagesPerSender: o.groupMessages,
+          window: o.groupWindow,
+        }),
     );
     await run("soak", () => soak(ctx, { ...SOAK_DEFAULTS, minutes: o.soakMinutes }));
   } finally {
