@@ -4,7 +4,8 @@
  * connection because socket.io-client always reads what arrives.
  */
 
-export interface StalledSocket {
+/** `using` closes it when the scope ends. */
+export interface StalledSocket extends Disposable {
   /** Whether the server has closed the TCP connection (checked by reading once). */
   closedByServer(timeoutMs: number): Promise<boolean>;
   close(): void;
@@ -57,6 +58,11 @@ export async function openStalledSocket(url: string, token: string): Promise<Sta
   await readUntil(conn, '"sid"'); // the upgrade's answer and Engine.IO's open packet
   await conn.write(textFrame(`40${JSON.stringify({ token })}`));
   await readUntil(conn, "40{"); // Socket.IO's connect answer: from here on, nothing is read
+  const close = () => {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  };
   return {
     async closedByServer(timeoutMs) {
       const buffer = new Uint8Array(1 << 20);
@@ -73,10 +79,7 @@ export async function openStalledSocket(url: string, token: string): Promise<Sta
         clearTimeout(timer);
       }
     },
-    close() {
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-    },
+    close,
+    [Symbol.dispose]: close,
   };
 }
