@@ -9,7 +9,13 @@ import { SignJWT } from "jose";
 import type { ErrorCode } from "../src/errors.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { nextEvent } from "./helpers/events.ts";
-import { connectClient, signToken, startTestServer, TEST_SECRET } from "./helpers/server.ts";
+import {
+  clientList,
+  connectClient,
+  signToken,
+  startTestServer,
+  TEST_SECRET,
+} from "./helpers/server.ts";
 
 const ALLOWED_ORIGIN = "https://app.example.com";
 
@@ -129,96 +135,92 @@ Deno.test("socket refusals (handshake, connection, events, socket cap, expiry) a
     MAX_SOCKETS_PER_USER: "1",
   });
   // Spends one connect and one handshake token each; the buckets above hold exactly these.
-  const open: Awaited<ReturnType<typeof connectClient>>[] = [];
+  await using open = clientList();
   const connect = async (userId: string, token?: string) => {
     const client = await connectClient(server.url, { token: token ?? await signToken(userId) });
     open.push(client);
     return client;
   };
-  try {
-    await t.step(
-      "handshake from a foreign origin",
-      () =>
-        countsOne(server.url, "FORBIDDEN", async () => {
-          const res = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`, {
-            headers: { origin: "https://evil.example" },
-          });
-          assertEquals(res.status, 403);
-          assertEquals((await res.json()).message, "Origin not allowed");
-        }),
-    );
+  await t.step(
+    "handshake from a foreign origin",
+    () =>
+      countsOne(server.url, "FORBIDDEN", async () => {
+        const res = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`, {
+          headers: { origin: "https://evil.example" },
+        });
+        assertEquals(res.status, 403);
+        assertEquals((await res.json()).message, "Origin not allowed");
+      }),
+  );
 
-    await t.step(
-      "connection without a valid token",
-      () =>
-        countsOne(server.url, "UNAUTHORIZED", async () => {
-          await assertRejects(() => connectClient(server.url, { token: "nonsense" }), (err) => {
-            assertEquals((err as Error).message, "unauthorized");
-            assertEquals((err as Error & { data?: unknown }).data, {
-              error: "Missing, invalid or expired token",
-              code: "UNAUTHORIZED",
-            });
+  await t.step(
+    "connection without a valid token",
+    () =>
+      countsOne(server.url, "UNAUTHORIZED", async () => {
+        await assertRejects(() => connectClient(server.url, { token: "nonsense" }), (err) => {
+          assertEquals((err as Error).message, "unauthorized");
+          assertEquals((err as Error & { data?: unknown }).data, {
+            error: "Missing, invalid or expired token",
+            code: "UNAUTHORIZED",
           });
-        }),
-    );
+        });
+      }),
+  );
 
-    await t.step("an event with an invalid payload", async () => {
-      const alice = await connect("alice");
-      await countsOne(server.url, "VALIDATION_ERROR", async () => {
-        const told = nextEvent(alice, "messageError");
-        const ack = await alice.timeout(2000).emitWithAck("sendMessage", { text: "no receiver" });
-        assertEquals(ack.ok, false);
-        assertEquals(ack.code, "VALIDATION_ERROR");
-        assertEquals((await told).event, "sendMessage");
-      });
+  await t.step("an event with an invalid payload", async () => {
+    const alice = await connect("alice");
+    await countsOne(server.url, "VALIDATION_ERROR", async () => {
+      const told = nextEvent(alice, "messageError");
+      const ack = await alice.timeout(2000).emitWithAck("sendMessage", { text: "no receiver" });
+      assertEquals(ack.ok, false);
+      assertEquals(ack.code, "VALIDATION_ERROR");
+      assertEquals((await told).event, "sendMessage");
     });
+  });
 
-    await t.step("a user's socket over MAX_SOCKETS_PER_USER closes the oldest", async () => {
-      const oldest = open.at(-1)!;
-      await countsOne(server.url, "FORBIDDEN", async () => {
-        const told = nextEvent(oldest, "messageError");
-        await connect("alice");
-        const error = await told;
-        assertEquals(error.code, "FORBIDDEN");
-        assert(error.error.startsWith("Too many connections for one user"), error.error);
-      });
+  await t.step("a user's socket over MAX_SOCKETS_PER_USER closes the oldest", async () => {
+    const oldest = open.at(-1)!;
+    await countsOne(server.url, "FORBIDDEN", async () => {
+      const told = nextEvent(oldest, "messageError");
+      await connect("alice");
+      const error = await told;
+      assertEquals(error.code, "FORBIDDEN");
+      assert(error.error.startsWith("Too many connections for one user"), error.error);
     });
+  });
 
-    await t.step(
-      "connection over the per-IP connect bucket",
-      () =>
-        countsOne(server.url, "RATE_LIMITED", async () => {
-          await connect("bob"); // the bucket's last token
-          await assertRejects(() => connectClient(server.url, { token: "whatever" }), (err) => {
-            assertEquals((err as Error).message, "rate limited");
-            const data = (err as Error & { data?: Record<string, unknown> }).data;
-            assertEquals([data?.code, data?.error], [
-              "RATE_LIMITED",
-              "Too many connection attempts",
-            ]);
-            assert(typeof data?.retryAfterMs === "number" && data.retryAfterMs > 0);
-          });
-        }),
-    );
+  await t.step(
+    "connection over the per-IP connect bucket",
+    () =>
+      countsOne(server.url, "RATE_LIMITED", async () => {
+        await connect("bob"); // the bucket's last token
+        await assertRejects(() => connectClient(server.url, { token: "whatever" }), (err) => {
+          assertEquals((err as Error).message, "rate limited");
+          const data = (err as Error & { data?: Record<string, unknown> }).data;
+          assertEquals([data?.code, data?.error], [
+            "RATE_LIMITED",
+            "Too many connection attempts",
+          ]);
+          assert(typeof data?.retryAfterMs === "number" && data.retryAfterMs > 0);
+        });
+      }),
+  );
 
-    await t.step(
-      "handshake over the per-IP handshake bucket",
-      () =>
-        countsOne(server.url, "RATE_LIMITED", async () => {
-          // Earlier steps spent 5 of the 8 handshake tokens (the foreign origin's is not spent).
-          for (let i = 0; i < 3; i++) {
-            const res = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`);
-            assertEquals(res.status, 200);
-            await res.body?.cancel();
-          }
+  await t.step(
+    "handshake over the per-IP handshake bucket",
+    () =>
+      countsOne(server.url, "RATE_LIMITED", async () => {
+        // Earlier steps spent 5 of the 8 handshake tokens (the foreign origin's is not spent).
+        for (let i = 0; i < 3; i++) {
           const res = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`);
-          assertEquals(res.status, 403);
-          assertEquals((await res.json()).message, "rate limited");
-        }),
-    );
-  } finally {
-    for (const client of open) client.close();
-  }
+          assertEquals(res.status, 200);
+          await res.body?.cancel();
+        }
+        const res = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`);
+        assertEquals(res.status, 403);
+        assertEquals((await res.json()).message, "rate limited");
+      }),
+  );
 });
 
 Deno.test("a socket whose token expires is told TOKEN_EXPIRED once, counted", async () => {
@@ -226,19 +228,17 @@ Deno.test("a socket whose token expires is told TOKEN_EXPIRED once, counted", as
   const exp = Math.floor(Date.now() / 1000) + 2;
   const token = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("alice")
     .setExpirationTime(exp).sign(new TextEncoder().encode(TEST_SECRET));
+  await using clients = clientList();
   const client = await connectClient(server.url, { token });
-  try {
-    await countsOne(server.url, "TOKEN_EXPIRED", async () => {
-      const told = await nextEvent(client, "messageError", () => true, 4000);
-      assertEquals(told, {
-        error: "Your token expired; reconnect with a fresh one",
-        code: "TOKEN_EXPIRED",
-      });
-      if (client.connected) {
-        await new Promise((resolve) => client.once("disconnect", resolve));
-      }
+  clients.push(client);
+  await countsOne(server.url, "TOKEN_EXPIRED", async () => {
+    const told = await nextEvent(client, "messageError", () => true, 4000);
+    assertEquals(told, {
+      error: "Your token expired; reconnect with a fresh one",
+      code: "TOKEN_EXPIRED",
     });
-  } finally {
-    client.close();
-  }
+    if (client.connected) {
+      await new Promise((resolve) => client.once("disconnect", resolve));
+    }
+  });
 });
