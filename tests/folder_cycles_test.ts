@@ -4,6 +4,7 @@
  * circle and the imports that make it, and passes on src/.
  */
 import { assert, assertEquals } from "./helpers/assert.ts";
+import { tempDir } from "./helpers/temp_dir.ts";
 
 const CHECKER = new URL("../scripts/check_folder_cycles.ts", import.meta.url).pathname;
 
@@ -25,34 +26,31 @@ async function writeTree(root: string, files: Record<string, string>): Promise<v
 }
 
 Deno.test("check_folder_cycles fails on folders that import each other in a circle", async () => {
-  const root = await Deno.makeTempDir({ prefix: "parley-cycles-" });
-  try {
-    await writeTree(root, {
-      "a/x.ts": `import { y } from "../b/y.ts";\nexport const x = y;\n`,
-      // A type-only import counts: the folders still cannot be read apart.
-      "b/y.ts": `import type { Z } from "../c/z.ts";\nexport const y: Z = 1;\n`,
-      // So does a dynamic import with a literal specifier.
-      "c/z.ts": `export type Z = number;\nexport const load = () => import("../a/w.ts");\n`,
-      // An import in a comment is no import: root.ts <-> a/ would be a second cycle.
-      "a/w.ts": `// import { main } from "../root.ts";\nexport const w = 1;\n`,
-      "root.ts": `import { x } from "./a/x.ts";\nexport const main = x;\n`,
-      "d/free.ts": `import { w } from "../a/w.ts";\nexport const free = w;\n`,
-    });
-    const { code, output } = await checkFolders(root);
-    assertEquals(code, 1, output);
-    assert(output.includes("cycle: a/ -> b/ -> c/ -> a/"), output);
-    assert(output.includes("a/x.ts imports b/y.ts"), output);
-    assert(output.includes("b/y.ts imports c/z.ts"), output);
-    assert(output.includes("c/z.ts imports a/w.ts"), output);
-    assert(!output.includes("root.ts") && !output.includes("d/"), output);
+  await using dir = await tempDir("parley-cycles-");
+  const root = dir.path;
+  await writeTree(root, {
+    "a/x.ts": `import { y } from "../b/y.ts";\nexport const x = y;\n`,
+    // A type-only import counts: the folders still cannot be read apart.
+    "b/y.ts": `import type { Z } from "../c/z.ts";\nexport const y: Z = 1;\n`,
+    // So does a dynamic import with a literal specifier.
+    "c/z.ts": `export type Z = number;\nexport const load = () => import("../a/w.ts");\n`,
+    // An import in a comment is no import: root.ts <-> a/ would be a second cycle.
+    "a/w.ts": `// import { main } from "../root.ts";\nexport const w = 1;\n`,
+    "root.ts": `import { x } from "./a/x.ts";\nexport const main = x;\n`,
+    "d/free.ts": `import { w } from "../a/w.ts";\nexport const free = w;\n`,
+  });
+  const { code, output } = await checkFolders(root);
+  assertEquals(code, 1, output);
+  assert(output.includes("cycle: a/ -> b/ -> c/ -> a/"), output);
+  assert(output.includes("a/x.ts imports b/y.ts"), output);
+  assert(output.includes("b/y.ts imports c/z.ts"), output);
+  assert(output.includes("c/z.ts imports a/w.ts"), output);
+  assert(!output.includes("root.ts") && !output.includes("d/"), output);
 
-    // Breaking one edge of the circle makes the tree pass.
-    await Deno.writeTextFile(`${root}/c/z.ts`, `export type Z = number;\n`);
-    const fixed = await checkFolders(root);
-    assertEquals(fixed.code, 0, fixed.output);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  // Breaking one edge of the circle makes the tree pass.
+  await Deno.writeTextFile(`${root}/c/z.ts`, `export type Z = number;\n`);
+  const fixed = await checkFolders(root);
+  assertEquals(fixed.code, 0, fixed.output);
 });
 
 Deno.test("check_folder_cycles passes on src/", async () => {
