@@ -401,3 +401,106 @@ Deno.test("chat CLI: /react, /reply, /edit, /search and /block, with (edited) an
   await cli.send("/quit");
   assertEquals((await cli.finish()).code, 0);
 });
+
+Deno.test("chat CLI: /group makes a group and opens it, /open #group by name or id, lines name their sender", async (t) => {
+  await using server = await startTestServer();
+  const bob = await server.connect("bob");
+  const carol = await server.connect("carol");
+  await using cli = new CliProcess(["--url", server.url, "--token", await server.token("alice")]);
+  await cli.waitFor(/^\* connected as alice/);
+  let groupId = "";
+  let tentId = "";
+
+  await t.step(
+    "/group makes the group with the people named, the user its owner, and opens it",
+    async () => {
+      const bobHears = nextEvent(bob, "groupUpdated");
+      await cli.send('/group "Weekend trip" bob carol');
+      const made = await cli.waitFor(/^\* you created #Weekend trip \(id \w+\): you, bob, carol$/);
+      groupId = /\(id (\w+)\)/.exec(made)![1]!;
+      await cli.waitFor(/^--- #Weekend trip \(3 members\): no messages yet ---$/);
+      const { group, change } = await bobHears;
+      assertEquals(change.type, "created");
+      assertEquals([group._id, group.name, group.ownerId], [groupId, "Weekend trip", "alice"]);
+      assertEquals(group.memberIds, ["alice", "bob", "carol"]);
+    },
+  );
+
+  await t.step("a plain line goes to the open group: every other member receives it", async () => {
+    const toBob = nextEvent(bob, "receiveMessage");
+    const toCarol = nextEvent(carol, "receiveMessage");
+    await cli.send("who brings the tent?");
+    const message = await toBob;
+    tentId = message._id;
+    assertEquals([message.groupId, message.receiverId, message.text], [
+      groupId,
+      null,
+      "who brings the tent?",
+    ]);
+    assertEquals((await toCarol)._id, tentId);
+    await cli.waitFor(new RegExp(`^${TIME} alice: who brings the tent\\?$`));
+  });
+
+  await t.step(
+    "a member's message prints with their name, and reading it moves the pointer",
+    async () => {
+      const read = nextEvent(bob, "groupRead", (r) => r.userId === "alice");
+      const sent = await bob.timeout(3000).emitWithAck("sendMessage", { groupId, text: "I do" });
+      assert(sent.ok);
+      await cli.waitFor(new RegExp(`^${TIME} bob: I do$`));
+      assertEquals((await read).messageId, sent.message._id);
+    },
+  );
+
+  await t.step("typing and reads in the group print, naming it", async () => {
+    carol.emit("typing", { groupId, isTyping: true });
+    await cli.waitFor(/^\* carol is typing… in #Weekend trip$/);
+    const read = await carol.timeout(3000).emitWithAck("markGroupRead", {
+      groupId,
+      messageId: tentId,
+    });
+    assert(read.ok);
+    await cli.waitFor(/^\* carol read "who brings the tent\?" in #Weekend trip$/);
+  });
+
+  await t.step(
+    "elsewhere a group's line names the group; /open #name and #id open it",
+    async () => {
+      await cli.send("/open bob");
+      await cli.waitFor(/^--- bob: no messages yet ---$/);
+      const sent = await carol.timeout(3000).emitWithAck("sendMessage", {
+        groupId,
+        text: "see you",
+      });
+      assert(sent.ok);
+      await cli.waitFor(new RegExp(`^${TIME} carol → #Weekend trip: see you$`));
+      for (const ref of ["weekend trip", groupId]) {
+        await cli.send(`/open #${ref}`);
+        await cli.waitFor(/^--- #Weekend trip \(3 members\): last 3 messages ---$/);
+        await cli.waitFor(new RegExp(`^${TIME} alice: who brings the tent\\?$`));
+        await cli.waitFor(new RegExp(`^${TIME} bob: I do$`));
+        await cli.waitFor(new RegExp(`^${TIME} carol: see you$`));
+      }
+      await cli.send("/list");
+      await cli.waitFor(/^ {2}#Weekend trip \[group of 3\] 0 unread · carol: see you$/);
+    },
+  );
+
+  await t.step(
+    "membership changes print; unknown groups and a group without people are refused",
+    async () => {
+      assert((await carol.timeout(3000).emitWithAck("leaveGroup", { groupId })).ok);
+      await cli.waitFor(/^\* #Weekend trip: carol left \(owner: you\)$/);
+      await cli.send("/open #nothing");
+      await cli.waitFor(/^! NOT_FOUND: getChatHistory: .+/);
+      await cli.send("/group Solo");
+      await cli.waitFor(/^! USAGE: \/group <name> <user> <user>…$/);
+      await cli.send("/help");
+      await cli.waitFor(/^ {2}\/group <name> <user> <user>… +make a group/);
+      await cli.waitFor(/^ {2}\/open #<group> +open a group by its name or id$/);
+    },
+  );
+
+  await cli.send("/quit");
+  assertEquals((await cli.finish()).code, 0);
+});

@@ -1,5 +1,5 @@
 /** The REST calls the CLI makes, with failures turned into `CliError(code, message)`. */
-import type { ChatMessage, ConversationRow } from "../protocol/types.ts";
+import type { ChatMessage, ConversationRow, GroupConversationRow } from "../protocol/types.ts";
 
 /** A failure the CLI prints as `! CODE: message`. */
 export class CliError extends Error {
@@ -28,18 +28,18 @@ export async function fetchDevToken(baseUrl: string, userId: string): Promise<st
   return data.token;
 }
 
-/** `GET /api/chats/conversations`: one row per partner, most recent first. */
+/** `GET /api/chats/conversations`: one row per partner or group, most recent first. */
 export async function listConversations(
   baseUrl: string,
   token: string,
   limit = 50,
-): Promise<ConversationRow[]> {
+): Promise<(ConversationRow | GroupConversationRow)[]> {
   const res = await request(baseUrl, `/api/chats/conversations?limit=${limit}&skip=0`, {
     headers: { authorization: `Bearer ${token}` },
   });
   const data = await json(res);
   if (!Array.isArray(data)) throw new CliError("INTERNAL_ERROR", "conversations: not a list");
-  return data as ConversationRow[];
+  return data as (ConversationRow | GroupConversationRow)[];
 }
 
 /** `GET /api/chats/search`: my messages holding every word of `q`, newest first. */

@@ -7,12 +7,14 @@
  * ```
  *
  * Lists conversations with unread counts, then reads commands from stdin
- * (`/open <user>`, `/list`, `/edit`, `/react`, `/reply`, `/search`, `/block`,
- * `/unblock`, `/help`, `/quit`; any other line is sent to the
- * open conversation; in a terminal behind a prompt naming it, `bob> `, with
+ * (`/open <user>`, `/group <name> <user>…`, `/open #<group>`, `/list`, `/edit`,
+ * `/react`, `/reply`, `/search`, `/block`, `/unblock`, `/help`, `/quit`; any
+ * other line is sent to the open conversation, a partner or a group; in a
+ * terminal behind a prompt naming it, `bob> ` or `#Team> `, with
  * `typing` sent while typing) and prints live events one line each, above the
  * line being typed:
- * `[12:01] bob: hi`, `* bob is typing…`, `* bob is online`, `! CODE: message`.
+ * `[12:01] bob: hi` (in a group too: each line names its sender), `* bob is typing…`,
+ * `* bob is online`, `* alice created #Team: alice, you, bob`, `! CODE: message`.
  * Messages that arrived while away come first, under `--- N missed messages ---`.
  * Exit codes: 0 on /quit, end of input (Ctrl-D) or Ctrl-C, 1 when the server refuses or cannot
  * be reached, 2 for bad arguments.

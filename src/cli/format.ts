@@ -7,10 +7,27 @@
 import type {
   ChatMessage,
   ConversationRow,
+  GroupConversationRow,
+  GroupUpdatedPayload,
   PresencePayload,
   Reaction,
   ReplyTo,
 } from "../protocol/types.ts";
+
+/** What the CLI has open: a partner (their user id), a group, or nothing. */
+export type OpenChat = string | { groupId: string; name: string } | null;
+
+/** A group as the CLI names it: `#Weekend trip`. */
+export function groupLabel(name: string): string {
+  return `#${clean(name)}`;
+}
+
+/** Whether `message` belongs to the conversation that is open. */
+export function inConversation(message: ChatMessage, open: OpenChat): boolean {
+  if (open === null) return false;
+  if (typeof open !== "string") return message.groupId === open.groupId;
+  return !message.groupId && (message.senderId === open || message.receiverId === open);
+}
 
 /** C0 control characters (line breaks are handled first), DEL and C1. */
 // deno-lint-ignore no-control-regex
@@ -59,39 +76,56 @@ export function reactionsPart(reactions: readonly Reaction[] | undefined): strin
 }
 
 /**
- * `[12:01] bob: hi` for the conversation on screen; `[12:01] carol → alice: hi`
- * for any other, so that a message from elsewhere cannot pass for the open one.
+ * `[12:01] bob: hi` for the conversation on screen (a group's too: the sender
+ * names each line); `[12:01] carol → alice: hi`, or `[12:01] carol → #Team: hi`
+ * for a group, for any other, so that a message from elsewhere cannot pass for
+ * the open one. `groupName` names a group by its id (else the id shows).
  * A reply starts with its quote, an edited message ends with `(edited)`, then
  * come its reactions: `[12:01] bob: (reply to alice: "lunch?") yes (edited) [👍 1]`.
  */
-export function messageLine(message: ChatMessage, openPartner: string | null): string {
-  const partner = openPartner ?? "";
-  const inOpen = message.senderId === partner || message.receiverId === partner;
-  const who = inOpen
+export function messageLine(
+  message: ChatMessage,
+  open: OpenChat,
+  groupName: (groupId: string) => string | undefined = () => undefined,
+): string {
+  const where = message.groupId
+    ? groupLabel(groupName(message.groupId) ?? message.groupId)
+    : clean(message.receiverId ?? "");
+  const who = inConversation(message, open)
     ? clean(message.senderId)
-    : `${clean(message.senderId)} → ${clean(message.receiverId ?? `#${message.groupId}`)}`;
+    : `${clean(message.senderId)} → ${where}`;
   const edited = message.editedAt ? " (edited)" : "";
   return `[${clock(message.createdAt)}] ${who}: ${quote(message.replyTo)}${body(message)}${edited}${
     reactionsPart(message.reactions)
   }`;
 }
 
-/** `  bob [online] 2 unread · bob: hi` */
-export function conversationLine(row: ConversationRow, me: string): string {
-  const { user, lastMessage, unreadCount } = row;
-  const name = user.username && user.username !== user._id
-    ? `${clean(user._id)} (${clean(user.username)})`
-    : clean(user._id);
+/** `  bob [online] 2 unread · bob: hi`; a group: `  #Team [group of 3] 2 unread · bob: hi` */
+export function conversationLine(row: ConversationRow | GroupConversationRow, me: string): string {
+  const { lastMessage, unreadCount } = row;
   const last = lastMessage
     ? ` · ${lastMessage.senderId === me ? "you" : clean(lastMessage.senderId)}: ${
       shorten(body(lastMessage), 60)
     }`
     : "";
+  if ("group" in row) {
+    const { name, memberIds } = row.group;
+    return `  ${groupLabel(name)} [group of ${memberIds.length}] ${unreadCount} unread${last}`;
+  }
+  const { user } = row;
+  const name = user.username && user.username !== user._id
+    ? `${clean(user._id)} (${clean(user.username)})`
+    : clean(user._id);
   return `  ${name} [${user.isOnline ? "online" : "offline"}] ${unreadCount} unread${last}`;
 }
 
-export function conversationList(rows: readonly ConversationRow[], me: string): string[] {
-  if (rows.length === 0) return ["No conversations yet. Start one with /open <user>."];
+export function conversationList(
+  rows: readonly (ConversationRow | GroupConversationRow)[],
+  me: string,
+): string[] {
+  if (rows.length === 0) {
+    return ["No conversations yet. Start one with /open <user> or /group <name> <user>…"];
+  }
   return [`Conversations (${rows.length}):`, ...rows.map((row) => conversationLine(row, me))];
 }
 
@@ -104,9 +138,46 @@ export function presenceLine(presence: PresencePayload): string {
     : `* ${who} is offline`;
 }
 
-/** `* bob is typing…` / `* bob stopped typing` */
-export function typingLine(userId: string, isTyping: boolean): string {
-  return isTyping ? `* ${clean(userId)} is typing…` : `* ${clean(userId)} stopped typing`;
+/** `* bob is typing…` / `* bob stopped typing`; in a group `* bob is typing… in #Team` */
+export function typingLine(userId: string, isTyping: boolean, group?: string): string {
+  const where = group === undefined ? "" : ` in ${groupLabel(group)}`;
+  return isTyping
+    ? `* ${clean(userId)} is typing…${where}`
+    : `* ${clean(userId)} stopped typing${where}`;
+}
+
+/** `alice, you, bob`: members as `me` reads them. */
+function members(userIds: readonly string[], me: string): string {
+  return userIds.map((id) => id === me ? "you" : clean(id)).join(", ");
+}
+
+/**
+ * A group change as one line: `* alice created #Team: alice, you, bob`,
+ * `* #Team: dave joined`, `* #Team: carol left (owner: bob)`, `* you left #Team`,
+ * `* #Team: bob was removed`, `* you were removed from #Team`, `* #Team: renamed`.
+ */
+export function groupUpdateLine({ group, change }: GroupUpdatedPayload, me: string): string {
+  const label = groupLabel(group.name);
+  const who = change.userIds ?? [];
+  const mine = who.includes(me);
+  switch (change.type) {
+    case "created":
+      return `* ${clean(group.ownerId)} created ${label}: ${members(group.memberIds, me)}`;
+    case "membersAdded":
+      return mine
+        ? `* you were added to ${label}: ${members(group.memberIds, me)} (/open ${label})`
+        : `* ${label}: ${members(who, me)} joined`;
+    case "memberRemoved":
+      return mine
+        ? `* you were removed from ${label}`
+        : `* ${label}: ${members(who, me)} was removed`;
+    case "left":
+      return mine
+        ? `* you left ${label}`
+        : `* ${label}: ${members(who, me)} left (owner: ${members([group.ownerId], me)})`;
+    case "renamed":
+      return `* the group is now called ${label}`;
+  }
 }
 
 /** `! CODE: message` */

@@ -8,13 +8,19 @@ import type {
   ClientToServerEvents,
   ConversationRow,
   ErrorPayload,
+  Group,
+  GroupConversationRow,
   ServerToClientEvents,
 } from "../protocol/types.ts";
 import {
   clean,
   conversationList,
   errorLine,
+  groupLabel,
+  groupUpdateLine,
+  inConversation,
   messageLine,
+  type OpenChat,
   presenceLine,
   shorten,
   typingLine,
@@ -28,15 +34,15 @@ export interface SessionOptions {
   socket: ChatSocket;
   /** Prints one line. */
   print(line: string): void;
-  /** Loads the conversation list (REST). */
-  conversations(): Promise<ConversationRow[]>;
+  /** Loads the conversation list (REST): partners' rows and groups' rows. */
+  conversations(): Promise<(ConversationRow | GroupConversationRow)[]>;
   /** Searches the user's messages (REST `GET /api/chats/search`), newest first. */
   search?(q: string): Promise<ChatMessage[]>;
   /** Messages shown by `/open`. Default 50. */
   historyLimit?: number;
   /** How long to wait for an ack. Default 10 000 ms. */
   ackTimeoutMs?: number;
-  /** Told when the open conversation changes (the prompt names it). */
+  /** Told when the open conversation changes (the prompt names it: a partner, or `#group`). */
   openChanged?(partner: string | null): void;
 }
 
@@ -50,6 +56,9 @@ const CATCH_UP_QUIET_MS = 300;
 export const HELP = [
   "Commands:",
   "  /open <user>          show the latest messages with <user> and chat with them",
+  "  /group <name> <user> <user>…  make a group with these people and open it",
+  '                        (a name with spaces in quotes: /group "Weekend trip" bob carol)',
+  "  /open #<group>        open a group by its name or id",
   "  /list                 list conversations with unread counts",
   "  /edit <n> <text>      change the text of your message n",
   "  /react <n> <emoji>    add your emoji to message n, or take it off again",
@@ -69,6 +78,12 @@ const KNOWN_MAX = 2000;
 export class ChatSession {
   /** The partner of the open conversation. */
   open: string | null = null;
+  /** The open group (then `open` is null). */
+  group: Group | null = null;
+  /** The user's groups as last heard of (list, answers, groupUpdated), by id. */
+  private readonly groups = new Map<string, Group>();
+  /** Per group, the newest message whose read pointer went out. */
+  private readonly groupReadSent = new Map<string, ChatMessage>();
   private readonly known = new Map<string, ChatMessage>();
   /** The open conversation's messages as shown, oldest first: `n` of the commands counts back. */
   private shown: ChatMessage[] = [];
@@ -76,8 +91,8 @@ export class ChatSession {
   /** Acked emits still waiting, per event: their failures are printed from the ack. */
   private readonly waiting = new Map<string, number>();
   private readonly inFlight = new Set<Promise<unknown>>();
-  /** Typing state of what the user is writing to the open partner. */
-  private typingTo: string | null = null;
+  /** Typing state of what the user is writing to the open partner or group. */
+  private typingTo: Target | null = null;
   private typingSentAt = 0;
   private typingIdle: ReturnType<typeof setTimeout> | undefined;
   /** Messages from before the last connect, held to be shown under one heading. */
@@ -120,8 +135,13 @@ export class ChatSession {
       case "/quit":
       case "/exit":
         return "quit";
-      case "/open":
-        await this.openConversation(rest.join(" "));
+      case "/open": {
+        const what = rest.join(" ");
+        await (what.startsWith("#") ? this.openGroup(what.slice(1)) : this.openConversation(what));
+        return;
+      }
+      case "/group":
+        await this.createGroup(input);
         return;
       case "/list":
         await this.list();
@@ -151,11 +171,124 @@ export class ChatSession {
   }
 
   async list(): Promise<void> {
+    const rows = await this.loadConversations();
+    if (rows) { for (const l of conversationList(rows, this.me)) this.print(l); }
+  }
+
+  /** The conversation list, its groups remembered; undefined (printed) when it failed. */
+  private async loadConversations() {
     try {
-      for (const l of conversationList(await this.options.conversations(), this.me)) this.print(l);
+      const rows = await this.options.conversations();
+      for (const row of rows) if ("group" in row) this.groups.set(row.group._id, row.group);
+      return rows;
     } catch (err) {
       this.printError(err);
+      return undefined;
     }
+  }
+
+  /** What is open, as format.ts takes it. */
+  private get openChat(): OpenChat {
+    return this.group ? { groupId: this.group._id, name: this.group.name } : this.open;
+  }
+
+  /** Where messages and typing of the open conversation go. */
+  private get target(): Target | null {
+    if (this.group) return { groupId: this.group._id };
+    return this.open ? { receiverId: this.open } : null;
+  }
+
+  private line(message: ChatMessage): string {
+    return messageLine(message, this.openChat, (id) => this.groups.get(id)?.name);
+  }
+
+  /** `/group <name> <user> <user>…`: makes the group (the user its owner) and opens it. */
+  async createGroup(input: string): Promise<void> {
+    const parsed = nameAndUsers(input);
+    if (!parsed) return this.print(errorLine("USAGE", "/group <name> <user> <user>…"));
+    const memberIds = parsed.users.filter((id) => id !== this.me);
+    const result = await this.acked(
+      "createGroup",
+      (ack) => this.socket.emit("createGroup", { name: parsed.name, memberIds }, ack),
+    );
+    if (!result) return;
+    const { group } = result;
+    this.groups.set(group._id, group);
+    this.print(
+      `* you created ${groupLabel(group.name)} (id ${clean(group._id)}): ${
+        group.memberIds.map((id) => id === this.me ? "you" : clean(id)).join(", ")
+      }`,
+    );
+    await this.openGroup(group._id);
+  }
+
+  /** `/open #<group>`: by id, or by name when only one of the user's groups has it. */
+  async openGroup(ref: string): Promise<void> {
+    const wanted = ref.trim();
+    if (!wanted) return this.print(errorLine("USAGE", "/open #<group name or id>"));
+    let group = this.findGroup(wanted);
+    if (group === undefined) {
+      await this.loadConversations();
+      group = this.findGroup(wanted);
+    }
+    if (group === null) return;
+    const groupId = group?._id ?? wanted;
+    const result = await this.acked(
+      "getChatHistory",
+      (ack) =>
+        this.socket.emit("getChatHistory", { groupId, limit: this.options.historyLimit }, ack),
+    );
+    if (!result) return;
+    this.stopTyping();
+    this.open = null;
+    this.group = group ?? this.groups.get(groupId) ?? {
+      _id: groupId,
+      name: groupId,
+      ownerId: "",
+      memberIds: [],
+      createdAt: "",
+      updatedAt: "",
+    };
+    this.openChanged(`#${this.group.name}`);
+    const { messages } = result;
+    this.shown = [...messages];
+    const label = groupLabel(this.group.name);
+    const count = this.group.memberIds.length;
+    const who = count > 0 ? ` (${count} members)` : "";
+    this.print(
+      messages.length === 0
+        ? `--- ${label}${who}: no messages yet ---`
+        : `--- ${label}${who}: last ${messages.length} message${
+          messages.length === 1 ? "" : "s"
+        } ---`,
+    );
+    for (const message of messages) {
+      this.remember(message);
+      this.print(this.line(message));
+    }
+    this.markRead(messages);
+  }
+
+  /**
+   * The user's group with this id, else the one with this name (any case);
+   * undefined when none is known, null (printed) when several share the name.
+   */
+  private findGroup(ref: string): Group | null | undefined {
+    const byId = this.groups.get(ref);
+    if (byId) return byId;
+    const named = [...this.groups.values()].filter((g) =>
+      g.name.toLowerCase() === ref.toLowerCase()
+    );
+    if (named.length <= 1) return named[0];
+    this.print(
+      errorLine(
+        "USAGE",
+        `${named.length} groups are called ${groupLabel(ref)}: /open #<id> with one of ${
+          named.map((g) => clean(g._id)).join(", ")
+        }`,
+      ),
+    );
+    return null;
   }
 
   async openConversation(partner: string): Promise<void> {
@@ -172,6 +305,7 @@ export class ChatSession {
     if (!result) return;
     this.stopTyping();
     this.open = partner;
+    this.group = null;
     this.openChanged(partner);
     const { messages } = result;
     this.shown = [...messages];
@@ -183,20 +317,20 @@ export class ChatSession {
     );
     for (const message of messages) {
       this.remember(message);
-      this.print(messageLine(message, partner));
+      this.print(this.line(message));
     }
     this.markRead(messages);
   }
 
   async send(text: string, replyTo?: string): Promise<void> {
-    const partner = this.open;
-    if (!partner) {
+    const target = this.target;
+    if (!target) {
       return this.print(errorLine("USAGE", "no conversation open: /open <user> first"));
     }
     this.stopTyping();
     const result = await this.acked("sendMessage", (ack) =>
       this.socket.emit("sendMessage", {
-        receiverId: partner,
+        ...target,
         text,
         clientMessageId: crypto.randomUUID(),
         ...(replyTo ? { replyTo } : {}),
@@ -250,7 +384,9 @@ export class ChatSession {
           ? `--- search ${what}: no messages ---`
           : `--- search ${what}: ${found.length} message${found.length === 1 ? "" : "s"} ---`,
       );
-      for (const message of found) this.print(messageLine(message, null));
+      for (const message of found) {
+        this.print(messageLine(message, null, (id) => this.groups.get(id)?.name));
+      }
     } catch (err) {
       this.printError(err);
     }
@@ -273,7 +409,7 @@ export class ChatSession {
 
   /** Message `n` counted back from the newest shown; prints why not when there is none. */
   private pick(n: string, how: string): ChatMessage | undefined {
-    if (!this.open) {
+    if (!this.target) {
       this.print(errorLine("USAGE", "no conversation open: /open <user> first"));
       return undefined;
     }
@@ -302,7 +438,31 @@ export class ChatSession {
       this.showNew(message);
     });
     socket.on("messageSent", (message) => this.showNew(message));
-    socket.on("userTyping", ({ userId, isTyping }) => this.print(typingLine(userId, isTyping)));
+    socket.on("userTyping", ({ userId, isTyping, groupId }) => {
+      const group = groupId === undefined ? undefined : this.groups.get(groupId)?.name ?? groupId;
+      this.print(typingLine(userId, isTyping, group));
+    });
+    socket.on("groupUpdated", (update) => {
+      const { group, change } = update;
+      const member = group.memberIds.includes(this.me);
+      if (member) this.groups.set(group._id, group);
+      else this.groups.delete(group._id);
+      if (this.group?._id === group._id) {
+        this.group = member ? group : null;
+        this.openChanged(member ? `#${group.name}` : null);
+      }
+      // The user's own /group printed its line already.
+      if (change.type === "created" && group.ownerId === this.me) return;
+      this.print(groupUpdateLine(update, this.me));
+    });
+    socket.on("groupRead", ({ userId, messageId }) => {
+      // Who read the user's own group messages, as messageRead says it for 1:1.
+      const message = this.known.get(messageId);
+      if (userId === this.me || !message || message.senderId !== this.me) return;
+      const group = message.groupId ? this.groups.get(message.groupId)?.name : undefined;
+      const where = group === undefined ? "" : ` in ${groupLabel(group)}`;
+      this.print(`* ${clean(userId)} read ${clean(`"${shorten(describe(message), 40)}"`)}${where}`);
+    });
     socket.on("userOnline", (presence) => this.print(presenceLine(presence)));
     socket.on("messageRead", ({ messageId, readerId }) => {
       // Our own receipts (from another tab of ours) tell the user nothing new.
@@ -317,9 +477,7 @@ export class ChatSession {
       this.known.delete(messageId);
       this.shown = this.shown.filter((m) => m._id !== messageId);
       this.print(
-        message
-          ? `* deleted: ${messageLine(message, this.open)}`
-          : `* deleted: ${clean(messageId)}`,
+        message ? `* deleted: ${this.line(message)}` : `* deleted: ${clean(messageId)}`,
       );
     });
     socket.on("messageEdited", ({ messageId, text, editedAt }) => {
@@ -327,12 +485,12 @@ export class ChatSession {
       if (!message) return this.print(`* edited: ${clean(messageId)}: ${clean(text)}`);
       message.text = text;
       message.editedAt = editedAt;
-      this.print(`* edited: ${messageLine(message, this.open)}`);
+      this.print(`* edited: ${this.line(message)}`);
     });
     socket.on("messageReaction", ({ messageId, userId, emoji, added }) => {
       const message = this.known.get(messageId);
       const what = message
-        ? messageLine(applyReaction(message, userId, emoji, added), this.open)
+        ? this.line(applyReaction(message, userId, emoji, added))
         : clean(messageId);
       const who = userId === this.me ? "you" : clean(userId);
       this.print(`* ${who} ${added ? "reacted" : "took back"} ${clean(emoji)}: ${what}`);
@@ -377,13 +535,14 @@ export class ChatSession {
    * at most every 2 s, and stops after 3 s without a keystroke or when sent.
    */
   typed(text: string): void {
-    const partner = this.open;
-    if (!partner || text.trim() === "" || text.startsWith("/")) return this.stopTyping();
+    const target = this.target;
+    if (!target || text.trim() === "" || text.startsWith("/")) return this.stopTyping();
     const now = Date.now();
-    if (this.typingTo !== partner || now - this.typingSentAt >= TYPING_THROTTLE_MS) {
-      if (this.typingTo && this.typingTo !== partner) this.stopTyping();
-      this.socket.emit("typing", { receiverId: partner, isTyping: true });
-      this.typingTo = partner;
+    const same = this.typingTo !== null && sameTarget(this.typingTo, target);
+    if (!same || now - this.typingSentAt >= TYPING_THROTTLE_MS) {
+      if (this.typingTo && !same) this.stopTyping();
+      this.socket.emit("typing", { ...target, isTyping: true });
+      this.typingTo = target;
       this.typingSentAt = now;
     }
     clearTimeout(this.typingIdle);
@@ -392,26 +551,41 @@ export class ChatSession {
 
   stopTyping(): void {
     clearTimeout(this.typingIdle);
-    const partner = this.typingTo;
-    if (!partner) return;
+    const target = this.typingTo;
+    if (!target) return;
     this.typingTo = null;
-    this.socket.emit("typing", { receiverId: partner, isTyping: false });
+    this.socket.emit("typing", { ...target, isTyping: false });
   }
 
   /** Prints a message once, however many ways it arrives, and reads it if it is on screen. */
   private showNew(message: ChatMessage): void {
     if (this.known.has(message._id)) return;
     this.remember(message);
-    if (message.senderId === this.open || message.receiverId === this.open) {
+    if (inConversation(message, this.openChat)) {
       this.shown.push(message);
       if (this.shown.length > KNOWN_MAX) this.shown.shift();
     }
-    this.print(messageLine(message, this.open));
+    this.print(this.line(message));
     this.markRead([message]);
   }
 
-  /** Sends `messageRead` for every unread message from the open partner among `messages`. */
+  /**
+   * Sends `messageRead` for every unread message from the open partner among
+   * `messages`; in the open group, `markGroupRead` for the newest from others
+   * (one pointer covers all before it).
+   */
   private markRead(messages: readonly ChatMessage[]): void {
+    const group = this.group;
+    if (group) {
+      const newest = messages.filter((m) => m.groupId === group._id && m.senderId !== this.me)
+        .at(-1);
+      const sent = this.groupReadSent.get(group._id);
+      if (!newest || (sent && !isNewer(newest, sent))) return;
+      this.groupReadSent.set(group._id, newest);
+      const payload = { groupId: group._id, messageId: newest._id };
+      void this.acked("markGroupRead", (ack) => this.socket.emit("markGroupRead", payload, ack));
+      return;
+    }
     for (const message of messages) {
       if (
         message.senderId !== this.open || message.receiverId !== this.me || message.readAt ||
@@ -497,6 +671,8 @@ export class ChatSession {
 /** Events the session sends with an ack. */
 type AckedEvent =
   | "getChatHistory"
+  | "createGroup"
+  | "markGroupRead"
   | "sendMessage"
   | "messageRead"
   | "editMessage"
@@ -523,6 +699,31 @@ function isErrorPayload(value: unknown): value is ErrorPayload {
 function numberAndText(input: string): { n: string; text: string } | null {
   const match = /^\S+\s+(\S+)\s+(\S[\s\S]*)$/.exec(input);
   return match ? { n: match[1]!, text: match[2]! } : null;
+}
+
+/** Where a message or typing goes: the partner, or the group. */
+type Target = { receiverId: string } | { groupId: string };
+
+function sameTarget(a: Target, b: Target): boolean {
+  return "groupId" in a
+    ? "groupId" in b && a.groupId === b.groupId
+    : "receiverId" in b && a.receiverId === b.receiverId;
+}
+
+/** Whether `a` came after `b` (both of one conversation). */
+function isNewer(a: ChatMessage, b: ChatMessage): boolean {
+  return a.createdAt === b.createdAt ? a._id > b._id : a.createdAt > b.createdAt;
+}
+
+/**
+ * `/group "Weekend trip" bob carol` or `/group Team bob carol` → the name and
+ * the users; null without a name or a user.
+ */
+function nameAndUsers(input: string): { name: string; users: string[] } | null {
+  const match = /^\S+\s+(?:"([^"]+)"|(\S+))\s*([\s\S]*)$/.exec(input);
+  const name = (match?.[1] ?? match?.[2] ?? "").trim();
+  const users = [...new Set((match?.[3] ?? "").split(/[\s,]+/).filter(Boolean))];
+  return name && users.length > 0 ? { name, users } : null;
 }
 
 function usage(how: string): string {
