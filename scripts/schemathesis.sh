@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION="4.32.5"
-MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-200}"
+MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-100}"
 SEED="${SCHEMATHESIS_SEED:-20240601}"
 
 if ! command -v st >/dev/null || ! st --version | grep -q "$SCHEMATHESIS_VERSION"; then
@@ -112,9 +112,9 @@ CHECKS="$CHECKS,use_after_free,ensure_resource_availability,ignored_auth"
 CHECKS="${SCHEMATHESIS_CHECKS:-$CHECKS}"
 
 # In the scratch folder: schemathesis keeps caches (.schemathesis/, .hypothesis/)
-# in its working directory. `timeout` bounds a slow machine's run (about 70 s here with 22 operations).
+# in its working directory. `timeout` bounds a slow machine's run (200 examples per operation took 67 s for 22 operations here, 218 s for 27 on a machine busy with other work; 100 keep CI well inside it).
 set +e
-(cd "$WORK_DIR" && timeout 240 st --no-color run "$BASE/openapi.json" \
+(cd "$WORK_DIR" && timeout 300 st --no-color run "$BASE/openapi.json" \
   --header "Authorization: Bearer $TOKEN" \
   --checks "$CHECKS" \
   --max-examples "$MAX_EXAMPLES" \
