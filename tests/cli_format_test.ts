@@ -1,5 +1,11 @@
-import { clean, conversationLine, messageLine } from "../src/cli/format.ts";
-import type { ChatMessage } from "../src/protocol/types.ts";
+import {
+  clean,
+  conversationLine,
+  groupUpdateLine,
+  messageLine,
+  typingLine,
+} from "../src/cli/format.ts";
+import type { ChatMessage, Group } from "../src/protocol/types.ts";
 import { assertEquals } from "./helpers/assert.ts";
 
 const message: ChatMessage = {
@@ -53,4 +59,49 @@ Deno.test("conversationLine() shows presence, unread count and the last message"
     conversationLine({ ...row, lastMessage: null, unreadCount: 0 }, "alice"),
     "  bob (Bob) [online] 0 unread",
   );
+});
+
+const team: Group = {
+  _id: "g1",
+  name: "Team",
+  ownerId: "alice",
+  memberIds: ["alice", "bob", "carol"],
+  createdAt: message.createdAt,
+  updatedAt: message.createdAt,
+};
+const inTeam: ChatMessage = { ...message, receiverId: null, groupId: "g1" };
+
+Deno.test("messageLine() in a group: the sender in the open group, the group's name elsewhere", () => {
+  const open = { groupId: "g1", name: "Team" };
+  assertEquals(messageLine(inTeam, open), "[09:05] bob: hi");
+  const names = (id: string) => id === "g1" ? "Team" : undefined;
+  assertEquals(messageLine(inTeam, "bob", names), "[09:05] bob → #Team: hi");
+  assertEquals(messageLine(inTeam, null), "[09:05] bob → #g1: hi");
+  // A 1:1 message from a member is not a line of the open group.
+  assertEquals(messageLine(message, open), "[09:05] bob → alice: hi");
+});
+
+Deno.test("conversationLine() of a group: its name, size, unread count and last message", () => {
+  const row = { group: team, lastMessage: inTeam, unreadCount: 2, muted: false, mutedUntil: null };
+  assertEquals(conversationLine(row, "alice"), "  #Team [group of 3] 2 unread · bob: hi");
+});
+
+Deno.test("groupUpdateLine() says each change as the reader sees it", () => {
+  const line = (
+    type: "created" | "membersAdded" | "memberRemoved" | "left" | "renamed",
+    userIds?: string[],
+    me = "bob",
+  ) => groupUpdateLine({ group: team, change: { type, userIds } }, me);
+  assertEquals(line("created", team.memberIds), "* alice created #Team: alice, you, carol");
+  assertEquals(line("membersAdded", ["carol"]), "* #Team: carol joined");
+  assertEquals(
+    line("membersAdded", ["bob"]),
+    "* you were added to #Team: alice, you, carol (/open #Team)",
+  );
+  assertEquals(line("memberRemoved", ["dave"]), "* #Team: dave was removed");
+  assertEquals(line("memberRemoved", ["bob"]), "* you were removed from #Team");
+  assertEquals(line("left", ["dave"]), "* #Team: dave left (owner: alice)");
+  assertEquals(line("left", ["bob"]), "* you left #Team");
+  assertEquals(line("renamed"), "* the group is now called #Team");
+  assertEquals(typingLine("bob", true, "Team"), "* bob is typing… in #Team");
 });
