@@ -6,7 +6,13 @@
  */
 import { SignJWT } from "jose";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
-import { connectClient, startTestServer, TEST_SECRET, type TestServer } from "./helpers/server.ts";
+import {
+  clientList,
+  connectClient,
+  startTestServer,
+  TEST_SECRET,
+  type TestServer,
+} from "./helpers/server.ts";
 
 const key = new TextEncoder().encode(TEST_SECRET);
 const MONGOOSE_ID = "665f1c2b9a1e4b0012345678";
@@ -27,14 +33,12 @@ async function rest(server: TestServer, token: string, path: string, init: Reque
 
 /** Sends `text` to `receiverId` over a socket authenticated by `token`; the stored message. */
 async function sendAs(server: TestServer, token: string, receiverId: string, text: string) {
+  await using clients = clientList();
   const client = await connectClient(server.url, { token });
-  try {
-    const ack = await client.timeout(5000).emitWithAck("sendMessage", { receiverId, text });
-    assert(ack.ok, JSON.stringify(ack));
-    return ack.message;
-  } finally {
-    client.close();
-  }
+  clients.push(client);
+  const ack = await client.timeout(5000).emitWithAck("sendMessage", { receiverId, text });
+  assert(ack.ok, JSON.stringify(ack));
+  return ack.message;
 }
 
 /** The socket's refusal: `connect_error` with `data = {code, error}`. */
