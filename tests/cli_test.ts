@@ -410,6 +410,8 @@ Deno.test("chat CLI: /group makes a group and opens it, /open #group by name or 
   await cli.waitFor(/^\* connected as alice/);
   let groupId = "";
   let tentId = "";
+  let iDoId = "";
+  let seeYouId = "";
 
   await t.step(
     "/group makes the group with the people named, the user its owner, and opens it",
@@ -447,6 +449,7 @@ Deno.test("chat CLI: /group makes a group and opens it, /open #group by name or 
       const read = nextEvent(bob, "groupRead", (r) => r.userId === "alice");
       const sent = await bob.timeout(3000).emitWithAck("sendMessage", { groupId, text: "I do" });
       assert(sent.ok);
+      iDoId = sent.message._id;
       await cli.waitFor(new RegExp(`^${TIME} bob: I do$`));
       assertEquals((await read).messageId, sent.message._id);
     },
@@ -473,6 +476,7 @@ Deno.test("chat CLI: /group makes a group and opens it, /open #group by name or 
         text: "see you",
       });
       assert(sent.ok);
+      seeYouId = sent.message._id;
       await cli.waitFor(new RegExp(`^${TIME} carol → #Weekend trip: see you$`));
       for (const ref of ["weekend trip", groupId]) {
         await cli.send(`/open #${ref}`);
@@ -485,6 +489,18 @@ Deno.test("chat CLI: /group makes a group and opens it, /open #group by name or 
       await cli.waitFor(/^ {2}#Weekend trip \[group of 3\] 0 unread · carol: see you$/);
     },
   );
+
+  await t.step("/reply and /react work on the open group's lines", async () => {
+    const reply = nextEvent(carol, "receiveMessage");
+    await cli.send("/reply 1 great");
+    const message = await reply;
+    assertEquals([message.groupId, message.replyTo?._id], [groupId, seeYouId]);
+    await cli.waitFor(new RegExp(`^${TIME} alice: \\(reply to carol: "see you"\\) great$`));
+    const reacted = nextEvent(bob, "messageReaction");
+    await cli.send("/react 3 👍");
+    assertEquals((await reacted).messageId, iDoId);
+    await cli.waitFor(new RegExp(`^\\* you reacted 👍: ${TIME} bob: I do \\[👍 1\\]$`));
+  });
 
   await t.step(
     "membership changes print; unknown groups and a group without people are refused",
