@@ -85,6 +85,10 @@ export function group(ctx: BenchContext, o: GroupOptions): Promise<ScenarioResul
         m.lost = Math.max(0, acked * (o.members - 1) - (m.extra.received ?? 0));
         // Messages fanned out to the whole group per second.
         m.extra.messagesPerSecond = m.throughput / (o.members - 1);
+        // The server's CPU (all threads) per receipt: comparable when the machine is busy.
+        const { cpuMainPct = NaN, cpuWorkersPct = NaN, cpuOtherPct = NaN } = m.extra;
+        m.extra.serverCpuUsPerDelivery = ((cpuMainPct + cpuWorkersPct + cpuOtherPct) * 1e4) /
+          m.throughput;
         return m;
       }),
   );

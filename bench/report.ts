@@ -162,9 +162,11 @@ export function checkTargets(rows: Row[]): TargetCheck[] {
         fmt(p.vsBaseline?.throughput, 2)
       } × relay room (${fmt(base?.throughput, 0)}/s); send → receipt p50 ${fmt(p.p50)} / p99 ${
         fmt(p.p99)
-      } ms = ${fmt(p.vsBaseline?.p99, 2)} × relay (${
-        fmt(base?.p99)
-      } ms); ${p.lost} lost, ${p.errors} errors`,
+      } ms = ${fmt(p.vsBaseline?.p99, 2)} × relay (${fmt(base?.p99)} ms); server CPU ${
+        fmt(p.extra.serverCpuUsPerDelivery)
+      } µs/delivery (relay ${
+        fmt(base?.extra.serverCpuUsPerDelivery)
+      }); ${p.lost} lost, ${p.errors} errors`,
       met: p.lost === 0 && p.errors === 0,
     });
   }
@@ -212,7 +214,11 @@ function notes(row: Row): string {
   }
   const e = row.extra;
   if (e.messagesPerSecond !== undefined) {
-    parts.push(`${fmt(e.messagesPerSecond, 0)} msgs/s to the whole group`);
+    parts.push(
+      `${fmt(e.messagesPerSecond, 0)} msgs/s to the whole group, server CPU ${
+        fmt(e.serverCpuUsPerDelivery)
+      } µs/delivery`,
+    );
   }
   if (e.usPerSend !== undefined) parts.push(`${fmt(e.usPerSend)} µs/send`);
   if (e.usPerRow !== undefined) parts.push(`${fmt(e.usPerRow)} µs/row`);
