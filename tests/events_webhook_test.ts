@@ -11,6 +11,7 @@ import { spawnServer } from "./helpers/child_server.ts";
 import { startWebhookReceiver, type WebhookRequest } from "./helpers/push_receivers.ts";
 import {
   type ChatClient,
+  clientList,
   connectClient,
   disconnectAll,
   signToken,
@@ -238,25 +239,22 @@ Deno.test({
     const expected = new Set<string>();
     {
       await using crashed = await spawnServer(env);
+      await using clients = clientList();
       const alice = await connectClient(crashed.url, { token: await signToken("alice") });
       const bob = await connectClient(crashed.url, { token: await signToken("bob") });
-      try {
-        for (let n = 0; n < 10; n++) {
-          const message = await sendWithId(alice, "bob", `message ${n}`, `k-${n}`);
-          expected.add(`message.created:${message._id}`);
-          if (n % 3 === 0) {
-            await bob.timeout(3000).emitWithAck("messageRead", { messageId: message._id });
-            expected.add(`message.read:${message._id}`);
-          }
+      clients.push(alice, bob);
+      for (let n = 0; n < 10; n++) {
+        const message = await sendWithId(alice, "bob", `message ${n}`, `k-${n}`);
+        expected.add(`message.created:${message._id}`);
+        if (n % 3 === 0) {
+          await bob.timeout(3000).emitWithAck("messageRead", { messageId: message._id });
+          expected.add(`message.read:${message._id}`);
         }
-        // Each attempted once against the closed port meanwhile, the attempt counted in the store.
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        crashed.process.kill("SIGKILL");
-        await crashed.process.status;
-      } finally {
-        alice.close();
-        bob.close();
       }
+      // Each attempted once against the closed port meanwhile, the attempt counted in the store.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      crashed.process.kill("SIGKILL");
+      await crashed.process.status;
     }
     assertEquals(expected.size, 14);
     await using hooks = await startWebhookReceiver(SECRET, port);
