@@ -236,7 +236,9 @@ const ENV = z.object({
   RATE_LIMIT_SEND: Bucket.prefault("10:20").meta({ description: "Per user, `sendMessage`." }),
   RATE_LIMIT_TYPING: Bucket.prefault("5:10").meta({ description: "Per user, `typing`." }),
   RATE_LIMIT_HISTORY: Bucket.prefault("5:20").meta({ description: "Per user, `getChatHistory`." }),
-  RATE_LIMIT_READ: Bucket.prefault("50:100").meta({ description: "Per user, `messageRead`." }),
+  RATE_LIMIT_READ: Bucket.prefault("50:100").meta({
+    description: "Per user, `messageRead` and `markGroupRead` together.",
+  }),
   RATE_LIMIT_EDIT: Bucket.prefault("2:10").meta({ description: "Per user, `editMessage`." }),
   RATE_LIMIT_REACT: Bucket.prefault("5:20").meta({
     description: "Per user, `addReaction` and `removeReaction` together.",

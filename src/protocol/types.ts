@@ -502,15 +502,18 @@ export interface ServerToClientEvents {
   userTyping: (typing: UserTypingPayload) => void;
   /** The page a `getChatHistory` asked for, oldest first. */
   chatHistory: (messages: ChatMessage[]) => void;
-  /** A message between this user and another was read by its receiver. */
+  /** A 1:1 message between this user and another was read by its receiver. */
   messageRead: (receipt: ReadReceiptPayload) => void;
   /** A message this user sent reached a device of its receiver (the first one only). */
   messageDelivered: (receipt: DeliveryReceiptPayload) => void;
-  /** A message between this user and another was deleted: by its sender, or by this user for them. */
+  /**
+   * A message of this user's (1:1 or in a group of theirs) was deleted: by its sender, or by this
+   * user for them.
+   */
   messageDeleted: (deleted: MessageDeletedPayload) => void;
-  /** A message between this user and another was edited by its sender. */
+  /** A message of this user's (1:1 or in a group of theirs) was edited by its sender. */
   messageEdited: (edited: MessageEditedPayload) => void;
-  /** An emoji was added to or taken off a message between this user and another. */
+  /** An emoji was added to or taken off a message of this user's (1:1 or in a group of theirs). */
   messageReaction: (reaction: MessageReactionPayload) => void;
   /** A group of this user was created or changed (members, name, owner). */
   groupUpdated: (update: GroupUpdatedPayload) => void;
