@@ -543,3 +543,31 @@ Deno.test("PUT and DELETE /api/groups/:groupId/mute set and lift the caller's mu
   const lifted = await server.api("bob", `/api/groups/${group._id}/mute`, { method: "DELETE" });
   assertEquals(await lifted.json(), { groupId: group._id, muted: false, mutedUntil: null });
 });
+
+Deno.test("group events draw from their buckets: RATE_LIMIT_GROUP for membership, RATE_LIMIT_READ for markGroupRead", async () => {
+  await using server = await startTestServer({
+    RATE_LIMITS: "on",
+    RATE_LIMIT_GROUP: "0.5:2",
+    RATE_LIMIT_READ: "0.5:1",
+  });
+  const alice = await server.connect("alice");
+  const bob = await server.connect("bob");
+  const group = await createGroup(alice, "one", ["bob"]);
+  await alice.timeout(3000).emitWithAck("renameGroup", { groupId: group._id, name: "two" });
+  const third = await alice.timeout(3000).emitWithAck("addGroupMembers", {
+    groupId: group._id,
+    userIds: ["carol"],
+  });
+  assertEquals([third.ok, third.code], [false, "RATE_LIMITED"]);
+  assert(third.retryAfterMs > 0);
+  // Another user's bucket, and another bucket of the same user, are untouched.
+  const bobRenames = await bob.timeout(3000).emitWithAck("renameGroup", {
+    groupId: group._id,
+    name: "bob's",
+  });
+  assert(bobRenames.ok, JSON.stringify(bobRenames));
+  const message = await sendToGroup(alice, group._id, "read me");
+  const read = { groupId: group._id, messageId: message._id };
+  assertEquals(await refusal(bob, "markGroupRead", read), undefined);
+  assertEquals(await refusal(bob, "markGroupRead", read), "RATE_LIMITED");
+});
