@@ -571,3 +571,29 @@ Deno.test("group events draw from their buckets: RATE_LIMIT_GROUP for membership
   assertEquals(await refusal(bob, "markGroupRead", read), undefined);
   assertEquals(await refusal(bob, "markGroupRead", read), "RATE_LIMITED");
 });
+
+/** `parley_store_duration_seconds` call counts by operation, from /metrics. */
+async function storeCalls(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const counts = new Map<string, number>();
+  for (
+    const [, operation, count] of text.matchAll(
+      /^parley_store_duration_seconds_count\{operation="([^"]+)"\} (\d+)$/gm,
+    )
+  ) counts.set(operation!, Number(count));
+  return counts;
+}
+
+Deno.test("a message to a 256-member group costs one write, not one per member", async () => {
+  await using server = await startTestServer();
+  const alice = await server.connect("alice");
+  const others = Array.from({ length: 255 }, (_, i) => `member-${i}`);
+  const group = await createGroup(alice, "Everyone", others);
+  assertEquals(group.memberIds.length, 256);
+  const before = await storeCalls(server.url);
+  await sendToGroup(alice, group._id, "all hands");
+  const after = await storeCalls(server.url);
+  const called = [...after].filter(([op, n]) => n !== (before.get(op) ?? 0))
+    .map(([op, n]) => [op, n - (before.get(op) ?? 0)]).sort();
+  assertEquals(called, [["groups.get", 1], ["groups.insertMessage", 1]]);
+});

@@ -25,5 +25,6 @@ export function withStoreMetrics(store: ChatStore, metrics: Metrics): ChatStore 
     ...store,
     users: timed(store.users, "users", metrics),
     messages: timed(store.messages, "messages", metrics),
+    groups: timed(store.groups, "groups", metrics),
   };
 }
