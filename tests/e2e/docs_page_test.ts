@@ -6,7 +6,7 @@
  * Skipped (with a visible SKIPPED line) when /usr/bin/chromium is missing; CI
  * installs it with apt.
  */
-import { type Browser, chromium } from "playwright-core";
+import { chromium } from "playwright-core";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { startTestServer } from "../helpers/server.ts";
 
@@ -31,47 +31,42 @@ Deno.test({
   ignore: !hasChromium,
   async fn() {
     // Dev mode, so that the document has every operation, POST /api/dev/token included.
-    const server = await startTestServer({ JWT_SECRET: "" });
-    let browser: Browser | undefined;
-    try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_ARGS,
-      });
-      const page = await browser.newPage();
-      page.setDefaultTimeout(10_000);
-      const problems: string[] = [];
-      const requested: string[] = [];
-      page.on("console", (message) => {
-        if (message.type() === "error") problems.push(message.text());
-      });
-      page.on("pageerror", (err) => problems.push(err.message));
-      page.on("request", (request) => requested.push(request.url()));
+    await using server = await startTestServer({ JWT_SECRET: "" });
+    // Declared after the server, so it closes first.
+    await using browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
+    const page = await browser.newPage();
+    page.setDefaultTimeout(10_000);
+    const problems: string[] = [];
+    const requested: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") problems.push(message.text());
+    });
+    page.on("pageerror", (err) => problems.push(err.message));
+    page.on("request", (request) => requested.push(request.url()));
 
-      await page.goto(`${server.url}/docs`);
-      const documented = await fetch(`${server.url}/openapi.json`).then((r) => r.json());
-      const operations = Object.values(documented.paths as Record<string, object>)
-        .reduce((n, methods) => n + Object.keys(methods).length, 0);
-      // Polled through the locator: a waitForFunction() string is eval'ed, which the CSP forbids.
-      const deadline = Date.now() + 10_000;
-      while (await page.locator(".opblock").count() !== operations) {
-        if (Date.now() > deadline) throw new Error("the operations did not all render");
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      assert(
-        await page.locator(".opblock-summary-path", { hasText: "/api/chats/my-chats" }).count(),
-      );
-      assert(await page.locator("button.authorize").count(), "the Bearer scheme's Authorize");
-
-      assertEquals(problems, [], "no console errors (CSP refusals are logged there)");
-      const elsewhere = requested.filter((url) =>
-        !url.startsWith(server.url) && !url.startsWith("data:")
-      );
-      assertEquals(elsewhere, [], "no request to another host");
-    } finally {
-      await browser?.close();
-      await server.close();
+    await page.goto(`${server.url}/docs`);
+    const documented = await fetch(`${server.url}/openapi.json`).then((r) => r.json());
+    const operations = Object.values(documented.paths as Record<string, object>)
+      .reduce((n, methods) => n + Object.keys(methods).length, 0);
+    // Polled through the locator: a waitForFunction() string is eval'ed, which the CSP forbids.
+    const deadline = Date.now() + 10_000;
+    while (await page.locator(".opblock").count() !== operations) {
+      if (Date.now() > deadline) throw new Error("the operations did not all render");
+      await new Promise((resolve) => setTimeout(resolve, 25));
     }
+    assert(
+      await page.locator(".opblock-summary-path", { hasText: "/api/chats/my-chats" }).count(),
+    );
+    assert(await page.locator("button.authorize").count(), "the Bearer scheme's Authorize");
+
+    assertEquals(problems, [], "no console errors (CSP refusals are logged there)");
+    const elsewhere = requested.filter((url) =>
+      !url.startsWith(server.url) && !url.startsWith("data:")
+    );
+    assertEquals(elsewhere, [], "no request to another host");
   },
 });
