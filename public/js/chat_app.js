@@ -156,6 +156,7 @@ export function mountChat(container, options) {
   const conversations = new ConversationList(
     { list: pick(host, "#conversations", HTMLUListElement), empty: $("conversationsEmpty") },
     (id) => openConversation(id),
+    groups,
   );
   const messages = new MessageList(
     {
@@ -413,7 +414,6 @@ export function mountChat(container, options) {
       conversations.replace(list);
       for (const r of list) {
         if (r.lastMessage) remember(r.lastMessage);
-        if ("group" in r) groups.set(r.group);
       }
       if (openPartner) groupPanel.show(openGroup());
       renderPartnerHeader();
@@ -825,8 +825,7 @@ export function mountChat(container, options) {
   /** A group as the server has it now (an answer, or groupUpdated). @param {Group} group */
   function applyGroup(group) {
     if (!group.memberIds.includes(connection.me?.id ?? "")) return dropGroup(group._id);
-    groups.set(group);
-    conversations.setGroup(groupKey(group._id), group);
+    conversations.addGroup(group);
     if (groupKey(group._id) === openPartner) {
       renderPartnerHeader();
       renderReadBy();
@@ -836,8 +835,7 @@ export function mountChat(container, options) {
   /** The reader left the group or was removed: it goes from the page. @param {string} groupId */
   function dropGroup(groupId) {
     const key = groupKey(groupId);
-    groups.remove(groupId);
-    conversations.setGroup(key, null);
+    conversations.removeGroup(groupId);
     if (openPartner === key) closeConversation();
   }
 

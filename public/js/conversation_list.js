@@ -8,11 +8,12 @@
  */
 import { closest, h } from "./dom.js";
 import { compareMessages, formatTime } from "./format.js";
-import { conversationKeyOf, groupKey } from "./groups.js";
+import { conversationKeyOf, GroupDirectory, groupIdOf, groupKey } from "./groups.js";
 
 /** @typedef {import("../../src/protocol/types.ts").ChatMessage} ChatMessage */
 /** @typedef {import("../../src/protocol/types.ts").ConversationRow} ConversationRow */
 /** @typedef {import("../../src/protocol/types.ts").Group} Group */
+/** @typedef {import("./groups.js").GroupDirectory} Groups */
 /** @typedef {import("../../src/protocol/types.ts").GroupConversationRow} GroupConversationRow */
 /** @typedef {import("../../src/protocol/types.ts").PresencePayload} PresencePayload */
 
@@ -37,8 +38,9 @@ export class ConversationList {
   /**
    * @param {{ list: HTMLUListElement, empty: HTMLElement }} el
    * @param {(partnerId: string) => void} onOpen
+   * @param {Groups} [groups] The reader's groups (their rows are keyed by groups.js's keys).
    */
-  constructor(el, onOpen) {
+  constructor(el, onOpen, groups = new GroupDirectory()) {
     this.el = el;
     this.me = "";
     this.active = "";
@@ -50,8 +52,7 @@ export class ConversationList {
     this.rowEls = new Map();
     /** Users the reader blocks. @type {Set<string>} */
     this.blocked = new Set();
-    /** The reader's groups, by conversation key. @type {Map<string, Group>} */
-    this.groups = new Map();
+    this.groups = groups;
     el.list.addEventListener("click", (event) => {
       const li = closest(event.target, "li[data-user]");
       if (li?.dataset.user) onOpen(li.dataset.user);
@@ -83,12 +84,12 @@ export class ConversationList {
 
   /** @param {string} id */
   displayName(id) {
-    return this.groups.get(id)?.name ?? (this.people.get(id)?.username || id);
+    return this.group(id)?.name ?? (this.people.get(id)?.username || id);
   }
 
   /** @param {string} id */
   presence(id) {
-    const group = this.groups.get(id);
+    const group = this.group(id);
     if (group) return { kind: "group", text: `${group.memberIds.length} members` };
     const p = this.people.get(id);
     if (!p || !p.presenceKnown) return { kind: "unknown", text: "presence unknown" };
@@ -97,6 +98,12 @@ export class ConversationList {
       kind: "offline",
       text: p.lastSeen ? `offline · last seen ${formatTime(p.lastSeen)}` : "offline",
     };
+  }
+
+  /** The group of a row's key; undefined for a partner's row. @param {string} key */
+  group(key) {
+    const groupId = groupIdOf(key);
+    return groupId === null ? undefined : this.groups.get(groupId);
   }
 
   /** @param {string} partnerId */
@@ -110,7 +117,8 @@ export class ConversationList {
   }
 
   /**
-   * The server's list replaces ours; rows it does not know yet (a chat just opened) stay.
+   * The server's list replaces ours; rows it does not know yet (a chat just opened) stay,
+   * but not a group it left out (the reader is no longer in it) unless it is open.
    * @param {(ConversationRow | GroupConversationRow)[]} rows
    */
   replace(rows) {
@@ -119,7 +127,7 @@ export class ConversationList {
     for (const r of rows) {
       if ("group" in r) {
         const key = groupKey(r.group._id);
-        this.groups.set(key, r.group);
+        this.groups.set(r.group);
         next.set(key, {
           partnerId: key,
           lastMessage: r.lastMessage,
@@ -143,8 +151,11 @@ export class ConversationList {
       });
     }
     for (const [id, r] of this.rows) {
-      const live = this.groups.has(id) || r.lastMessage || id === this.active;
-      if (!next.has(id) && live) next.set(id, r);
+      const keep = id === this.active || (r.lastMessage !== null && groupIdOf(id) === null);
+      if (!next.has(id) && keep) next.set(id, r);
+    }
+    for (const groupId of [...this.groups.groups.keys()]) {
+      if (!next.has(groupKey(groupId))) this.groups.remove(groupId);
     }
     this.rows = next;
     this.render();
@@ -202,19 +213,17 @@ export class ConversationList {
     this.render();
   }
 
-  /**
-   * A group the reader is in was made or changed (null: they are no longer in it).
-   * @param {string} key
-   * @param {Group | null} group
-   */
-  setGroup(key, group) {
-    if (group) {
-      this.groups.set(key, group);
-      this.row(key);
-    } else {
-      this.groups.delete(key);
-      this.rows.delete(key);
-    }
+  /** A group the reader is in was made or changed. @param {Group} group */
+  addGroup(group) {
+    this.groups.set(group);
+    this.row(groupKey(group._id));
+    this.render();
+  }
+
+  /** The reader is no longer in a group. @param {string} groupId */
+  removeGroup(groupId) {
+    this.groups.remove(groupId);
+    this.rows.delete(groupKey(groupId));
     this.render();
   }
 
@@ -268,7 +277,7 @@ export class ConversationList {
       return node;
     };
     li.querySelector(".dot")?.setAttribute("class", `dot ${presence.kind}`);
-    li.classList.toggle("group", this.groups.has(r.partnerId));
+    li.classList.toggle("group", this.group(r.partnerId) !== undefined);
     set(".name", this.displayName(r.partnerId));
     const username = this.people.get(r.partnerId)?.username;
     const handle = set(".handle", username && username !== r.partnerId ? r.partnerId : "");

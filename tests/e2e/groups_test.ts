@@ -4,7 +4,8 @@
  * alice makes a group with the New group form, it appears in the others'
  * lists as it is made, messages carry their sender's name on the bubble, the
  * sender sees who read each message ("Read by" and its list, live), the owner
- * adds people from the Members panel, and a member who leaves loses the row.
+ * adds and removes people from the Members panel, anyone renames the group,
+ * and a member who leaves loses the row.
  * No console errors; the phone's screen holds all of it without sideways
  * scrolling.
  */
@@ -181,7 +182,7 @@ Deno.test({
         await groupRow(carol.page, "Weekend trip").locator(".unread").waitFor({ state: "hidden" });
       });
 
-      await step(t, users, "the owner adds people from the Members panel", async () => {
+      await step(t, users, "the owner adds and removes people; anyone renames", async () => {
         await alice.page.getByRole("button", { name: "Members", exact: true }).click();
         const panel = alice.page.getByRole("region", { name: /Members/ });
         await panel.waitFor();
@@ -198,14 +199,28 @@ Deno.test({
           (await groupNamed(server, "bob", "Weekend trip")).memberIds,
           ["alice", "bob", "carol", "dave"],
         );
+        // No Remove buttons for bob; alice's remove dave, and bob's header follows.
+        assertEquals(await bob.page.locator("#groupPanel button.remove-member").count(), 0);
+        await alice.page.getByRole("button", { name: "Remove dave" }).click();
+        await panel.locator('.group-member[data-user="dave"]').waitFor({ state: "detached" });
+        await bob.page.locator("#partnerStatus", { hasText: /^alice, you, carol$/ }).waitFor();
+        await bob.page.getByLabel("Rename group").fill("Trip");
+        await bob.page.getByRole("button", { name: "Rename", exact: true }).click();
+        await alice.page.locator("#partnerName", { hasText: /^Trip$/ }).waitFor();
+        await groupRow(carol.page, "Trip").waitFor();
+        assertEquals((await groupNamed(server, "carol", "Trip")).memberIds, [
+          "alice",
+          "bob",
+          "carol",
+        ]);
       });
 
       await step(t, users, "carol leaves: the group goes from her page", async () => {
         await carol.page.getByRole("button", { name: "Members", exact: true }).click();
         await carol.page.getByRole("button", { name: "Leave group" }).click();
-        await groupRow(carol.page, "Weekend trip").waitFor({ state: "detached" });
+        await groupRow(carol.page, "Trip").waitFor({ state: "detached" });
         await carol.page.locator("#partnerName", { hasText: "No conversation open" }).waitFor();
-        await bob.page.locator("#partnerStatus", { hasText: "alice, you, dave" }).waitFor();
+        await bob.page.locator("#partnerStatus", { hasText: /^alice, you$/ }).waitFor();
         const res = await server.api("carol", `/api/groups/${group!._id}`);
         assertEquals(res.status, 403);
         await res.body?.cancel();
