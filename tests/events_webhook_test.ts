@@ -120,6 +120,7 @@ Deno.test("events webhook: each event arrives once, signed, with {event, data, t
     messageId: message._id,
     senderId: "alice",
     receiverId: "bob",
+    groupId: null,
     deletedAt: gone?.time,
   });
 

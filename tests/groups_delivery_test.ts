@@ -113,7 +113,7 @@ Deno.test("search finds 1:1 and group messages together, newest first; `with` ke
   assertEquals(await search("mallory", "q=pizza"), [], "not a member");
 });
 
-Deno.test("events webhook: a group message is message.created with its groupId and receiverId null", async () => {
+Deno.test("events webhook: a group message is message.created, and message.deleted, with its groupId and receiverId null", async () => {
   await using hooks = await startWebhookReceiver(SECRET);
   await using server = await startTestServer({
     EVENTS_WEBHOOK_URL: hooks.url,
@@ -130,4 +130,20 @@ Deno.test("events webhook: a group message is message.created with its groupId a
     .find((body) => body.event === "message.created");
   assertEquals(created.data, message);
   assertEquals([created.data.groupId, created.data.receiverId], [group._id, null]);
+
+  const res = await server.api("alice", `/api/chats/${message._id}`, { method: "DELETE" });
+  await res.body?.cancel();
+  await waitFor(
+    () => hooks.requests.some((r) => JSON.parse(r.body).event === "message.deleted"),
+    "message.deleted",
+  );
+  const deleted = hooks.requests.map((r) => JSON.parse(r.body))
+    .find((body) => body.event === "message.deleted");
+  assertEquals(deleted.data, {
+    messageId: message._id,
+    senderId: "alice",
+    receiverId: null,
+    groupId: group._id,
+    deletedAt: deleted.time,
+  });
 });
