@@ -11,6 +11,7 @@ import { assert, assertEquals } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/events.ts";
 import { PNG } from "../helpers/files.ts";
 import { startTestServer } from "../helpers/server.ts";
+import { tempDir } from "../helpers/temp_dir.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
@@ -32,12 +33,16 @@ Deno.test({
   name: "test page: a picked file is uploaded, sent, previewed and downloaded in Chromium",
   ignore: !hasChromium,
   async fn() {
-    const uploads = await Deno.makeTempDir({ prefix: "parley-e2e-uploads-" });
-    const server = await startTestServer({ JWT_SECRET: "", UPLOAD_DIR: uploads });
-    let browser: Browser | undefined;
+    // Closed in reverse: the browser, the server, then the upload directory.
+    await using uploads = await tempDir("parley-e2e-uploads-");
+    await using server = await startTestServer({ JWT_SECRET: "", UPLOAD_DIR: uploads.path });
+    await using browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+    });
     const pages: Page[] = [];
     try {
-      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
       const alice = await signedIn(browser, server.url, "alice");
       const bob = await signedIn(browser, server.url, "bob");
       pages.push(alice.page, bob.page);
@@ -88,10 +93,6 @@ Deno.test({
         await page.screenshot({ path, fullPage: true }).catch(() => {});
       }
       throw err;
-    } finally {
-      await browser?.close();
-      await server.close();
-      await Deno.remove(uploads, { recursive: true });
     }
   },
 });
