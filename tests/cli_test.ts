@@ -520,3 +520,24 @@ Deno.test("chat CLI: /group makes a group and opens it, /open #group by name or 
   await cli.send("/quit");
   assertEquals((await cli.finish()).code, 0);
 });
+
+Deno.test("chat CLI: groups from the start-up list are named in lines before any /open", async () => {
+  await using server = await startTestServer();
+  const bob = await server.connect("bob");
+  const made = await bob.timeout(3000).emitWithAck("createGroup", {
+    name: "Book club",
+    memberIds: ["alice"],
+  });
+  assert(made.ok);
+  await using cli = new CliProcess(["--url", server.url, "--token", await server.token("alice")]);
+  await cli.waitFor(/^ {2}#Book club \[group of 2\] 0 unread$/);
+  await cli.waitFor(/^\* connected as alice/);
+  const sent = await bob.timeout(3000).emitWithAck("sendMessage", {
+    groupId: made.group._id,
+    text: "chapter 3 tonight",
+  });
+  assert(sent.ok);
+  await cli.waitFor(new RegExp(`^${TIME} bob → #Book club: chapter 3 tonight$`));
+  await cli.send("/quit");
+  assertEquals((await cli.finish()).code, 0);
+});

@@ -133,7 +133,8 @@ export async function main(args: string[]): Promise<number> {
     const token = options.token ?? await fetchDevToken(options.url, options.user!);
     const me = subjectOf(token);
     const conversations = () => listConversations(options.url, token);
-    for (const line of conversationList(await conversations(), me)) print(line);
+    const rows = await conversations();
+    for (const line of conversationList(rows, me)) print(line);
 
     socket = io(options.url, { auth: { token }, transports: ["websocket"] });
     // Listening before the connection: the missed messages come right behind it.
@@ -145,6 +146,7 @@ export async function main(args: string[]): Promise<number> {
       search: (q) => searchMessages(options.url, token, q),
       openChanged: (partner) => terminal.setPrompt(partner),
     });
+    chat.noteConversations(rows);
     socket.on("connect", () => chat.connected());
     await connected(socket);
     print(`* connected as ${me} (/help for commands)`);

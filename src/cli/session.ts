@@ -175,11 +175,16 @@ export class ChatSession {
     if (rows) { for (const l of conversationList(rows, this.me)) this.print(l); }
   }
 
+  /** The groups of a conversation list, so that lines and `/open #name` can name them. */
+  noteConversations(rows: readonly (ConversationRow | GroupConversationRow)[]): void {
+    for (const row of rows) if ("group" in row) this.groups.set(row.group._id, row.group);
+  }
+
   /** The conversation list, its groups remembered; undefined (printed) when it failed. */
   private async loadConversations() {
     try {
       const rows = await this.options.conversations();
-      for (const row of rows) if ("group" in row) this.groups.set(row.group._id, row.group);
+      this.noteConversations(rows);
       return rows;
     } catch (err) {
       this.printError(err);
