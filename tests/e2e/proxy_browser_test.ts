@@ -7,7 +7,7 @@
  *
  * Skipped with a visible SKIPPED line without nginx or /usr/bin/chromium (CI has both).
  */
-import { type Browser, chromium } from "playwright-core";
+import { chromium } from "playwright-core";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { type ClusterNodeProcess, NGINX, TestProxy } from "../cluster/harness.ts";
@@ -36,74 +36,68 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const server = await startTestServer();
+    // Closed in reverse: the browser, the proxy, then the server behind it.
+    await using server = await startTestServer();
     // The proxy reads only the node's port.
     const node = { port: server.parley.port } as ClusterNodeProcess;
-    const proxy = await TestProxy.start([node]);
-    let browser: Browser | undefined;
-    try {
-      const pageOrigin = proxy.url.replace("127.0.0.1", "localhost");
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-      const page = await browser.newPage();
-      // Any page of Parley's gives the origin; the Socket.IO client comes from Parley too.
-      await page.goto(`${pageOrigin}/healthz`);
-      await page.addScriptTag({ url: "/socket.io/socket.io.min.js" });
-      const token = await server.token("alice");
-      const result: PageResult = await page.evaluate(async (token: string) => {
-        const auth = { authorization: `Bearer ${token}` };
-        const upload = await fetch("/api/uploads?name=note.txt", {
-          method: "POST",
-          headers: { ...auth, "content-type": "text/plain" },
-          body: "hello through the proxy",
+    await using proxy = await TestProxy.start([node]);
+    const pageOrigin = proxy.url.replace("127.0.0.1", "localhost");
+    await using browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const page = await browser.newPage();
+    // Any page of Parley's gives the origin; the Socket.IO client comes from Parley too.
+    await page.goto(`${pageOrigin}/healthz`);
+    await page.addScriptTag({ url: "/socket.io/socket.io.min.js" });
+    const token = await server.token("alice");
+    const result: PageResult = await page.evaluate(async (token: string) => {
+      const auth = { authorization: `Bearer ${token}` };
+      const upload = await fetch("/api/uploads?name=note.txt", {
+        method: "POST",
+        headers: { ...auth, "content-type": "text/plain" },
+        body: "hello through the proxy",
+      });
+      const file = upload.ok ? await upload.json() : { url: "" };
+      const downloaded = file.url
+        ? await fetch(file.url, { headers: auth }).then((r) => r.text(), (e) => String(e))
+        : "";
+      // deno-lint-ignore no-explicit-any
+      const io = (globalThis as any).io;
+      // A websocket handshake always carries Origin (a same-origin polling GET does not).
+      const socket = io({ auth: { token }, transports: ["websocket"], reconnection: false });
+      const connectError = await new Promise<string | null>((resolve) => {
+        socket.once("connect", () => resolve(null));
+        socket.once("connect_error", (err: Error) => resolve(err.message));
+      });
+      let sendOk = false;
+      let sentFileUrl: string | null = null;
+      if (connectError === null) {
+        const ack = await socket.timeout(5000).emitWithAck("sendMessage", {
+          receiverId: "bob",
+          file,
         });
-        const file = upload.ok ? await upload.json() : { url: "" };
-        const downloaded = file.url
-          ? await fetch(file.url, { headers: auth }).then((r) => r.text(), (e) => String(e))
-          : "";
-        // deno-lint-ignore no-explicit-any
-        const io = (globalThis as any).io;
-        // A websocket handshake always carries Origin (a same-origin polling GET does not).
-        const socket = io({ auth: { token }, transports: ["websocket"], reconnection: false });
-        const connectError = await new Promise<string | null>((resolve) => {
-          socket.once("connect", () => resolve(null));
-          socket.once("connect_error", (err: Error) => resolve(err.message));
-        });
-        let sendOk = false;
-        let sentFileUrl: string | null = null;
-        if (connectError === null) {
-          const ack = await socket.timeout(5000).emitWithAck("sendMessage", {
-            receiverId: "bob",
-            file,
-          });
-          sendOk = ack.ok === true;
-          sentFileUrl = ack.message?.file?.url ?? null;
-        }
-        socket.close();
-        return {
-          origin: location.origin,
-          uploadStatus: upload.status,
-          uploadUrl: file.url,
-          downloaded,
-          connectError,
-          sendOk,
-          sentFileUrl,
-        };
-      }, token);
+        sendOk = ack.ok === true;
+        sentFileUrl = ack.message?.file?.url ?? null;
+      }
+      socket.close();
+      return {
+        origin: location.origin,
+        uploadStatus: upload.status,
+        uploadUrl: file.url,
+        downloaded,
+        connectError,
+        sendOk,
+        sentFileUrl,
+      };
+    }, token);
 
-      assertEquals(result.origin, pageOrigin);
-      assertEquals(result.uploadStatus, 201, JSON.stringify(result));
-      assert(
-        result.uploadUrl.startsWith(`${pageOrigin}/api/uploads/`),
-        `the upload link keeps the port: ${result.uploadUrl}`,
-      );
-      assertEquals(result.downloaded, "hello through the proxy");
-      assertEquals(result.connectError, null, "the socket connects from the proxy's origin");
-      assert(result.sendOk, JSON.stringify(result));
-      assertEquals(result.sentFileUrl, result.uploadUrl);
-    } finally {
-      await browser?.close();
-      await proxy.stop();
-      await server.close();
-    }
+    assertEquals(result.origin, pageOrigin);
+    assertEquals(result.uploadStatus, 201, JSON.stringify(result));
+    assert(
+      result.uploadUrl.startsWith(`${pageOrigin}/api/uploads/`),
+      `the upload link keeps the port: ${result.uploadUrl}`,
+    );
+    assertEquals(result.downloaded, "hello through the proxy");
+    assertEquals(result.connectError, null, "the socket connects from the proxy's origin");
+    assert(result.sendOk, JSON.stringify(result));
+    assertEquals(result.sentFileUrl, result.uploadUrl);
   },
 });
