@@ -466,7 +466,8 @@ export class MessageList {
     }
     items.push({ action: "deleteForMe", label: "Delete for me" });
     if (mine) items.push({ action: "deleteForEveryone", label: "Delete for everyone" });
-    else items.push({ action: "report", label: "Report" });
+    // The server takes no reports of group messages (a report names its one receiver).
+    else if (!m.groupId) items.push({ action: "report", label: "Report" });
     this.menu.open(trigger, m._id, {
       react: true,
       items,

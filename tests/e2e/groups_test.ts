@@ -112,6 +112,15 @@ Deno.test({
         const tent = bubble(bob.page, "Who brings the tent?");
         await tent.waitFor();
         assertEquals(await tent.locator(".sender").innerText(), "alice");
+        // The server takes no reports of group messages: the menu does not offer it.
+        await tent.getByRole("button", { name: "Message actions" }).click();
+        const menu = bob.page.getByRole("menu", { name: "Message actions" });
+        assertEquals(await menu.locator(".menu-item:not(.menu-emoji *)").allInnerTexts(), [
+          "Reply",
+          "Delete for me",
+        ]);
+        await bob.page.keyboard.press("Escape");
+        await menu.waitFor({ state: "detached" });
         assert(await tent.evaluate((li) => li.classList.contains("theirs")));
         await send(bob.page, "I do");
         // bob's own bubble needs no name; on alice's page it has his.
