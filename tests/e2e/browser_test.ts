@@ -87,8 +87,7 @@ Deno.test({
   ignore: !hasChromium,
   async fn(t) {
     // Dev mode (no JWT_SECRET): the page's "Get dev token" and Connect work as for a person.
-    const server: TestServer = await startTestServer({ JWT_SECRET: "" });
-    let browser: Browser | undefined;
+    await using server: TestServer = await startTestServer({ JWT_SECRET: "" });
     const pages: UserPage[] = [];
     const step = async (name: string, fn: () => Promise<void>) => {
       const passed = await t.step(name, async () => {
@@ -102,147 +101,142 @@ Deno.test({
       if (!passed) throw new Error(`step failed: ${name}`);
     };
 
-    try {
-      // launch() gives Chromium a fresh temporary profile (user-data dir), removed on close.
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: CHROMIUM_ARGS,
+    // launch() gives Chromium a fresh temporary profile (user-data dir), removed on close;
+    // declared after the server, so it closes first (with the pages' contexts).
+    await using browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
+    const alice = await openUserPage(browser, server.url, "alice");
+    const bob = await openUserPage(browser, server.url, "bob");
+    pages.push(alice, bob);
+
+    await step("both users connect with dev tokens", async () => {
+      await signIn(alice, { tokenFirst: true });
+      await signIn(bob);
+    });
+
+    await step(
+      "alice starts a chat; presence is unknown until they share a conversation",
+      async () => {
+        await alice.page.fill("#partnerId", "bob");
+        await alice.page.press("#partnerId", "Enter");
+        await alice.page.locator("#partnerName", { hasText: "bob" }).waitFor();
+        await alice.page.locator("#partnerStatus", { hasText: "presence unknown" }).waitFor();
+        await alice.page.locator("#messagesEmpty", { hasText: "No messages yet" }).waitFor();
+      },
+    );
+
+    await step(
+      "a message sent with Enter is delivered, unread for bob, and both see each other online",
+      async () => {
+        await alice.page.fill("#messageText", "Hi Bob, lunch at noon?");
+        await alice.page.press("#messageText", "Enter");
+        // Bob's page acknowledges it on arrival, before he opens the conversation.
+        await bubble(alice.page, "Hi Bob, lunch at noon?")
+          .locator(".ticks[data-state=delivered]").waitFor();
+        assertEquals(await alice.page.inputValue("#messageText"), "");
+
+        const row = convRow(bob.page, "alice");
+        await row.locator(".unread", { hasText: "1" }).waitFor();
+        await row.locator(".preview", { hasText: "Hi Bob, lunch at noon?" }).waitFor();
+        await row.locator(".dot.online").waitFor();
+        await alice.page.locator("#partnerStatus.online", { hasText: "online" }).waitFor();
+        await convRow(alice.page, "bob").locator(".dot.online").waitFor();
+      },
+    );
+
+    await step("bob opens the conversation: badge clears, alice's tick turns read", async () => {
+      await convRow(bob.page, "alice").click();
+      await bubble(bob.page, "Hi Bob, lunch at noon?").waitFor();
+      await waitHidden(bob.page, '#conversations li[data-user="alice"] .unread');
+      await bubble(alice.page, "Hi Bob, lunch at noon?").locator(".ticks[data-state=read]")
+        .waitFor();
+      await bob.page.locator("#partnerStatus.online", { hasText: "online" }).waitFor();
+    });
+
+    await step("typing shows on the other page and clears when the text is cleared", async () => {
+      await alice.page.locator("#messageText").pressSequentially("Sure");
+      await bob.page.locator("#typing", { hasText: "alice is typing…" }).waitFor();
+      await alice.page.fill("#messageText", "");
+      await waitHidden(bob.page, "#typing");
+    });
+
+    await step("a file-metadata message arrives as a link with type and size", async () => {
+      await alice.page.getByText("Attach by URL").click();
+      await alice.page.fill("#fileUrl", "https://files.example.com/menu.pdf");
+      await alice.page.fill("#fileName", "menu.pdf");
+      await alice.page.selectOption("#fileType", "document");
+      await alice.page.fill("#fileSize", "2048");
+      await alice.page.click("#sendBtn");
+      const link = bubble(bob.page, "menu.pdf").locator("a.file-link");
+      await link.waitFor();
+      assertEquals(await link.getAttribute("href"), "https://files.example.com/menu.pdf");
+      await bubble(bob.page, "menu.pdf").locator(".file-meta", { hasText: "document, 2.0 KB" })
+        .waitFor();
+      // Bob has the conversation open, so it is read at once.
+      await bubble(alice.page, "menu.pdf").locator(".ticks[data-state=read]").waitFor();
+      assertEquals(await alice.page.inputValue("#fileUrl"), "");
+    });
+
+    await step(
+      "bob replies: alice sees him typing, then the message, and the typing clears",
+      async () => {
+        await bob.page.locator("#messageText").pressSequentially("Noon works");
+        await alice.page.locator("#typing", { hasText: "bob is typing…" }).waitFor();
+        await bob.page.press("#messageText", "Enter");
+        await bubble(alice.page, "Noon works").waitFor();
+        await waitHidden(alice.page, "#typing");
+        await bubble(bob.page, "Noon works").locator(".ticks[data-state=read]").waitFor();
+      },
+    );
+
+    if (Deno.env.get("UPDATE_SCREENSHOT") === "1") {
+      await step("docs/screenshot.png: alice's page while bob types", async () => {
+        await bob.page.locator("#messageText").pressSequentially("See you");
+        await alice.page.locator("#typing", { hasText: "bob is typing…" }).waitFor();
+        await alice.page.screenshot({ path: SCREENSHOT });
+        console.log(`wrote ${SCREENSHOT}`);
+        await bob.page.fill("#messageText", "");
+        await waitHidden(alice.page, "#typing");
       });
-      const alice = await openUserPage(browser, server.url, "alice");
-      const bob = await openUserPage(browser, server.url, "bob");
-      pages.push(alice, bob);
-
-      await step("both users connect with dev tokens", async () => {
-        await signIn(alice, { tokenFirst: true });
-        await signIn(bob);
-      });
-
-      await step(
-        "alice starts a chat; presence is unknown until they share a conversation",
-        async () => {
-          await alice.page.fill("#partnerId", "bob");
-          await alice.page.press("#partnerId", "Enter");
-          await alice.page.locator("#partnerName", { hasText: "bob" }).waitFor();
-          await alice.page.locator("#partnerStatus", { hasText: "presence unknown" }).waitFor();
-          await alice.page.locator("#messagesEmpty", { hasText: "No messages yet" }).waitFor();
-        },
-      );
-
-      await step(
-        "a message sent with Enter is delivered, unread for bob, and both see each other online",
-        async () => {
-          await alice.page.fill("#messageText", "Hi Bob, lunch at noon?");
-          await alice.page.press("#messageText", "Enter");
-          // Bob's page acknowledges it on arrival, before he opens the conversation.
-          await bubble(alice.page, "Hi Bob, lunch at noon?")
-            .locator(".ticks[data-state=delivered]").waitFor();
-          assertEquals(await alice.page.inputValue("#messageText"), "");
-
-          const row = convRow(bob.page, "alice");
-          await row.locator(".unread", { hasText: "1" }).waitFor();
-          await row.locator(".preview", { hasText: "Hi Bob, lunch at noon?" }).waitFor();
-          await row.locator(".dot.online").waitFor();
-          await alice.page.locator("#partnerStatus.online", { hasText: "online" }).waitFor();
-          await convRow(alice.page, "bob").locator(".dot.online").waitFor();
-        },
-      );
-
-      await step("bob opens the conversation: badge clears, alice's tick turns read", async () => {
-        await convRow(bob.page, "alice").click();
-        await bubble(bob.page, "Hi Bob, lunch at noon?").waitFor();
-        await waitHidden(bob.page, '#conversations li[data-user="alice"] .unread');
-        await bubble(alice.page, "Hi Bob, lunch at noon?").locator(".ticks[data-state=read]")
-          .waitFor();
-        await bob.page.locator("#partnerStatus.online", { hasText: "online" }).waitFor();
-      });
-
-      await step("typing shows on the other page and clears when the text is cleared", async () => {
-        await alice.page.locator("#messageText").pressSequentially("Sure");
-        await bob.page.locator("#typing", { hasText: "alice is typing…" }).waitFor();
-        await alice.page.fill("#messageText", "");
-        await waitHidden(bob.page, "#typing");
-      });
-
-      await step("a file-metadata message arrives as a link with type and size", async () => {
-        await alice.page.getByText("Attach by URL").click();
-        await alice.page.fill("#fileUrl", "https://files.example.com/menu.pdf");
-        await alice.page.fill("#fileName", "menu.pdf");
-        await alice.page.selectOption("#fileType", "document");
-        await alice.page.fill("#fileSize", "2048");
-        await alice.page.click("#sendBtn");
-        const link = bubble(bob.page, "menu.pdf").locator("a.file-link");
-        await link.waitFor();
-        assertEquals(await link.getAttribute("href"), "https://files.example.com/menu.pdf");
-        await bubble(bob.page, "menu.pdf").locator(".file-meta", { hasText: "document, 2.0 KB" })
-          .waitFor();
-        // Bob has the conversation open, so it is read at once.
-        await bubble(alice.page, "menu.pdf").locator(".ticks[data-state=read]").waitFor();
-        assertEquals(await alice.page.inputValue("#fileUrl"), "");
-      });
-
-      await step(
-        "bob replies: alice sees him typing, then the message, and the typing clears",
-        async () => {
-          await bob.page.locator("#messageText").pressSequentially("Noon works");
-          await alice.page.locator("#typing", { hasText: "bob is typing…" }).waitFor();
-          await bob.page.press("#messageText", "Enter");
-          await bubble(alice.page, "Noon works").waitFor();
-          await waitHidden(alice.page, "#typing");
-          await bubble(bob.page, "Noon works").locator(".ticks[data-state=read]").waitFor();
-        },
-      );
-
-      if (Deno.env.get("UPDATE_SCREENSHOT") === "1") {
-        await step("docs/screenshot.png: alice's page while bob types", async () => {
-          await bob.page.locator("#messageText").pressSequentially("See you");
-          await alice.page.locator("#typing", { hasText: "bob is typing…" }).waitFor();
-          await alice.page.screenshot({ path: SCREENSHOT });
-          console.log(`wrote ${SCREENSHOT}`);
-          await bob.page.fill("#messageText", "");
-          await waitHidden(alice.page, "#typing");
-        });
-      }
-
-      await step(
-        "after a reload, bob is connected again and his history comes back in order",
-        async () => {
-          await bob.page.reload();
-          await bob.page.locator("#status", { hasText: "connected as bob" }).waitFor();
-          await convRow(bob.page, "alice").locator(".preview", { hasText: "Noon works" }).waitFor();
-          await convRow(bob.page, "alice").click();
-          await bubble(bob.page, "Noon works").waitFor();
-          const texts = await bob.page.locator("#messages li.message .bubble").allInnerTexts();
-          assertEquals(texts.map((s) => s.replace(/\s+/g, " ").trim()), [
-            "Hi Bob, lunch at noon?",
-            "📎 menu.pdf (document, 2.0 KB)",
-            "Noon works",
-          ]);
-        },
-      );
-
-      await step("alice deletes her first message and it disappears on both pages", async () => {
-        await bubble(alice.page, "Hi Bob, lunch at noon?").locator("button.delete").click();
-        await bubble(alice.page, "Hi Bob, lunch at noon?").waitFor({ state: "detached" });
-        await bubble(bob.page, "Hi Bob, lunch at noon?").waitFor({ state: "detached" });
-        assertEquals(await bob.page.locator("#messages li.message").count(), 2);
-      });
-
-      await step("closing bob's page shows him offline to alice", async () => {
-        await bob.context.close();
-        pages.splice(pages.indexOf(bob), 1);
-        await alice.page.locator("#partnerStatus.offline", { hasText: "offline" }).waitFor();
-        await convRow(alice.page, "bob").locator(".dot.offline").waitFor();
-      });
-
-      await step("no errors were shown to alice", async () => {
-        assertEquals(await alice.page.locator("#toast").isHidden(), true);
-      });
-    } finally {
-      for (const { context } of pages) await context.close().catch(() => {});
-      await browser?.close();
-      await server.close();
     }
+
+    await step(
+      "after a reload, bob is connected again and his history comes back in order",
+      async () => {
+        await bob.page.reload();
+        await bob.page.locator("#status", { hasText: "connected as bob" }).waitFor();
+        await convRow(bob.page, "alice").locator(".preview", { hasText: "Noon works" }).waitFor();
+        await convRow(bob.page, "alice").click();
+        await bubble(bob.page, "Noon works").waitFor();
+        const texts = await bob.page.locator("#messages li.message .bubble").allInnerTexts();
+        assertEquals(texts.map((s) => s.replace(/\s+/g, " ").trim()), [
+          "Hi Bob, lunch at noon?",
+          "📎 menu.pdf (document, 2.0 KB)",
+          "Noon works",
+        ]);
+      },
+    );
+
+    await step("alice deletes her first message and it disappears on both pages", async () => {
+      await bubble(alice.page, "Hi Bob, lunch at noon?").locator("button.delete").click();
+      await bubble(alice.page, "Hi Bob, lunch at noon?").waitFor({ state: "detached" });
+      await bubble(bob.page, "Hi Bob, lunch at noon?").waitFor({ state: "detached" });
+      assertEquals(await bob.page.locator("#messages li.message").count(), 2);
+    });
+
+    await step("closing bob's page shows him offline to alice", async () => {
+      await bob.context.close();
+      pages.splice(pages.indexOf(bob), 1);
+      await alice.page.locator("#partnerStatus.offline", { hasText: "offline" }).waitFor();
+      await convRow(alice.page, "bob").locator(".dot.offline").waitFor();
+    });
+
+    await step("no errors were shown to alice", async () => {
+      assertEquals(await alice.page.locator("#toast").isHidden(), true);
+    });
   },
 });
 
