@@ -29,16 +29,28 @@ import type { Sql } from "./sql.ts";
 /** The SQL function the search triggers call (schema.ts migration 5). */
 export const SEARCH_KEYS_FUNCTION = "parley_search_keys";
 
-/** Like SQLite's hex() of the text: UTF-8 bytes, two hex digits each (any id is one token). */
-function hexOf(text: string): string {
-  return Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join(
-    "",
-  );
-}
+const HEX_DIGITS = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+const utf8 = new TextEncoder();
 
-/** The owner a participant of 1:1 messages finds them by. */
+/**
+ * Owners by user id: every insert needs two, and making one costs more than
+ * the rest of its keys (a user id is short and few are active at once).
+ */
+const userOwners = new Map<string, string>();
+const MAX_CACHED_OWNERS = 10_000;
+
+/**
+ * The owner a participant of 1:1 messages finds them by: `u` and the hex of
+ * the id's UTF-8 bytes (any id is then one token of ASCII letters and digits).
+ */
 export function userOwner(userId: string): string {
-  return `u${hexOf(userId)}`;
+  let owner = userOwners.get(userId);
+  if (owner !== undefined) return owner;
+  owner = "u";
+  for (const byte of utf8.encode(userId)) owner += HEX_DIGITS[byte];
+  if (userOwners.size >= MAX_CACHED_OWNERS) userOwners.clear();
+  userOwners.set(userId, owner);
+  return owner;
 }
 
 /** The owner of a group's messages (a search asks for the searcher's groups). */
