@@ -28,6 +28,7 @@ import {
 } from "./scenarios.ts";
 import type { SeedReport } from "./seed.ts";
 import { group } from "./group_scenario.ts";
+import { searchCost } from "./search_cost.ts";
 import { soak, SOAK_DEFAULTS } from "./soak.ts";
 
 /** What runs without `--only`. */
@@ -39,6 +40,7 @@ const DEFAULT_SCENARIOS = [
   "history",
   "catch-up",
   "group",
+  "search",
 ] as const;
 const SCENARIOS = [...DEFAULT_SCENARIOS, "soak"] as const;
 type ScenarioName = typeof SCENARIOS[number];
@@ -55,6 +57,7 @@ const USAGE = `usage: deno run -A bench/main.ts [options]
   --sizes a,b,c         history conversation sizes (default 10000,100000,1000000)
   --partners a,b,c      conversations scenario partner counts (default 100,1000,10000)
   --catch-up N          messages waiting for the offline receiver (default 10000)
+  --search-sizes a,b    messages in the stores the search scenario seeds (default 1000000)
   --group-messages N    messages per sender of the group scenario (default 100; a group of
                         100 members, 20 of them sending)
   --group-window N      the group's sends in flight per sender (default 1)
@@ -82,6 +85,7 @@ interface Options {
   sizes: number[];
   partners: number[];
   catchUp: number;
+  searchSizes: number[];
   groupMessages: number;
   groupWindow: number;
   rounds: number;
@@ -129,6 +133,7 @@ export function parseOptions(args: string[]): Options {
         sizes: { type: "string" },
         partners: { type: "string" },
         "catch-up": { type: "string" },
+        "search-sizes": { type: "string" },
         "group-messages": { type: "string" },
         "group-window": { type: "string" },
         rounds: { type: "string" },
@@ -179,6 +184,7 @@ export function parseOptions(args: string[]): Options {
     sizes: intList("sizes", v.sizes, q ? [1_000, 5_000] : [10_000, 100_000, 1_000_000]),
     partners: intList("partners", v.partners, q ? [100, 500] : [100, 1_000, 10_000]),
     catchUp: positiveInt("catch-up", v["catch-up"], q ? 500 : 10_000),
+    searchSizes: intList("search-sizes", v["search-sizes"], q ? [20_000] : [1_000_000]),
     groupMessages: positiveInt("group-messages", v["group-messages"], q ? 5 : 100),
     groupWindow: positiveInt("group-window", v["group-window"], 1),
     rounds: positiveInt("rounds", v.rounds, q ? 1 : 3),
@@ -299,6 +305,10 @@ async function main(): Promise<number> {
           messagesPerSender: o.groupMessages,
           window: o.groupWindow,
         }),
+    );
+    await run(
+      "search",
+      () => searchCost(ctx, { sizes: o.searchSizes, users: 1000, queries: o.quick ? 200 : 2000 }),
     );
     await run("soak", () => soak(ctx, { ...SOAK_DEFAULTS, minutes: o.soakMinutes }));
   } finally {

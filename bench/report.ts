@@ -142,6 +142,16 @@ export function checkTargets(rows: Row[]): TargetCheck[] {
       met: worst <= limit,
     });
   }
+  for (const p of find(rows, "search", "parley")) {
+    checks.push({
+      name: `search p99 (${p.variant})`,
+      goal: "≤ 20 ms at 1,000,000 messages",
+      measured: `${p.p99.toFixed(2)} ms (p50 ${fmt(p.p50, 2)}, p95 ${fmt(p.p95, 2)} ms; ${
+        fmt(p.extra.meanHits)
+      } hits per query of 20)`,
+      met: p.p99 <= 20,
+    });
+  }
   for (const p of find(rows, "connect", "parley")) {
     const perConn = p.extra.rssPerConnectionKiB ?? NaN;
     checks.push({
@@ -239,6 +249,13 @@ function notes(row: Row): string {
     );
   }
   if (e.commitP50Ms !== undefined) parts.push(`COMMIT p50 ${fmt(e.commitP50Ms, 2)} ms`);
+  if (e.meanHits !== undefined) {
+    parts.push(
+      `${fmt(e.meanHits)} hits/query, store seeded at ${fmt(e.seedPerSecond, 0)} msgs/s, ${
+        fmt(e.fileMiB, 0)
+      } MiB`,
+    );
+  }
   if (e.timeToAllMs !== undefined) parts.push(`all in ${fmt(e.timeToAllMs / 1000, 2)} s`);
   if (e.cpuMainPct !== undefined) {
     // Threads named worker-N: the SQLite writer and reader (none on the relay or MongoDB).

@@ -596,7 +596,7 @@ export interface StoreOptions {
 }
 
 /** Runs one `bench/*.ts` child with a JSON argument and parses its last stdout line. */
-async function runChild<T>(script: string, arg: unknown, what: string): Promise<T> {
+export async function runChild<T>(script: string, arg: unknown, what: string): Promise<T> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", new URL(script, import.meta.url).pathname, JSON.stringify(arg)],
     cwd: new URL("../", import.meta.url).pathname,
