@@ -7,7 +7,6 @@
  */
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:http";
-import type { Browser } from "playwright-core";
 import { request } from "../../src/protocol/client.ts";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { collect, waitFor } from "../helpers/events.ts";
@@ -32,9 +31,9 @@ const FIRST_TOKEN_SECONDS = 7;
 /**
  * A host app: its page embeds the chat; /token is its own token endpoint. On
  * node:http, as Parley is (Hono's node server replaces the global Response,
- * which Deno.serve then refuses).
+ * which Deno.serve then refuses). `await using` closes it.
  */
-async function startHost(parleyUrl: () => string) {
+async function startHost(parleyUrl: () => string): Promise<{ url: string } & AsyncDisposable> {
   let tokens = 0;
   const server = createServer(async (req, res) => {
     if (req.url === "/token") {
@@ -55,7 +54,7 @@ async function startHost(parleyUrl: () => string) {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    [Symbol.asyncDispose]: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
@@ -103,93 +102,85 @@ Deno.test({
   ignore,
   async fn(t) {
     let parleyUrl = "";
-    const host = await startHost(() => parleyUrl);
-    const stranger = await startHost(() => parleyUrl);
-    const server = await startTestServer({ CORS_ORIGINS: host.url });
+    // Closed in reverse: the browser (with the pages' contexts), Parley, then the hosts.
+    await using host = await startHost(() => parleyUrl);
+    await using stranger = await startHost(() => parleyUrl);
+    await using server = await startTestServer({ CORS_ORIGINS: host.url });
     parleyUrl = server.url;
-    let browser: Browser | undefined;
     const users: UserPage[] = [];
-    try {
-      assert(new URL(host.url).origin !== new URL(server.url).origin);
-      browser = await launch();
-      const bob = await server.connect("bob");
-      const received = collect(bob, "receiveMessage");
-      const alice = await openPage(browser, host.url, "alice");
-      users.push(alice);
-      const page = alice.page;
+    assert(new URL(host.url).origin !== new URL(server.url).origin);
+    await using browser = await launch();
+    const bob = await server.connect("bob");
+    const received = collect(bob, "receiveMessage");
+    const alice = await openPage(browser, host.url, "alice");
+    users.push(alice);
+    const page = alice.page;
 
-      await step(t, users, "it renders in an open shadow root and opens its partner", async () => {
-        await page.locator("#status", { hasText: "connected as alice" }).waitFor();
-        assertEquals(
-          await page.evaluate(`document.querySelector("parley-chat").shadowRoot !== null`),
-          true,
-        );
-        // Parley's ids live inside the shadow root only.
-        assertEquals(await page.evaluate(`document.querySelector("#status")`), null);
-        await page.locator("#partnerName", { hasText: "bob" }).waitFor();
-        assert(await page.getByLabel("Message", { exact: true }).isEnabled());
-        assertEquals(await page.evaluate("window.tokenCalls"), 1);
-      });
+    await step(t, users, "it renders in an open shadow root and opens its partner", async () => {
+      await page.locator("#status", { hasText: "connected as alice" }).waitFor();
+      assertEquals(
+        await page.evaluate(`document.querySelector("parley-chat").shadowRoot !== null`),
+        true,
+      );
+      // Parley's ids live inside the shadow root only.
+      assertEquals(await page.evaluate(`document.querySelector("#status")`), null);
+      await page.locator("#partnerName", { hasText: "bob" }).waitFor();
+      assert(await page.getByLabel("Message", { exact: true }).isEnabled());
+      assertEquals(await page.evaluate("window.tokenCalls"), 1);
+    });
 
-      await step(t, users, "messages go both ways", async () => {
-        await page.getByLabel("Message", { exact: true }).fill("hello from the host app");
-        await page.getByLabel("Message", { exact: true }).press("Enter");
-        await waitFor(() => received.items.length === 1, "bob to get it");
-        assertEquals(received.items[0]?.text, "hello from the host app");
-        await request(bob, "sendMessage", { receiverId: "alice", text: "hi, embedded alice" });
-        await bubble(page, "hi, embedded alice").waitFor();
-      });
+    await step(t, users, "messages go both ways", async () => {
+      await page.getByLabel("Message", { exact: true }).fill("hello from the host app");
+      await page.getByLabel("Message", { exact: true }).press("Enter");
+      await waitFor(() => received.items.length === 1, "bob to get it");
+      assertEquals(received.items[0]?.text, "hello from the host app");
+      await request(bob, "sendMessage", { receiverId: "alice", text: "hi, embedded alice" });
+      await bubble(page, "hi, embedded alice").waitFor();
+    });
 
-      await step(t, users, "the host's --parley-accent colours it", async () => {
-        const colour = await page.evaluate(
-          `getComputedStyle(document.querySelector("parley-chat").shadowRoot
-            .querySelector("#sendBtn")).backgroundColor`,
-        );
-        assertEquals(colour, "rgb(200, 0, 100)");
-      });
+    await step(t, users, "the host's --parley-accent colours it", async () => {
+      const colour = await page.evaluate(
+        `getComputedStyle(document.querySelector("parley-chat").shadowRoot
+          .querySelector("#sendBtn")).backgroundColor`,
+      );
+      assertEquals(colour, "rgb(200, 0, 100)");
+    });
 
-      await step(t, users, "an expired token: the provider is asked again", async () => {
-        await waitFor(
-          async () => (await page.evaluate("window.tokenCalls")) as number >= 2,
-          "a second tokenProvider call",
-          (FIRST_TOKEN_SECONDS + 6) * 1000,
-        );
-        await page.locator("#status", { hasText: "connected as alice" }).waitFor();
-        await page.getByLabel("Message", { exact: true }).fill("still here");
-        await page.getByLabel("Message", { exact: true }).press("Enter");
-        await waitFor(() => received.items.length === 2, "bob to get it");
-        assert(await page.locator("#toast").isHidden(), "an error was shown");
-      });
+    await step(t, users, "an expired token: the provider is asked again", async () => {
+      await waitFor(
+        async () => (await page.evaluate("window.tokenCalls")) as number >= 2,
+        "a second tokenProvider call",
+        (FIRST_TOKEN_SECONDS + 6) * 1000,
+      );
+      await page.locator("#status", { hasText: "connected as alice" }).waitFor();
+      await page.getByLabel("Message", { exact: true }).fill("still here");
+      await page.getByLabel("Message", { exact: true }).press("Enter");
+      await waitFor(() => received.items.length === 2, "bob to get it");
+      assert(await page.locator("#toast").isHidden(), "an error was shown");
+    });
 
-      await step(t, users, "a token set before the module loaded is used", async () => {
-        const early = await openPage(browser!, `${host.url}/early`, "alice");
-        try {
-          await early.page.locator("#status", { hasText: "connected as alice" }).waitFor();
-          await early.page.locator("#partnerName", { hasText: "bob" }).waitFor();
-          assertEquals(early.errors, []);
-        } finally {
-          await early.context.close();
-        }
-      });
+    await step(t, users, "a token set before the module loaded is used", async () => {
+      const early = await openPage(browser, `${host.url}/early`, "alice");
+      try {
+        await early.page.locator("#status", { hasText: "connected as alice" }).waitFor();
+        await early.page.locator("#partnerName", { hasText: "bob" }).waitFor();
+        assertEquals(early.errors, []);
+      } finally {
+        await early.context.close();
+      }
+    });
 
-      await step(t, users, "a page of an origin not in CORS_ORIGINS cannot load it", async () => {
-        const other = await openPage(browser!, stranger.url, "mallory");
-        await new Promise((r) => setTimeout(r, 500));
-        assertEquals(await other.page.evaluate(`customElements.get("parley-chat")`), undefined);
-        await other.context.close();
-      });
+    await step(t, users, "a page of an origin not in CORS_ORIGINS cannot load it", async () => {
+      const other = await openPage(browser, stranger.url, "mallory");
+      await new Promise((r) => setTimeout(r, 500));
+      assertEquals(await other.page.evaluate(`customElements.get("parley-chat")`), undefined);
+      await other.context.close();
+    });
 
-      await step(t, users, "no console errors", () => {
-        assertNoPageErrors(users);
-        return Promise.resolve();
-      });
-      received.stop();
-    } finally {
-      for (const u of users) await u.context.close().catch(() => {});
-      await browser?.close();
-      await server.close();
-      await host.close();
-      await stranger.close();
-    }
+    await step(t, users, "no console errors", () => {
+      assertNoPageErrors(users);
+      return Promise.resolve();
+    });
+    received.stop();
   },
 });
