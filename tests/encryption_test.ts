@@ -100,30 +100,30 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const db = `parley_enc_${Date.now()}`;
-    const server = await startTestServer({
+    const client = new MongoClient(MONGODB_URI!);
+    // The database is dropped and the client closed once the server has closed.
+    await using dropDatabase = new AsyncDisposableStack();
+    dropDatabase.defer(async () => {
+      await client.db(db).dropDatabase().catch(() => {});
+      await client.close();
+    });
+    await using server = await startTestServer({
       MONGODB_URI: MONGODB_URI!,
       MONGODB_DB: db,
       MESSAGE_ENCRYPTION_KEYS: envKeys(keyA),
     });
-    const client = new MongoClient(MONGODB_URI!);
-    try {
-      const alice = await server.connect("alice");
-      const sent = await alice.timeout(3000).emitWithAck("sendMessage", {
-        receiverId: "bob",
-        text: SECRET_TEXT,
-        file,
-      });
-      assert(sent.ok);
-      const docs = await client.db(db).collection("messages").find({}).toArray();
-      const raw = JSON.stringify(docs);
-      assert(raw.includes("enc:v1:a:"));
-      assert(!raw.includes("midnight") && !raw.includes("heist"), "no plaintext at rest");
-      const history = await (await server.api("bob", "/api/chats/history/alice")).json();
-      assertEquals(history[0].text, SECRET_TEXT);
-    } finally {
-      await server.close();
-      await client.db(db).dropDatabase().catch(() => {});
-      await client.close();
-    }
+    const alice = await server.connect("alice");
+    const sent = await alice.timeout(3000).emitWithAck("sendMessage", {
+      receiverId: "bob",
+      text: SECRET_TEXT,
+      file,
+    });
+    assert(sent.ok);
+    const docs = await client.db(db).collection("messages").find({}).toArray();
+    const raw = JSON.stringify(docs);
+    assert(raw.includes("enc:v1:a:"));
+    assert(!raw.includes("midnight") && !raw.includes("heist"), "no plaintext at rest");
+    const history = await (await server.api("bob", "/api/chats/history/alice")).json();
+    assertEquals(history[0].text, SECRET_TEXT);
   },
 });
