@@ -173,6 +173,9 @@ function clientListens(socket: Client): void {
     expectType<string>(groupId + userId + messageId + readAt);
   });
   socket.on("userTyping", ({ groupId }) => expectType<string | undefined>(groupId));
+  socket.on("session", ({ userId, username }) => expectType<string>(userId + (username ?? "")));
+  // @ts-expect-error a session's username is a string or null, never missing
+  socket.on("session", (session: { username: undefined }) => session);
   // @ts-expect-error a change's type is one of the five
   socket.on("groupUpdated", (update: { change: { type: "deleted" } }) => update);
   socket.on("messageError", ({ code, event }) => {

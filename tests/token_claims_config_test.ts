@@ -6,6 +6,7 @@
  */
 import { SignJWT } from "jose";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { waitFor } from "./helpers/events.ts";
 import {
   clientList,
   connectClient,
@@ -61,6 +62,22 @@ Deno.test("JWT_USER_CLAIM=userId: the user is the token's userId, string or inte
     assertEquals(history.status, 200);
     assertEquals(history.body.map((m: { text: string }) => m.text), ["from the host's user"]);
   });
+
+  await t.step(
+    "the first event of a connection, session, names the user the server took",
+    async () => {
+      await using clients = clientList();
+      const token = await tokenWith({ userId: MONGOOSE_ID, sub: "not-the-user", username: "Ada" });
+      let session: unknown;
+      clients.push(
+        await connectClient(server.url, { token }, {
+          setup: (c) => c.once("session", (s) => session = s),
+        }),
+      );
+      await waitFor(() => session !== undefined, "the session event");
+      assertEquals(session, { userId: MONGOOSE_ID, username: "Ada" });
+    },
+  );
 
   await t.step("an integer is its decimal digits", async () => {
     const token = await tokenWith({ userId: 42 });

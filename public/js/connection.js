@@ -107,13 +107,14 @@ export class Connection {
     const claims = readJwt(token);
     if (!claims) {
       this.options.onError("Connect", {
-        error: "the token is not a JWT with a sub claim",
+        error: "the token is not a JWT",
         code: "VALIDATION_ERROR",
       });
       return false;
     }
-    this.me = { id: claims.sub, name: claims.name };
-    this.options.onIdentity(this.me);
+    // A guess from the token's usual claims; the server's `session` event has the last word.
+    this.me = claims.sub === null ? null : { id: claims.sub, name: claims.name };
+    if (this.me) this.options.onIdentity(this.me);
     const io = /** @type {typeof import("socket.io-client").io | undefined} */ (
       /** @type {Record<string, unknown>} */ (globalThis).io
     );
@@ -132,7 +133,7 @@ export class Connection {
       reconnectionDelayMax: RECONNECT_DELAY_MAX_MS,
     });
     this.socket = socket;
-    this.setStatus("connecting", `connecting as ${claims.sub}…`);
+    this.setStatus("connecting", claims.sub ? `connecting as ${claims.sub}…` : "connecting…");
     wire(socket);
     this.watch(socket);
     return true;
@@ -180,8 +181,17 @@ export class Connection {
     const mine = () => this.socket === socket;
     const who = () => this.me?.id ?? "";
     socket.on("connect", () => {
-      if (!mine()) return;
+      // A token whose claims did not say who this is: the `session` event that follows will.
+      if (!mine() || !this.me) return;
       this.setStatus("connected", `connected as ${who()}`);
+      this.options.onConnected();
+    });
+    // The server says who this socket is, whichever claim held the id: the token was read as a guess.
+    socket.on("session", ({ userId, username }) => {
+      if (!mine() || this.me?.id === userId) return;
+      this.me = { id: userId, name: username ?? this.me?.name ?? null };
+      this.options.onIdentity(this.me);
+      this.setStatus("connected", `connected as ${userId}`);
       this.options.onConnected();
     });
     socket.on("disconnect", (reason) => {

@@ -96,7 +96,9 @@ const USER_CLAIMS = ["sub", "userId", "user_id", "uid"];
  * The claims of a JWT, unverified (the server verifies): the page only reads
  * who it is and when the token expires.
  * @param {string} token
- * @returns {{ sub: string, name: string | null, exp: number | null } | null}
+ * `sub` is null when none of the usual claims holds the id: the server's
+ * `session` event then says who the user is.
+ * @returns {{ sub: string | null, name: string | null, exp: number | null } | null}
  */
 export function readJwt(token) {
   const part = token.split(".")[1];
@@ -113,8 +115,7 @@ export function readJwt(token) {
     // a string, or an integer taken as its digits, as the server does.
     const id = (/** @type {unknown} */ v) =>
       typeof v === "number" && Number.isSafeInteger(v) ? String(v) : text(v);
-    const sub = USER_CLAIMS.map((c) => id(claims[c])).find((v) => v !== null);
-    if (!sub) return null;
+    const sub = USER_CLAIMS.map((c) => id(claims[c])).find((v) => v !== null) ?? null;
     return {
       sub,
       name: text(claims.username) ?? text(claims.preferred_username) ?? text(claims.name),

@@ -100,7 +100,8 @@ export class ChatSession {
     | { since: string; held: ChatMessage[]; timer?: ReturnType<typeof setTimeout> }
     | null = null;
   private readonly openChanged: (partner: string | null) => void;
-  private readonly me: string;
+  /** Read from the token at start; the server's `session` event has the last word. */
+  private me: string;
   private readonly socket: ChatSocket;
   private readonly print: (line: string) => void;
   private readonly options: Required<Pick<SessionOptions, "historyLimit" | "ackTimeoutMs">> & {
@@ -434,6 +435,7 @@ export class ChatSession {
   }
 
   private listen(): void {
+    this.socket.on("session", ({ userId }) => void (this.me = userId));
     const socket = this.socket;
     socket.on("receiveMessage", (message, ack) => {
       // Acknowledged before the read receipt that showing it may send: the

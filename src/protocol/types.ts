@@ -519,11 +519,24 @@ export interface ServerToClientEvents {
   groupUpdated: (update: GroupUpdatedPayload) => void;
   /** A member of a group of this user moved their read pointer. */
   groupRead: (read: GroupReadPayload) => void;
+  /**
+   * First on every connection: who the server takes this socket to be, from its token (whichever
+   * claim the server reads the user id from), so a client need not decode the token.
+   */
+  session: (session: SessionPayload) => void;
+}
+
+/** `session`: the connected socket's user, as the server verified it. */
+export interface SessionPayload {
+  /** The user id every other event uses for this user. */
+  userId: string;
+  /** The display name the token carried, or null. */
+  username: string | null;
 }
 
 /** Who a verified token says the caller is: its `sub`, and the names it carries. */
 export interface Identity {
-  /** The token's `sub`. */
+  /** The token's user id claim (`sub`, or the one `JWT_USER_CLAIM` names). */
   userId: string;
   /** From the token's `username`, `preferred_username` or `name` claim, when it has one. */
   username?: string;

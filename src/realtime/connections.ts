@@ -73,6 +73,8 @@ export function acceptConnections(io: ParleyServer, deps: ConnectionDeps): void 
     registerBlockHandlers(socket, deps.chat, deps);
     registerGroupHandlers(socket, deps.chat, deps);
     socket.join(userRoom(userId));
+    // Before anything else it is sent: who this socket is, whatever claim held the id.
+    socket.emit("session", { userId, username: socket.data.username ?? null });
     void deps.delivery.catchUp(socket);
     const expiry = disconnectOnExpiry(socket, report);
     socket.on("disconnect", (reason) => {
