@@ -16,7 +16,8 @@
  * (the commonest word is in about 1 message in 3), so queries meet both long
  * and short posting lists; each user talks to about 20 partners. Query kinds:
  * one to three words of one of the user's own messages (a hit), a single
- * common word, and two common words (many hits beyond the page of 20).
+ * common word, two common words (many hits beyond the page of 20), and a
+ * single common word in the conversation with one partner (`with`).
  * Prints one JSON line: a SearchCostReport.
  */
 import { monotonicFactory } from "ulid";
@@ -41,6 +42,7 @@ export const QUERY_KINDS = {
   ownWords: "1–3 words of an own message",
   commonWord: "one common word",
   commonPair: "two common words",
+  commonWith: "one common word, with one partner",
 } as const;
 type QueryKind = keyof typeof QUERY_KINDS;
 
@@ -146,14 +148,14 @@ function seed(plan: SearchCostPlan): { texts: Map<string, string[]>; perSecond: 
 
 async function timeQueries(
   store: ChatStore,
-  queries: { userId: string; q: string }[],
+  queries: { userId: string; q: string; with?: string }[],
 ): Promise<QueryRound> {
   const samples: number[] = [];
   let hits = 0;
   const started = performance.now();
-  for (const { userId, q } of queries) {
+  for (const { userId, q, with: partner } of queries) {
     const t0 = performance.now();
-    hits += (await store.messages.search(userId, q, { limit: PAGE })).length;
+    hits += (await store.messages.search(userId, q, { limit: PAGE, with: partner })).length;
     samples.push(performance.now() - t0);
   }
   const { p50, p95, p99 } = summarize(samples);
@@ -177,7 +179,7 @@ export async function measureSearch(plan: SearchCostPlan): Promise<SearchCostRep
     const backend = await openSqliteBackend(plan.path, { uploadDir });
     try {
       const users = [...texts.keys()];
-      const queries: Record<QueryKind, { userId: string; q: string }[]> = {
+      const queries: Record<QueryKind, { userId: string; q: string; with?: string }[]> = {
         ownWords: Array.from({ length: plan.queries }, () => {
           const userId = users[Math.floor(next() * users.length)]!;
           const list = texts.get(userId)!;
@@ -192,6 +194,13 @@ export async function measureSearch(plan: SearchCostPlan): Promise<SearchCostRep
           userId: user(Math.floor(next() * plan.users)),
           q: `${words[i % 10]} ${words[10 + (i % 40)]}`,
         })),
+        // One conversation of about 2 × messages ÷ users ÷ 20: the partner's keys and the
+        // conversation narrow the user's own.
+        commonWith: Array.from({ length: plan.queries }, (_, i) => {
+          const from = Math.floor(next() * plan.users);
+          const partner = (from + 1 + Math.floor(next() * PARTNERS)) % plan.users;
+          return { userId: user(from), q: words[i % 10]!, with: user(partner) };
+        }),
       };
       await timeQueries(backend.chat, queries.ownWords.slice(0, 100)); // the page cache warm
       const rounds: Record<QueryKind, QueryRound>[] = [];
@@ -200,6 +209,7 @@ export async function measureSearch(plan: SearchCostPlan): Promise<SearchCostRep
           ownWords: await timeQueries(backend.chat, queries.ownWords),
           commonWord: await timeQueries(backend.chat, queries.commonWord),
           commonPair: await timeQueries(backend.chat, queries.commonPair),
+          commonWith: await timeQueries(backend.chat, queries.commonWith),
         });
       }
       return {
