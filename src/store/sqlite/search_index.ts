@@ -13,9 +13,11 @@
  * terms are made by {@linkcode searchKeysOf}, a SQL function the writer's
  * connection registers ({@linkcode registerSearchKeys}) and the triggers call,
  * with the same {@linkcode searchWords} a query is split with: the index and
- * the query fold text the same way by construction. The `ascii` tokenizer
- * with `_` kept then leaves each term whole (words are letters, digits and
- * marks only; ASCII ones already lower-cased).
+ * the query fold text the same way by construction (a connection without it,
+ * such as an operator's `sqlite3`, can delete messages but not insert or edit
+ * them: "no such function"). The `ascii` tokenizer with `_` kept then leaves
+ * each term whole (words are letters, digits and marks only; ASCII ones
+ * already lower-cased).
  *
  * Hidden messages stay in the index and are left out when read
  * ({@linkcode VISIBLE_TO}): hiding writes nothing here.
