@@ -29,6 +29,7 @@ import type { Broadcaster } from "./broadcaster.ts";
 import { EditService } from "./edit_service.ts";
 import { GroupService } from "./group_service.ts";
 import type { MessageHooks } from "./message_hooks.ts";
+import { SendOrder } from "./send_order.ts";
 import { MuteService } from "./mute_service.ts";
 import { ReactionService } from "./reaction_service.ts";
 import { ReportService } from "./report_service.ts";
@@ -63,6 +64,9 @@ export class ChatService {
   readonly mutes: MuteService;
   readonly groups: GroupService;
 
+  /** One sender's messages are stored in the order they arrived (send_order.ts). */
+  private readonly sendOrder = new SendOrder();
+
   constructor(
     private readonly store: ChatStore,
     private readonly notify: Broadcaster,
@@ -72,7 +76,14 @@ export class ChatService {
     options: ChatOptions = {},
   ) {
     this.blocks = new BlockService(store, notify);
-    this.groups = new GroupService(store, notify, delivery, hooks, options.maxGroupMembers);
+    this.groups = new GroupService(
+      store,
+      notify,
+      delivery,
+      hooks,
+      this.sendOrder,
+      options.maxGroupMembers,
+    );
     this.edits = new EditService(
       store,
       notify,
@@ -109,25 +120,31 @@ export class ChatService {
     if (receiverId === callerId) {
       throw new AppError("VALIDATION_ERROR", "receiverId: cannot send a message to yourself");
     }
-    // The host app's users are never created here: only one stored there may receive.
-    if (this.store.users.hostUsers && !await this.store.users.get(receiverId)) {
-      throw new AppError("NOT_FOUND", "Receiver not found");
-    }
-    await this.blocks.assertCanMessage(callerId, receiverId);
-    const replyTo = input.replyTo === undefined
-      ? null
-      : await this.quoted(callerId, receiverId, input.replyTo);
-    const file = input.file && this.hooks.checkFile
-      ? await this.hooks.checkFile(callerId, input.file)
-      : input.file;
-    const result = await this.store.messages.insert({
-      senderId: callerId,
-      receiverId,
-      text: input.text ? input.text : null,
-      file: file ?? null,
-      clientMessageId: input.clientMessageId ?? null,
-      replyTo,
+    const { written } = await this.sendOrder.inOrder(callerId, async () => {
+      // The host app's users are never created here: only one stored there may receive.
+      if (this.store.users.hostUsers && !await this.store.users.get(receiverId)) {
+        throw new AppError("NOT_FOUND", "Receiver not found");
+      }
+      await this.blocks.assertCanMessage(callerId, receiverId);
+      const replyTo = input.replyTo === undefined
+        ? null
+        : await this.quoted(callerId, receiverId, input.replyTo);
+      const file = input.file && this.hooks.checkFile
+        ? await this.hooks.checkFile(callerId, input.file)
+        : input.file;
+      // Issued in arrival order, not awaited here: the sender's next send prepares meanwhile.
+      return {
+        written: this.store.messages.insert({
+          senderId: callerId,
+          receiverId,
+          text: input.text ? input.text : null,
+          file: file ?? null,
+          clientMessageId: input.clientMessageId ?? null,
+          replyTo,
+        }),
+      };
     });
+    const result = await written;
     await this.hooks.stored?.(result.message);
     if (!result.duplicate) {
       this.delivery.deliver(receiverId, result.message);

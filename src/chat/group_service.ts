@@ -23,6 +23,7 @@ import { type ChatStore, type HistoryQuery, quoteOf } from "../store/repository.
 import type { Broadcaster } from "./broadcaster.ts";
 import type { LiveDelivery, SendResult } from "./chat_service.ts";
 import type { MessageHooks } from "./message_hooks.ts";
+import type { SendOrder } from "./send_order.ts";
 
 /** The default `MAX_GROUP_MEMBERS`: members of one group, its creator included. */
 export const DEFAULT_MAX_GROUP_MEMBERS = 256;
@@ -46,6 +47,8 @@ export class GroupService {
     private readonly notify: Broadcaster,
     private readonly delivery: LiveDelivery,
     private readonly hooks: MessageHooks,
+    /** Shared with 1:1 sends: one sender's messages keep their order everywhere. */
+    private readonly sendOrder: SendOrder,
     private readonly maxMembers: number = DEFAULT_MAX_GROUP_MEMBERS,
   ) {}
 
@@ -137,22 +140,27 @@ export class GroupService {
    * others, as a 1:1 send does (ChatService.sendMessage).
    */
   async send(callerId: string, input: GroupSendInput, answered?: string): Promise<SendResult> {
-    const group = await this.memberGroup(callerId, input.groupId);
-    const replyTo = input.replyTo === undefined
-      ? null
-      : await this.quoted(input.groupId, input.replyTo);
-    const file = input.file && this.hooks.checkFile
-      ? await this.hooks.checkFile(callerId, input.file)
-      : input.file;
-    // The store checks membership again in the write: a member removed meanwhile is FORBIDDEN.
-    const result = await this.store.groups.insertMessage({
-      groupId: input.groupId,
-      senderId: callerId,
-      text: input.text ? input.text : null,
-      file: file ?? null,
-      clientMessageId: input.clientMessageId ?? null,
-      replyTo,
+    const { group, written } = await this.sendOrder.inOrder(callerId, async () => {
+      const group = await this.memberGroup(callerId, input.groupId);
+      const replyTo = input.replyTo === undefined
+        ? null
+        : await this.quoted(input.groupId, input.replyTo);
+      const file = input.file && this.hooks.checkFile
+        ? await this.hooks.checkFile(callerId, input.file)
+        : input.file;
+      // The store checks membership again in the write: a member removed meanwhile is FORBIDDEN.
+      // Issued in arrival order, not awaited here (send_order.ts).
+      const written = this.store.groups.insertMessage({
+        groupId: input.groupId,
+        senderId: callerId,
+        text: input.text ? input.text : null,
+        file: file ?? null,
+        clientMessageId: input.clientMessageId ?? null,
+        replyTo,
+      });
+      return { group, written };
     });
+    const result = await written;
     await this.hooks.stored?.(result.message);
     if (!result.duplicate) {
       this.delivery.deliverToMany(group.memberIds.filter((id) => id !== callerId), result.message);
