@@ -24,7 +24,7 @@ Deno.test("SendOrder: senders do not wait for each other, and a refusal does not
     issued.push("alice");
   });
   const refused = order.inOrder("bob", () => Promise.reject(new Error("blocked")));
-  const next = order.inOrder("bob", async () => void issued.push("bob"));
+  const next = order.inOrder("bob", () => Promise.resolve(void issued.push("bob")));
   await refused.catch(() => issued.push("bob refused"));
   await next;
   assertEquals(issued, ["bob refused", "bob"], "bob's sends went while alice's checks ran");
