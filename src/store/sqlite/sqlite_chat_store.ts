@@ -5,7 +5,6 @@
  * id order is arrival order.
  */
 import { monotonicFactory, type ULIDFactory } from "ulid";
-import type { ChatMessage } from "../../protocol/types.ts";
 import type {
   BlockRepository,
   ChatStore,
@@ -19,6 +18,7 @@ import type {
   UserRepository,
 } from "../repository.ts";
 import type { SqliteConnection } from "./connection.ts";
+import { newMessage } from "./new_message.ts";
 import { sqliteGroupStore } from "./sqlite_group_store.ts";
 
 export function sqliteChatStore(db: SqliteConnection): ChatStore {
@@ -56,23 +56,7 @@ function sqliteUsers(db: SqliteConnection): UserRepository {
 function sqliteMessages(db: SqliteConnection, nextId: ULIDFactory): MessageRepository {
   return {
     insert(input: NewMessage) {
-      const now = new Date();
-      const message: ChatMessage = {
-        _id: nextId(now.getTime()),
-        senderId: input.senderId,
-        receiverId: input.receiverId,
-        groupId: null,
-        text: input.text,
-        file: input.file,
-        clientMessageId: input.clientMessageId,
-        createdAt: now.toISOString(),
-        updatedAt: now.toISOString(),
-        deliveredAt: null,
-        readAt: null,
-        editedAt: null,
-        reactions: [],
-        replyTo: input.replyTo ?? null,
-      };
+      const message = newMessage(nextId, input, { receiverId: input.receiverId, groupId: null });
       return db.write("insertMessage", { message });
     },
     get: (messageId) => db.read("getMessage", { messageId }),

@@ -4,9 +4,9 @@
  * (sqlite_chat_store.ts), so that 1:1 and group messages share one id order.
  */
 import { monotonicFactory, type ULIDFactory } from "ulid";
-import type { ChatMessage } from "../../protocol/types.ts";
 import { type GroupRepository, mergeConversations } from "../group_store.ts";
 import type { SqliteConnection } from "./connection.ts";
+import { newMessage } from "./new_message.ts";
 
 export function sqliteGroupStore(
   db: SqliteConnection,
@@ -24,23 +24,10 @@ export function sqliteGroupStore(
     isMember: (groupId, userId) => db.read("isGroupMember", { groupId, userId }),
 
     insertMessage(input) {
-      const now = new Date();
-      const message: ChatMessage = {
-        _id: nextMessageId(now.getTime()),
-        senderId: input.senderId,
-        receiverId: null as unknown as string,
+      const message = newMessage(nextMessageId, input, {
+        receiverId: null,
         groupId: input.groupId,
-        text: input.text,
-        file: input.file,
-        clientMessageId: input.clientMessageId,
-        createdAt: now.toISOString(),
-        updatedAt: now.toISOString(),
-        deliveredAt: null,
-        readAt: null,
-        editedAt: null,
-        reactions: [],
-        replyTo: input.replyTo ?? null,
-      };
+      });
       return db.write("insertGroupMessage", { message });
     },
     async history(groupId, query) {
