@@ -11,7 +11,7 @@
  * from the member's read pointer over the `messages_group` index.
  */
 import { AppError } from "../../errors.ts";
-import type { ChatMessage, QuotedMessage } from "../../protocol/types.ts";
+import type { ChatMessage } from "../../protocol/types.ts";
 import {
   type AddMembersResult,
   type Group,
@@ -26,7 +26,7 @@ import {
 import type { InsertResult } from "../repository.ts";
 import {
   AFTER_EVERY_ID,
-  checkQuoted,
+  insertMessageRow,
   messageById,
   type MessageRow,
   repeatOf,
@@ -180,24 +180,7 @@ export const groupWrites = {
     if (!isMember(sql, row.id, m.senderId)) {
       throw new AppError("FORBIDDEN", "Only members may send to a group");
     }
-    const quoted = m.replyTo as QuotedMessage | null;
-    checkQuoted(sql, quoted, row.id);
-    sql.run(
-      `INSERT INTO messages (id, conversation_id, sender_id, receiver_id, group_id, text, file,
-         client_message_id, created_at, updated_at, reply_to, reply_to_id)
-       VALUES (?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      m._id,
-      row.id,
-      m.senderId,
-      row.group_id,
-      m.text,
-      m.file === null ? null : JSON.stringify(m.file),
-      m.clientMessageId,
-      m.createdAt,
-      m.updatedAt,
-      quoted === null ? null : JSON.stringify(quoted),
-      quoted?._id ?? null,
-    );
+    insertMessageRow(sql, m, row.id);
     return { message: m, duplicate: false };
   },
 

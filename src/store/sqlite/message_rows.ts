@@ -93,6 +93,32 @@ export function checkQuoted(sql: Sql, quoted: QuotedMessage | null, conversation
 }
 
 /**
+ * Stores a new message (1:1, or group when `groupId` is set) in its conversation,
+ * after checking its quote; the caller has checked that it is no repeat.
+ */
+export function insertMessageRow(sql: Sql, m: ChatMessage, conversation: number): void {
+  const quoted = m.replyTo as QuotedMessage | null;
+  checkQuoted(sql, quoted, conversation);
+  sql.run(
+    `INSERT INTO messages (id, conversation_id, sender_id, receiver_id, group_id, text, file,
+       client_message_id, created_at, updated_at, reply_to, reply_to_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    m._id,
+    conversation,
+    m.senderId,
+    m.receiverId,
+    m.groupId ?? null,
+    m.text,
+    m.file === null ? null : JSON.stringify(m.file),
+    m.clientMessageId,
+    m.createdAt,
+    m.updatedAt,
+    quoted === null ? null : JSON.stringify(quoted),
+    quoted?._id ?? null,
+  );
+}
+
+/**
  * The search cursor: index rows below this rowid are older than `before` (rowids
  * follow ids); null when no message is older; every row without a cursor.
  */

@@ -9,7 +9,7 @@
  * back and the writes it was batched with still commit.
  */
 import { AppError } from "../../errors.ts";
-import type { ChatMessage, QuotedMessage, Reaction } from "../../protocol/types.ts";
+import type { ChatMessage, Reaction } from "../../protocol/types.ts";
 import type { StoredSubscription } from "../subscription_store.ts";
 import { quotaExceeded, type UploadRecord, type UploadReference } from "../upload_store.ts";
 import { conversationKey } from "../conversation_key.ts";
@@ -34,7 +34,7 @@ import { groupReads, groupWrites } from "./group_operations.ts";
 import { searchIndex, userOwner } from "./search_index.ts";
 import {
   AFTER_EVERY_ID,
-  checkQuoted,
+  insertMessageRow,
   isParticipant,
   messageById,
   type MessageRow,
@@ -230,24 +230,7 @@ export const writes = {
     const repeat = repeatOf(sql, m);
     if (repeat) return repeat;
     const conversation = directConversationFor(sql, m);
-    const quoted = m.replyTo as QuotedMessage | null;
-    checkQuoted(sql, quoted, conversation);
-    sql.run(
-      `INSERT INTO messages (id, conversation_id, sender_id, receiver_id, text, file,
-         client_message_id, created_at, updated_at, reply_to, reply_to_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      m._id,
-      conversation,
-      m.senderId,
-      m.receiverId,
-      m.text,
-      m.file === null ? null : JSON.stringify(m.file),
-      m.clientMessageId,
-      m.createdAt,
-      m.updatedAt,
-      quoted === null ? null : JSON.stringify(quoted),
-      quoted?._id ?? null,
-    );
+    insertMessageRow(sql, m, conversation);
     const touch = `INSERT INTO conversation_members
         (conversation_id, user_id, partner_id, last_message_id, unread_count)
       VALUES (?1, ?2, ?3, ?4, ?5)
