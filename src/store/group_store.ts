@@ -24,18 +24,11 @@
  * `ChatMessage.deliveredAt` and `readAt` of a group message stay null: its
  * per-member state is in the pointers (`reads`).
  */
-import type { ChatMessage, FileAttachment, QuotedMessage } from "../protocol/types.ts";
+import type { ChatMessage, FileAttachment, Group, QuotedMessage } from "../protocol/types.ts";
 import type { ConversationSummary, HistoryQuery, InsertResult, PageQuery } from "./repository.ts";
 
-export interface Group {
-  _id: string;
-  name: string;
-  ownerId: string;
-  /** In join order; members who joined together in the order they were given. */
-  memberIds: string[];
-  createdAt: string;
-  updatedAt: string;
-}
+/** As the API shows it; members who joined together are in the order they were given. */
+export type { Group };
 
 export interface NewGroup {
   name: string;
