@@ -7,7 +7,7 @@ import { AppError } from "../src/errors.ts";
 import type { ChatStore } from "../src/store/repository.ts";
 import { quoteOf } from "../src/store/repository.ts";
 import type { NewGroupMessage } from "../src/store/group_store.ts";
-import type { OpenBackend } from "./store_contract.ts";
+import { backendTests, type OpenBackend } from "./store_contract.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 
 const T0 = "2026-01-01T00:00:00.000Z";
@@ -43,22 +43,7 @@ export function groupStoreContract(
   open: OpenBackend,
   options: { ignore?: boolean } = {},
 ) {
-  const test = (title: string, fn: (store: ChatStore) => Promise<void>) =>
-    Deno.test({
-      name: `${name}: groups ${title}`,
-      ignore: options.ignore,
-      // The MongoDB driver keeps pooled sockets past close().
-      sanitizeResources: false,
-      sanitizeOps: false,
-      async fn() {
-        const backend = await open();
-        try {
-          await fn(backend.chat);
-        } finally {
-          await backend.close();
-        }
-      },
-    });
+  const test = backendTests(`${name}: groups `, open, (backend) => backend.chat, options);
 
   test("createGroup() stores the group, owner first when missing, repeats dropped; get() answers it", async (store) => {
     const group = await store.groups.createGroup({

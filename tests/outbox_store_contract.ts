@@ -2,8 +2,7 @@
  * The outbox contract (src/store/outbox_store.ts), run against every backend
  * (outbox_store_test.ts). A backend passes when it behaves identically here.
  */
-import type { OutboxStore } from "../src/store/outbox_store.ts";
-import type { OpenBackend } from "./store_contract.ts";
+import { backendTests, type OpenBackend } from "./store_contract.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 
 const T0 = 1_800_000_000_000;
@@ -17,22 +16,7 @@ export function outboxContract(
   open: OpenBackend,
   options: { ignore?: boolean } = {},
 ) {
-  const test = (title: string, fn: (outbox: OutboxStore) => Promise<void>) =>
-    Deno.test({
-      name: `${name}: outbox ${title}`,
-      ignore: options.ignore,
-      // The MongoDB driver keeps pooled sockets past close().
-      sanitizeResources: false,
-      sanitizeOps: false,
-      async fn() {
-        const backend = await open();
-        try {
-          await fn(backend.outbox);
-        } finally {
-          await backend.close();
-        }
-      },
-    });
+  const test = backendTests(`${name}: outbox `, open, (backend) => backend.outbox, options);
 
   test("add() queues entries due now; claim() leases them once, with their payload", async (outbox) => {
     assertEquals(await outbox.nextDue(), null);

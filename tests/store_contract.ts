@@ -16,6 +16,34 @@ import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 
 export type OpenBackend = () => Promise<StoreBackend>;
 
+/**
+ * The `test` of a contract: each test named `${prefix}${title}` opens its own
+ * backend, hands `fn` the part under test (`part`) and closes the backend after.
+ */
+export function backendTests<T>(
+  prefix: string,
+  open: OpenBackend,
+  part: (backend: StoreBackend) => T,
+  options: { ignore?: boolean },
+): (title: string, fn: (part: T) => Promise<void>) => void {
+  return (title, fn) =>
+    Deno.test({
+      name: `${prefix}${title}`,
+      ignore: options.ignore,
+      // The MongoDB driver keeps pooled sockets past close().
+      sanitizeResources: false,
+      sanitizeOps: false,
+      async fn() {
+        const backend = await open();
+        try {
+          await fn(part(backend));
+        } finally {
+          await backend.close();
+        }
+      },
+    });
+}
+
 function draft(
   senderId: string,
   receiverId: string,
@@ -35,22 +63,7 @@ export interface ContractOptions {
 
 export function storeContract(name: string, open: OpenBackend, options: ContractOptions = {}) {
   const searchable = !options.encrypted;
-  const test = (title: string, fn: (store: ChatStore) => Promise<void>) =>
-    Deno.test({
-      name: `${name}: ${title}`,
-      ignore: options.ignore,
-      // The MongoDB driver keeps pooled sockets past close().
-      sanitizeResources: false,
-      sanitizeOps: false,
-      async fn() {
-        const backend = await open();
-        try {
-          await fn(backend.chat);
-        } finally {
-          await backend.close();
-        }
-      },
-    });
+  const test = backendTests(`${name}: `, open, (backend) => backend.chat, options);
 
   test("insert returns the stored message with a string id and ISO times", async (store) => {
     const file = {
