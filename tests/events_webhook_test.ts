@@ -24,6 +24,13 @@ const SECRET = "events-secret-that-is-32-characters-or-more";
 /** Fast retries: 20 ms, 40 ms, 80 ms … */
 const FAST_RETRIES = { PUSH_RETRY_BASE_MS: "20", PUSH_MAX_ATTEMPTS: "6" };
 
+/** A server's settings for events signed with SECRET to `url`, retried fast. */
+const webhookTo = (url: string) => ({
+  EVENTS_WEBHOOK_URL: url,
+  EVENTS_WEBHOOK_SECRET: SECRET,
+  ...FAST_RETRIES,
+});
+
 interface Delivered {
   id: string;
   event: string;
@@ -62,11 +69,7 @@ async function sendWithId(
 
 Deno.test("events webhook: each event arrives once, signed, with {event, data, time}", async () => {
   await using hooks = await startWebhookReceiver(SECRET);
-  await using server = await startTestServer({
-    EVENTS_WEBHOOK_URL: hooks.url,
-    EVENTS_WEBHOOK_SECRET: SECRET,
-    ...FAST_RETRIES,
-  });
+  await using server = await startTestServer(webhookTo(hooks.url));
   const events = () => hooks.requests.map(delivered);
   const alice = await server.connect("alice");
   const bob = await server.connect("bob");
@@ -134,11 +137,7 @@ Deno.test("events webhook: each event arrives once, signed, with {event, data, t
 
 Deno.test("events webhook: message.edited and message.reported, once each", async () => {
   await using hooks = await startWebhookReceiver(SECRET);
-  await using server = await startTestServer({
-    EVENTS_WEBHOOK_URL: hooks.url,
-    EVENTS_WEBHOOK_SECRET: SECRET,
-    ...FAST_RETRIES,
-  });
+  await using server = await startTestServer(webhookTo(hooks.url));
   const events = () => hooks.requests.map(delivered);
   const alice = await server.connect("alice");
   const message = await sendWithId(alice, "bob", "helo", "e-1");
@@ -173,11 +172,7 @@ Deno.test("events webhook: message.edited and message.reported, once each", asyn
 
 Deno.test("events webhook: a 503 is retried under the same delivery id; Retry-After is honoured", async (t) => {
   await using hooks = await startWebhookReceiver(SECRET);
-  await using server = await startTestServer({
-    EVENTS_WEBHOOK_URL: hooks.url,
-    EVENTS_WEBHOOK_SECRET: SECRET,
-    ...FAST_RETRIES,
-  });
+  await using server = await startTestServer(webhookTo(hooks.url));
   const alice = await server.connect("alice");
   await waitFor(() => hooks.requests.length === 1, "alice's user.online");
 
