@@ -6,7 +6,9 @@
  */
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { ChatMessage } from "../../src/protocol/types.ts";
 import { assertEquals } from "../helpers/assert.ts";
+import type { TestServer } from "../helpers/server.ts";
 
 export const CHROMIUM = "/usr/bin/chromium";
 export const hasChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
@@ -88,6 +90,28 @@ export async function onScreen(page: Page, text: string): Promise<boolean> {
   const item = await bubble(page, text).boundingBox();
   if (!box || !item) return false;
   return item.y >= box.y - 1 && item.y + item.height <= box.y + box.height + 1;
+}
+
+/** The user's 1:1 history with the partner as stored (REST), oldest first, up to 200. */
+export async function historyOf(
+  server: TestServer,
+  userId: string,
+  partnerId: string,
+): Promise<ChatMessage[]> {
+  const res = await server.api(userId, `/api/chats/history/${partnerId}?limit=200`);
+  return (await res.json()) as ChatMessage[];
+}
+
+/** The stored message whose text is `text` in the user's history with the partner. */
+export async function storedMessage(
+  server: TestServer,
+  userId: string,
+  partnerId: string,
+  text: string,
+): Promise<ChatMessage> {
+  const found = (await historyOf(server, userId, partnerId)).find((m) => m.text === text);
+  if (!found) throw new Error(`no message "${text}" in ${userId}'s history`);
+  return found;
 }
 
 export function assertNoPageErrors(users: UserPage[]): void {

@@ -17,6 +17,7 @@ import {
   assertNoPageErrors,
   bubble,
   DESKTOP,
+  historyOf,
   launch,
   openChat,
   openPage,
@@ -24,6 +25,7 @@ import {
   signIn,
   skipWithoutChromium,
   step,
+  storedMessage,
   type UserPage,
 } from "./chromium.ts";
 
@@ -37,15 +39,8 @@ async function menuOf(page: Page, text: string) {
   return menu;
 }
 
-async function historyOf(server: TestServer, userId: string, partnerId: string) {
-  const res = await server.api(userId, `/api/chats/history/${partnerId}?limit=200`);
-  return (await res.json()) as ChatMessage[];
-}
-
-async function stored(server: TestServer, text: string): Promise<ChatMessage> {
-  const found = (await historyOf(server, "bob", "alice")).find((m) => m.text === text);
-  if (!found) throw new Error(`no message "${text}" in bob's history`);
-  return found;
+function stored(server: TestServer, text: string): Promise<ChatMessage> {
+  return storedMessage(server, "bob", "alice", text);
 }
 
 /** Whether the element has the keyboard focus (in its document or shadow root). */

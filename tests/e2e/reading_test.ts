@@ -23,6 +23,7 @@ import {
   skipWithoutChromium,
   solidPng,
   step,
+  storedMessage,
   type UserPage,
 } from "./chromium.ts";
 
@@ -34,15 +35,8 @@ async function send(client: ChatClient, text: string, file?: ChatMessage["file"]
   return res.message;
 }
 
-async function historyOf(server: TestServer, userId: string, partnerId: string) {
-  const res = await server.api(userId, `/api/chats/history/${partnerId}?limit=200`);
-  return (await res.json()) as ChatMessage[];
-}
-
 async function readAt(server: TestServer, text: string): Promise<string | null> {
-  const found = (await historyOf(server, "alice", "bob")).find((m) => m.text === text);
-  if (!found) throw new Error(`no message "${text}"`);
-  return found.readAt;
+  return (await storedMessage(server, "alice", "bob", text)).readAt;
 }
 
 for (const [size, viewport] of [["1280×800", DESKTOP], ["390×844", PHONE]] as const) {
