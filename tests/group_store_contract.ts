@@ -35,6 +35,11 @@ async function refusalOf(fn: () => Promise<unknown>): Promise<string> {
   throw new Error("expected a refusal");
 }
 
+/** A group of `memberIds` (in that order), owned by the first of them. */
+function groupOf(store: ChatStore, memberIds: string[], name = "G", createdAt = T0) {
+  return store.groups.createGroup({ name, ownerId: memberIds[0]!, memberIds, createdAt });
+}
+
 /** A millisecond apart: list order by time is then unambiguous. */
 const tick = () => new Promise((resolve) => setTimeout(resolve, 3));
 
@@ -77,12 +82,7 @@ export function groupStoreContract(
   });
 
   test("addMembers() adds newcomers after the members, in order, and answers who was added", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a"]);
     const added = await store.groups.addMembers(g._id, ["c", "a", "b", "c"], T1);
     assert(added.ok);
     assertEquals(added.added, ["c", "b"]);
@@ -109,12 +109,7 @@ export function groupStoreContract(
   });
 
   test("removeMember() takes a member out; an owner who leaves hands over to the earliest joined", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a", "b"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a", "b"]);
     await store.groups.addMembers(g._id, ["c"], T0);
 
     const gone = await store.groups.removeMember(g._id, "b", T1);
@@ -139,12 +134,7 @@ export function groupStoreContract(
   });
 
   test("concurrent membership changes: the owner's successor is a member, the size limit holds", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a", "b", "c"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a", "b", "c"]);
     // Whichever lands first, a leaves with or after the ownership: b owns what remains.
     await Promise.all([
       store.groups.removeMember(g._id, "o", T1),
@@ -164,12 +154,7 @@ export function groupStoreContract(
   });
 
   test("rename() changes the name and updatedAt", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a"]);
     const renamed = await store.groups.rename(g._id, "Family", T1);
     assertEquals(renamed, { ...g, name: "Family", updatedAt: T1 });
     assertEquals(await store.groups.get(g._id), renamed);
@@ -177,18 +162,8 @@ export function groupStoreContract(
   });
 
   test("groupsOf() lists a user's groups, most recently changed first; isMember() follows membership", async (store) => {
-    const first = await store.groups.createGroup({
-      name: "1",
-      ownerId: "o",
-      memberIds: ["o", "a"],
-      createdAt: T0,
-    });
-    const second = await store.groups.createGroup({
-      name: "2",
-      ownerId: "a",
-      memberIds: ["a", "b"],
-      createdAt: T1,
-    });
+    const first = await groupOf(store, ["o", "a"], "1");
+    const second = await groupOf(store, ["a", "b"], "2", T1);
     assertEquals((await store.groups.groupsOf("a")).map((g) => g.name), ["2", "1"]);
     await store.groups.rename(first._id, "1b", T2);
     assertEquals((await store.groups.groupsOf("a")).map((g) => g.name), ["1b", "2"]);
@@ -203,12 +178,7 @@ export function groupStoreContract(
   });
 
   test("insertMessage() stores one message with groupId and receiverId null; 1:1 messages carry groupId null", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a", "b"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a", "b"]);
     const { message, duplicate } = await store.groups.insertMessage(post(g._id, "a", "hello all"));
     assertEquals(duplicate, false);
     assertEquals([message.groupId, message.receiverId, message.senderId], [g._id, null, "a"]);
@@ -229,12 +199,7 @@ export function groupStoreContract(
   });
 
   test("insertMessage() refuses non-members and unknown groups; a resend answers the original", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a"]);
     assertEquals(
       await refusalOf(() => store.groups.insertMessage(post(g._id, "x", "let me in"))),
       "FORBIDDEN",
@@ -265,18 +230,8 @@ export function groupStoreContract(
   });
 
   test("insertMessage() with replyTo quotes a message of the same group only", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a"],
-      createdAt: T0,
-    });
-    const other = await store.groups.createGroup({
-      name: "H",
-      ownerId: "o",
-      memberIds: ["o", "a"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a"]);
+    const other = await groupOf(store, ["o", "a"], "H");
     const quoted = (await store.groups.insertMessage(post(g._id, "o", "lunch?"))).message;
     const reply = await store.groups.insertMessage({
       ...post(g._id, "a", "yes"),
@@ -292,12 +247,7 @@ export function groupStoreContract(
   });
 
   test("history() pages like 1:1 history (limit, skip, before), oldest first, without hidden ones for the viewer", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a", "b"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a", "b"]);
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       ids.push(
@@ -318,12 +268,7 @@ export function groupStoreContract(
   });
 
   test("members react to and hide group messages; others may not", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a", "b"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a", "b"]);
     const m = (await store.groups.insertMessage(post(g._id, "a", "vote"))).message;
     const reacted = await store.messages.addReaction(m._id, "b", "👍");
     assert(reacted.ok && reacted.changed);
@@ -339,18 +284,8 @@ export function groupStoreContract(
   });
 
   test("conversations() mixes groups and 1:1 rows, most recent first, with per-member unread counts", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a", "b"],
-      createdAt: T0,
-    });
-    const empty = await store.groups.createGroup({
-      name: "Quiet",
-      ownerId: "b",
-      memberIds: ["b", "o"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a", "b"]);
+    const empty = await groupOf(store, ["b", "o"], "Quiet");
     await store.messages.insert({
       senderId: "a",
       receiverId: "o",
@@ -410,12 +345,7 @@ export function groupStoreContract(
   });
 
   test("markRead() moves a member's pointer forward only; unread counts and reads() follow it", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a", "b"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a", "b"]);
     const m: string[] = [];
     for (const text of ["1", "2", "3"]) {
       m.push((await store.groups.insertMessage(post(g._id, "o", text))).message._id);
@@ -463,12 +393,7 @@ export function groupStoreContract(
       ok: false,
       reason: "not_member",
     });
-    const other = await store.groups.createGroup({
-      name: "H",
-      ownerId: "o",
-      memberIds: ["o", "a"],
-      createdAt: T0,
-    });
+    const other = await groupOf(store, ["o", "a"], "H");
     assertEquals(await store.groups.markRead(other._id, "a", m[2]!, T2), {
       ok: false,
       reason: "not_found",
@@ -477,18 +402,8 @@ export function groupStoreContract(
   });
 
   test("undelivered() offers each member what lies after their delivered pointer; acknowledge() moves it", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a", "b"],
-      createdAt: T0,
-    });
-    const h = await store.groups.createGroup({
-      name: "H",
-      ownerId: "a",
-      memberIds: ["a", "b"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a", "b"]);
+    const h = await groupOf(store, ["a", "b"], "H");
     const m1 = (await store.groups.insertMessage(post(g._id, "o", "g1"))).message;
     const m2 = (await store.groups.insertMessage(post(h._id, "a", "h1"))).message;
     const m3 = (await store.groups.insertMessage(post(g._id, "a", "g2"))).message;
@@ -528,12 +443,7 @@ export function groupStoreContract(
   });
 
   test("mute() silences a group for one member until a time or until unmute()", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a"]);
     assertEquals(await store.groups.isMuted(g._id, "a", T1), false);
     await store.groups.mute(g._id, "a", T2);
     assertEquals(await store.groups.isMuted(g._id, "a", T1), true);
@@ -555,18 +465,8 @@ export function groupStoreContract(
   });
 
   test("search() finds group messages for members only, newest first; 1:1 search finds none of them", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a", "b"],
-      createdAt: T0,
-    });
-    const h = await store.groups.createGroup({
-      name: "H",
-      ownerId: "a",
-      memberIds: ["a", "c"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a", "b"]);
+    const h = await groupOf(store, ["a", "c"], "H");
     const first = (await store.groups.insertMessage(post(g._id, "o", "Picnic on Sunday"))).message;
     const second = (await store.groups.insertMessage(post(h._id, "a", "picnic basket"))).message;
     const third = (await store.groups.insertMessage(post(g._id, "b", "the picnic is off"))).message;
@@ -610,12 +510,7 @@ export function groupStoreContract(
   });
 
   test("a deleted group message leaves history, the list row, unread counts and catch-up", async (store) => {
-    const g = await store.groups.createGroup({
-      name: "G",
-      ownerId: "o",
-      memberIds: ["o", "a"],
-      createdAt: T0,
-    });
+    const g = await groupOf(store, ["o", "a"]);
     const kept = (await store.groups.insertMessage(post(g._id, "o", "kept"))).message;
     const gone = (await store.groups.insertMessage(post(g._id, "o", "oops", "c-9"))).message;
     assertEquals(await store.messages.delete(gone._id), true);
