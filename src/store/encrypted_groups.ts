@@ -15,6 +15,16 @@ export interface MessageSealing {
   open(message: ChatMessage): Promise<ChatMessage>;
 }
 
+/** Search of an encrypted store, 1:1 or group: the index would hold the plaintext. */
+export function searchUnavailable(): Promise<never> {
+  return Promise.reject(
+    new AppError(
+      "SEARCH_UNAVAILABLE",
+      "Search is unavailable: messages are encrypted at rest (MESSAGE_ENCRYPTION_KEYS)",
+    ),
+  );
+}
+
 export function encryptedGroups(inner: GroupRepository, sealing: MessageSealing): GroupRepository {
   const openAll = (messages: ChatMessage[]) => Promise.all(messages.map(sealing.open));
   return {
@@ -41,14 +51,7 @@ export function encryptedGroups(inner: GroupRepository, sealing: MessageSealing)
     reads: (groupId, messageId) => inner.reads(groupId, messageId),
     undelivered: async (userId, query) => openAll(await inner.undelivered(userId, query)),
     acknowledge: (groupId, userId, messageId) => inner.acknowledge(groupId, userId, messageId),
-    search() {
-      return Promise.reject(
-        new AppError(
-          "SEARCH_UNAVAILABLE",
-          "Search is unavailable: messages are encrypted at rest (MESSAGE_ENCRYPTION_KEYS)",
-        ),
-      );
-    },
+    search: searchUnavailable,
     mute: (groupId, userId, until) => inner.mute(groupId, userId, until),
     unmute: (groupId, userId) => inner.unmute(groupId, userId),
     isMuted: (groupId, userId, at) => inner.isMuted(groupId, userId, at),

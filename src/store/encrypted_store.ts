@@ -14,7 +14,6 @@
  * (SEARCH_UNAVAILABLE): the store only ever sees ciphertext. Outbox payloads
  * (webhook bodies, events) are sealed too, with their entry's id bound in.
  */
-import { AppError } from "../errors.ts";
 import type { ChatMessage, FileAttachment, QuotedMessage, ReplyTo } from "../protocol/types.ts";
 import type {
   ChatStore,
@@ -24,7 +23,7 @@ import type {
   ReportRepository,
 } from "./repository.ts";
 import type { OutboxStore } from "./outbox_store.ts";
-import { encryptedGroups } from "./encrypted_groups.ts";
+import { encryptedGroups, searchUnavailable } from "./encrypted_groups.ts";
 import type { NewGroupMessage } from "./group_store.ts";
 
 export interface EncryptionKey {
@@ -201,14 +200,7 @@ export async function withEncryption(
       const result = await inner.removeReaction(messageId, userId, emoji);
       return result.ok ? { ...result, message: await open(result.message) } : result;
     },
-    search() {
-      return Promise.reject(
-        new AppError(
-          "SEARCH_UNAVAILABLE",
-          "Search is unavailable: messages are encrypted at rest (MESSAGE_ENCRYPTION_KEYS)",
-        ),
-      );
-    },
+    search: searchUnavailable,
     async hideForUser(messageId, userId) {
       const result = await inner.hideForUser(messageId, userId);
       return result.ok ? { ...result, message: await open(result.message) } : result;
