@@ -12,6 +12,7 @@ import type {
   GroupConversationRow,
   ServerToClientEvents,
 } from "../protocol/types.ts";
+import { withReaction } from "../protocol/reactions.ts";
 import {
   clean,
   conversationList,
@@ -744,12 +745,8 @@ function applyReaction(
   emoji: string,
   added: boolean,
 ): ChatMessage {
-  const reactions = (message.reactions ??= []);
-  let entry = reactions.find((r) => r.emoji === emoji);
-  if (added && !entry) reactions.push(entry = { emoji, userIds: [] });
-  if (entry && added && !entry.userIds.includes(userId)) entry.userIds.push(userId);
-  if (entry && !added) entry.userIds = entry.userIds.filter((id) => id !== userId);
-  message.reactions = reactions.filter((r) => r.userIds.length > 0);
+  const reactions = message.reactions ?? [];
+  message.reactions = withReaction(reactions, userId, emoji, added) ?? reactions;
   return message;
 }
 

@@ -10,7 +10,7 @@
 import type { Collection, Db, Document, Filter } from "mongodb";
 import type { ErasureCounts, ErasureStore } from "../erasure.ts";
 import type { GroupRepository } from "../group_store.ts";
-import { withReaction } from "../reactions.ts";
+import { withReaction } from "../../protocol/reactions.ts";
 import { inRounds, MAX_BULK_OPS } from "./ferretdb.ts";
 import type { GridFsUploadStore } from "./gridfs_upload_store.ts";
 import type { MongoHostUserRepository } from "./host_users.ts";

@@ -37,7 +37,7 @@ import type {
   ReplyTo,
 } from "../../protocol/types.ts";
 import { conversationKey } from "../conversation_key.ts";
-import { withReaction } from "../reactions.ts";
+import { withReaction } from "../../protocol/reactions.ts";
 import {
   type BlockEntry,
   type BlockRepository,

@@ -14,7 +14,7 @@ import type { ChatMessage, Reaction } from "../../protocol/types.ts";
 import type { ErasureCounts } from "../erasure.ts";
 import type { MuteEntry, Report } from "../repository.ts";
 import type { UploadRecord } from "../upload_store.ts";
-import { withReaction } from "../reactions.ts";
+import { withReaction } from "../../protocol/reactions.ts";
 import { groupWrites } from "./group_operations.ts";
 import { type MessageRow, toMessage } from "./message_rows.ts";
 // operations.ts merges this module's tables; these two are only called, never read at load.

@@ -13,7 +13,7 @@ import type { ChatMessage, Reaction } from "../../protocol/types.ts";
 import type { StoredSubscription } from "../subscription_store.ts";
 import { quotaExceeded, type UploadRecord, type UploadReference } from "../upload_store.ts";
 import { conversationKey } from "../conversation_key.ts";
-import { withReaction } from "../reactions.ts";
+import { withReaction } from "../../protocol/reactions.ts";
 import {
   type BlockEntry,
   type ConversationSummary,

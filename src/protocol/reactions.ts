@@ -1,5 +1,8 @@
-/** How a message's reactions change, the same on every backend. */
-import type { Reaction } from "../protocol/types.ts";
+/**
+ * How a message's reactions change, the same on every backend and in the
+ * terminal client, which applies each `messageReaction` as the server did.
+ */
+import type { Reaction } from "./types.ts";
 
 /**
  * The reactions with the user's `emoji` added (`add`) or taken off, or null
