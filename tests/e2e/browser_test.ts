@@ -11,8 +11,8 @@ import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { assertEquals } from "../helpers/assert.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { CHROMIUM, hasChromium } from "./chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -29,7 +29,6 @@ const WAIT_MS = 5000;
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
 const SCREENSHOT = fileURLToPath(new URL("../../docs/screenshot.png", import.meta.url));
 
-const hasChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
 if (!hasChromium) {
   console.warn(
     `SKIPPED: browser end-to-end test (${CHROMIUM} is missing; apt-get install chromium)`,

@@ -9,8 +9,8 @@
 import { chromium } from "playwright-core";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { startTestServer } from "../helpers/server.ts";
+import { CHROMIUM, hasChromium } from "./chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -21,7 +21,6 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-const hasChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
 if (!hasChromium) {
   console.warn(`SKIPPED: /docs browser test (${CHROMIUM} is missing; apt-get install chromium)`);
 }

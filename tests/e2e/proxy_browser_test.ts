@@ -11,10 +11,9 @@ import { chromium } from "playwright-core";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { type ClusterNodeProcess, NGINX, TestProxy } from "../cluster/harness.ts";
+import { CHROMIUM, hasChromium } from "./chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"];
-const hasChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
 const skip = !NGINX ? "nginx is not installed" : !hasChromium ? `${CHROMIUM} is missing` : "";
 if (skip) console.warn(`SKIPPED: browser through nginx (${skip})`);
 

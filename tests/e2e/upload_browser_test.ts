@@ -6,17 +6,15 @@
  */
 import { Buffer } from "node:buffer";
 import { fileURLToPath } from "node:url";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { assert, assertEquals } from "../helpers/assert.ts";
 import { waitFor } from "../helpers/events.ts";
 import { PNG } from "../helpers/files.ts";
 import { startTestServer } from "../helpers/server.ts";
 import { tempDir } from "../helpers/temp_dir.ts";
+import { hasChromium, launch } from "./chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"];
 const ARTIFACTS = new URL("../artifacts/", import.meta.url);
-const hasChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
 
 async function signedIn(browser: Browser, url: string, userId: string) {
   const context: BrowserContext = await browser.newContext({ acceptDownloads: true });
@@ -36,11 +34,7 @@ Deno.test({
     // Closed in reverse: the browser, the server, then the upload directory.
     await using uploads = await tempDir("parley-e2e-uploads-");
     await using server = await startTestServer({ JWT_SECRET: "", UPLOAD_DIR: uploads.path });
-    await using browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ARGS,
-    });
+    await using browser = await launch();
     const pages: Page[] = [];
     try {
       const alice = await signedIn(browser, server.url, "alice");
