@@ -23,6 +23,7 @@ import { type ChatStore, type HistoryQuery, quoteOf } from "../store/repository.
 import type { Broadcaster } from "./broadcaster.ts";
 import type { LiveDelivery, SendResult } from "./chat_service.ts";
 import type { MessageHooks } from "./message_hooks.ts";
+import { muteEnd } from "./mute_service.ts";
 import type { SendOrder } from "./send_order.ts";
 
 /** The default `MAX_GROUP_MEMBERS`: members of one group, its creator included. */
@@ -221,11 +222,7 @@ export class GroupService {
   /** `until` (ISO-8601, in the future) ends the mute; none: until unmuted. */
   async mute(callerId: string, groupId: string, until?: string): Promise<GroupMuteState> {
     await this.memberGroup(callerId, groupId);
-    const end = until === undefined ? null : new Date(until);
-    if (end && end.getTime() <= Date.now()) {
-      throw new AppError("VALIDATION_ERROR", "until: must be in the future");
-    }
-    const mutedUntil = end && end.toISOString();
+    const mutedUntil = muteEnd(until);
     await this.store.groups.mute(groupId, callerId, mutedUntil);
     return { groupId, muted: true, mutedUntil };
   }

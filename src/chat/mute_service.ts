@@ -14,6 +14,18 @@ export interface MuteState {
   mutedUntil: string | null;
 }
 
+/**
+ * When a mute given `until` ends, as stored: null (until unmuted) when left
+ * out; VALIDATION_ERROR unless in the future. The same for 1:1 and group mutes.
+ */
+export function muteEnd(until: string | undefined): string | null {
+  const end = until === undefined ? null : new Date(until);
+  if (end && end.getTime() <= Date.now()) {
+    throw new AppError("VALIDATION_ERROR", "until: must be in the future");
+  }
+  return end && end.toISOString();
+}
+
 export class MuteService {
   constructor(private readonly store: ChatStore) {}
 
@@ -22,11 +34,7 @@ export class MuteService {
     if (partnerId === callerId) {
       throw new AppError("VALIDATION_ERROR", "userId: cannot mute a conversation with yourself");
     }
-    const end = until === undefined ? null : new Date(until);
-    if (end && end.getTime() <= Date.now()) {
-      throw new AppError("VALIDATION_ERROR", "until: must be in the future");
-    }
-    const mutedUntil = end && end.toISOString();
+    const mutedUntil = muteEnd(until);
     await this.store.mutes.mute(callerId, partnerId, mutedUntil);
     return { userId: partnerId, muted: true, mutedUntil };
   }
