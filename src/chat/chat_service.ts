@@ -30,6 +30,7 @@ import { EditService } from "./edit_service.ts";
 import { GroupService } from "./group_service.ts";
 import type { MessageHooks } from "./message_hooks.ts";
 import { SendOrder } from "./send_order.ts";
+import { checkedFile, completeSend } from "./send_steps.ts";
 import { MuteService } from "./mute_service.ts";
 import { ReactionService } from "./reaction_service.ts";
 import { ReportService } from "./report_service.ts";
@@ -129,29 +130,26 @@ export class ChatService {
       const replyTo = input.replyTo === undefined
         ? null
         : await this.quoted(callerId, receiverId, input.replyTo);
-      const file = input.file && this.hooks.checkFile
-        ? await this.hooks.checkFile(callerId, input.file)
-        : input.file;
+      const file = await checkedFile(this.hooks, callerId, input.file);
       // Issued in arrival order, not awaited here: the sender's next send prepares meanwhile.
       return {
         written: this.store.messages.insert({
           senderId: callerId,
           receiverId,
           text: input.text ? input.text : null,
-          file: file ?? null,
+          file,
           clientMessageId: input.clientMessageId ?? null,
           replyTo,
         }),
       };
     });
-    const result = await written;
-    await this.hooks.stored?.(result.message);
-    if (!result.duplicate) {
-      this.delivery.deliver(receiverId, result.message);
-      this.hooks.sent?.(result.message);
-    }
-    this.notify.toUsersExcept(answered, [callerId], "messageSent", result.message);
-    return result;
+    return await completeSend(
+      { hooks: this.hooks, notify: this.notify },
+      callerId,
+      answered,
+      written,
+      (message) => this.delivery.deliver(receiverId, message),
+    );
   }
 
   async typing(callerId: string, input: TypingInput): Promise<void> {

@@ -24,6 +24,7 @@ import type { Broadcaster } from "./broadcaster.ts";
 import type { LiveDelivery, SendResult } from "./chat_service.ts";
 import type { MessageHooks } from "./message_hooks.ts";
 import { muteEnd } from "./mute_service.ts";
+import { checkedFile, completeSend } from "./send_steps.ts";
 import type { SendOrder } from "./send_order.ts";
 
 /** The default `MAX_GROUP_MEMBERS`: members of one group, its creator included. */
@@ -146,29 +147,27 @@ export class GroupService {
       const replyTo = input.replyTo === undefined
         ? null
         : await this.quoted(input.groupId, input.replyTo);
-      const file = input.file && this.hooks.checkFile
-        ? await this.hooks.checkFile(callerId, input.file)
-        : input.file;
+      const file = await checkedFile(this.hooks, callerId, input.file);
       // The store checks membership again in the write: a member removed meanwhile is FORBIDDEN.
       // Issued in arrival order, not awaited here (send_order.ts).
       const written = this.store.groups.insertMessage({
         groupId: input.groupId,
         senderId: callerId,
         text: input.text ? input.text : null,
-        file: file ?? null,
+        file,
         clientMessageId: input.clientMessageId ?? null,
         replyTo,
       });
       return { group, written };
     });
-    const result = await written;
-    await this.hooks.stored?.(result.message);
-    if (!result.duplicate) {
-      this.delivery.deliverToMany(group.memberIds.filter((id) => id !== callerId), result.message);
-      this.hooks.sent?.(result.message);
-    }
-    this.notify.toUsersExcept(answered, [callerId], "messageSent", result.message);
-    return result;
+    return await completeSend(
+      { hooks: this.hooks, notify: this.notify },
+      callerId,
+      answered,
+      written,
+      (message) =>
+        this.delivery.deliverToMany(group.memberIds.filter((id) => id !== callerId), message),
+    );
   }
 
   /**
