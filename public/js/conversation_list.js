@@ -124,17 +124,19 @@ export class ConversationList {
   replace(rows) {
     /** @type {Map<string, Row>} */
     const next = new Map();
+    /** @param {string} key @param {ConversationRow | GroupConversationRow} r */
+    const addRow = (key, r) =>
+      next.set(key, {
+        partnerId: key,
+        lastMessage: r.lastMessage,
+        unreadCount: r.unreadCount,
+        muted: r.muted ?? false,
+        mutedUntil: r.mutedUntil ?? null,
+      });
     for (const r of rows) {
       if ("group" in r) {
-        const key = groupKey(r.group._id);
         this.groups.set(r.group);
-        next.set(key, {
-          partnerId: key,
-          lastMessage: r.lastMessage,
-          unreadCount: r.unreadCount,
-          muted: r.muted ?? false,
-          mutedUntil: r.mutedUntil ?? null,
-        });
+        addRow(groupKey(r.group._id), r);
         continue;
       }
       const p = this.person(r.user._id);
@@ -142,13 +144,7 @@ export class ConversationList {
       p.isOnline = r.user.isOnline;
       p.lastSeen = r.user.lastSeen;
       p.presenceKnown = true;
-      next.set(r.user._id, {
-        partnerId: r.user._id,
-        lastMessage: r.lastMessage,
-        unreadCount: r.unreadCount,
-        muted: r.muted ?? false,
-        mutedUntil: r.mutedUntil ?? null,
-      });
+      addRow(r.user._id, r);
     }
     for (const [id, r] of this.rows) {
       const keep = id === this.active || (r.lastMessage !== null && groupIdOf(id) === null);
