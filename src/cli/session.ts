@@ -257,17 +257,18 @@ export class ChatSession {
       updatedAt: "",
     };
     this.openChanged(`#${this.group.name}`);
-    const { messages } = result;
-    this.shown = [...messages];
-    const label = groupLabel(this.group.name);
     const count = this.group.memberIds.length;
     const who = count > 0 ? ` (${count} members)` : "";
+    this.showHistory(`${groupLabel(this.group.name)}${who}`, result.messages);
+  }
+
+  /** The opened conversation's history under its heading; what it shows counts as read. */
+  private showHistory(title: string, messages: ChatMessage[]): void {
+    this.shown = [...messages];
     this.print(
       messages.length === 0
-        ? `--- ${label}${who}: no messages yet ---`
-        : `--- ${label}${who}: last ${messages.length} message${
-          messages.length === 1 ? "" : "s"
-        } ---`,
+        ? `--- ${title}: no messages yet ---`
+        : `--- ${title}: last ${messages.length} message${messages.length === 1 ? "" : "s"} ---`,
     );
     for (const message of messages) {
       this.remember(message);
@@ -314,19 +315,7 @@ export class ChatSession {
     this.open = partner;
     this.group = null;
     this.openChanged(partner);
-    const { messages } = result;
-    this.shown = [...messages];
-    const who = clean(partner);
-    this.print(
-      messages.length === 0
-        ? `--- ${who}: no messages yet ---`
-        : `--- ${who}: last ${messages.length} message${messages.length === 1 ? "" : "s"} ---`,
-    );
-    for (const message of messages) {
-      this.remember(message);
-      this.print(this.line(message));
-    }
-    this.markRead(messages);
+    this.showHistory(clean(partner), result.messages);
   }
 
   async send(text: string, replyTo?: string): Promise<void> {
