@@ -8,6 +8,7 @@ import type { ChatMessage } from "../src/protocol/types.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { waitFor } from "./helpers/events.ts";
 import { spawnServer } from "./helpers/child_server.ts";
+import { send } from "./helpers/messages.ts";
 import { startWebhookReceiver, type WebhookRequest } from "./helpers/push_receivers.ts";
 import {
   type ChatClient,
@@ -52,19 +53,13 @@ function delivered(request: WebhookRequest): Delivered {
   };
 }
 
-async function sendWithId(
+function sendWithId(
   client: ChatClient,
   receiverId: string,
   text: string,
   clientMessageId: string,
 ): Promise<ChatMessage> {
-  const ack = await client.timeout(3000).emitWithAck("sendMessage", {
-    receiverId,
-    text,
-    clientMessageId,
-  });
-  assert(ack.ok, JSON.stringify(ack));
-  return ack.message;
+  return send(client, receiverId, text, { clientMessageId });
 }
 
 Deno.test("events webhook: each event arrives once, signed, with {event, data, time}", async () => {

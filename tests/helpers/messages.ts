@@ -1,5 +1,5 @@
 /** A client's side of messaging, as a well-behaved client does it. */
-import type { ChatMessage } from "../../src/protocol/types.ts";
+import type { ChatMessage, SendMessagePayload } from "../../src/protocol/types.ts";
 import { assert } from "./assert.ts";
 import type { ChatClient } from "./server.ts";
 
@@ -12,13 +12,17 @@ export function acking(client: ChatClient, into: ChatMessage[] = []): ChatMessag
   return into;
 }
 
-/** Sends `text` to `receiverId` and resolves with the stored message; throws if refused. */
+/**
+ * Sends `text` to `receiverId` (with `more` of the payload, such as a
+ * clientMessageId) and resolves with the stored message; throws if refused.
+ */
 export async function send(
   client: ChatClient,
   receiverId: string,
   text: string,
+  more: Omit<SendMessagePayload, "receiverId" | "text"> = {},
 ): Promise<ChatMessage> {
-  const ack = await client.timeout(3000).emitWithAck("sendMessage", { receiverId, text });
+  const ack = await client.timeout(3000).emitWithAck("sendMessage", { ...more, receiverId, text });
   assert(ack.ok, JSON.stringify(ack));
   return ack.message;
 }
