@@ -124,6 +124,14 @@ function toGroup(doc: GroupDoc): Group {
 /** Ids as hex text: the same order as the ObjectIds. */
 const hex = (id: ObjectId | null | undefined) => id?.toHexString() ?? "";
 
+/** The group's messages after `after` (all without it) that the member did not send and can see. */
+const fromOthersAfter = (groupId: string, userId: string, after: ObjectId | null | undefined) => ({
+  conversationId: conversationOf(groupId),
+  ...(after ? { _id: { $gt: after } } : {}),
+  senderId: { $ne: userId },
+  ...visibleTo(userId),
+});
+
 const byId = (x: ChatMessage, y: ChatMessage) => (x._id < y._id ? -1 : x._id > y._id ? 1 : 0);
 
 export class MongoGroupRepository implements GroupRepository {
@@ -411,12 +419,9 @@ export class MongoGroupRepository implements GroupRepository {
         const groupId = doc._id.toHexString();
         const pointer = await this.members.findOne({ _id: pairId(groupId, userId) });
         const after = pointer?.readMessageId;
-        const unreadCount = await this.messageDocs.countDocuments({
-          conversationId: conversationOf(groupId),
-          ...(after ? { _id: { $gt: after } } : {}),
-          senderId: { $ne: userId },
-          ...visibleTo(userId),
-        });
+        const unreadCount = await this.messageDocs.countDocuments(
+          fromOthersAfter(groupId, userId, after),
+        );
         const mute = await this.mutes.findOne({ _id: pairId(groupId, userId) });
         const muted = mute !== null && (mute.until === null || mute.until > now);
         return {
@@ -505,12 +510,8 @@ export class MongoGroupRepository implements GroupRepository {
         const row = await this.members.findOne({ _id: pairId(groupId, userId) });
         if (!row) return [];
         const from = hex(row.deliveredMessageId) > hex(after) ? row.deliveredMessageId : after;
-        const docs = await this.messageDocs.find({
-          conversationId: conversationOf(groupId),
-          ...(from ? { _id: { $gt: from } } : {}),
-          senderId: { $ne: userId },
-          ...visibleTo(userId),
-        }).sort({ _id: 1 }).limit(query.limit).toArray();
+        const docs = await this.messageDocs.find(fromOthersAfter(groupId, userId, from))
+          .sort({ _id: 1 }).limit(query.limit).toArray();
         return docs.map((doc) => this.toMessage(doc));
       }));
       return pages.flat().sort(byId).slice(0, query.limit);
