@@ -478,6 +478,13 @@ Deno.test("chat CLI: /group makes a group and opens it, /open #group by name or 
       assert(sent.ok);
       seeYouId = sent.message._id;
       await cli.waitFor(new RegExp(`^${TIME} carol → #Weekend trip: see you$`));
+      // Opening the group shows "see you", which moves alice's pointer: the list waits for that.
+      const aliceRead = nextEvent(
+        carol,
+        "groupRead",
+        (r) => r.userId === "alice" && r.messageId === seeYouId,
+        5000,
+      );
       for (const ref of ["weekend trip", groupId]) {
         await cli.send(`/open #${ref}`);
         await cli.waitFor(/^--- #Weekend trip \(3 members\): last 3 messages ---$/);
@@ -485,6 +492,7 @@ Deno.test("chat CLI: /group makes a group and opens it, /open #group by name or 
         await cli.waitFor(new RegExp(`^${TIME} bob: I do$`));
         await cli.waitFor(new RegExp(`^${TIME} carol: see you$`));
       }
+      await aliceRead;
       await cli.send("/list");
       await cli.waitFor(/^ {2}#Weekend trip \[group of 3\] 0 unread · carol: see you$/);
     },
