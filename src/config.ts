@@ -225,7 +225,11 @@ const ENV = z.object({
     description: "Most members a group may have, its creator included.",
   }),
   RECOVERY_WINDOW_MS: int(0, 3_600_000).default(120_000).meta({
-    description: "How long a dropped connection may resume its Socket.IO session.",
+    description: "How long a dropped connection may resume its Socket.IO session; `0`: never.",
+  }),
+  RECOVERY_MAX_PACKETS: int(100, 10_000_000).default(10_000).meta({
+    description:
+      "Room broadcasts one node keeps for connection state recovery (~1.5 KB each); older ones are not replayed.",
   }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info").meta({
     description: "Least level logged (JSON lines, without message text).",
@@ -399,7 +403,11 @@ function toConfig(e: Env) {
     presence: Object.freeze({ broadcast: e.PRESENCE_BROADCAST, graceMs: e.PRESENCE_GRACE_MS }),
     delivery: Object.freeze({
       ackTimeoutMs: e.DELIVERY_ACK_TIMEOUT_MS,
-      recoveryWindowMs: e.RECOVERY_WINDOW_MS,
+      /** Connection state recovery: the room broadcasts kept to replay, by age and number. */
+      recovery: Object.freeze({
+        windowMs: e.RECOVERY_WINDOW_MS,
+        maxPackets: e.RECOVERY_MAX_PACKETS,
+      }),
       /** `receiveMessage`s sent to one socket and not yet acknowledged, at most. */
       maxUnackedPerSocket: e.MAX_UNACKED_PER_SOCKET,
       /** A socket holding more than `maxBytes` unsent for `timeoutMs` is disconnected. */

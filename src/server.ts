@@ -77,7 +77,7 @@ export async function startParley(config: Config, log: Logger): Promise<RunningP
   const io = createIo({
     corsOrigins: config.corsOrigins,
     hosts: config.hosts,
-    recoveryWindowMs: config.delivery.recoveryWindowMs,
+    recovery: config.delivery.recovery,
     maxPayloadBytes: config.limits.socketPayloadBytes,
     report: errorReport(metrics, log, "handshake refused"),
   });

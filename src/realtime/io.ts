@@ -1,6 +1,7 @@
 import { Server, type Socket } from "socket.io";
 import { AppError, type ErrorReport, toErrorBody } from "../errors.ts";
 import { type HostPolicy, isHostAllowed } from "../hosts.ts";
+import { boundedRecoveryAdapter, type RecoveryBound } from "./recovery_buffer.ts";
 import { type AllowedOrigins, isOriginAllowed } from "../auth/origins.ts";
 import type {
   ChatMessage,
@@ -35,8 +36,8 @@ export interface IoOptions {
   hosts: HostPolicy;
   /** Larger frames close that client's connection (Socket.IO's default is 1 MB). */
   maxPayloadBytes: number;
-  /** How long a dropped connection may come back with its rooms and missed broadcasts. */
-  recoveryWindowMs: number;
+  /** How long a dropped connection may come back with its rooms and missed broadcasts, and how many it is kept. */
+  recovery: RecoveryBound;
   /** Handshakes refused for their host or origin are counted here. */
   report: ErrorReport;
 }
@@ -69,10 +70,16 @@ export function createIo(options: IoOptions): ParleyServer {
     // A session that has not authenticated within this long is closed (Socket.IO's default: 45 s).
     connectTimeout: 10_000,
     serveClient: true,
-    connectionStateRecovery: {
-      maxDisconnectionDuration: options.recoveryWindowMs,
-      // A recovered socket still proves its token again.
-      skipMiddlewares: false,
-    },
+    // 0: no recovery, and no buffer of room broadcasts kept for it.
+    ...(options.recovery.windowMs > 0
+      ? {
+        adapter: boundedRecoveryAdapter(options.recovery),
+        connectionStateRecovery: {
+          maxDisconnectionDuration: options.recovery.windowMs,
+          // A recovered socket still proves its token again.
+          skipMiddlewares: false,
+        },
+      }
+      : {}),
   });
 }
