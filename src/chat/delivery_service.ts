@@ -25,12 +25,12 @@ export class DeliveryService {
       await this.store.groups.acknowledge(groupId, receiverId, messageId);
       return;
     }
-    const message = await this.store.messages.markDelivered(messageId, new Date().toISOString());
-    if (!message || message.receiverId !== receiverId) return;
-    this.notify.toUsers([message.senderId], "messageDelivered", {
+    const receipt = await this.store.messages.markDelivered(messageId, new Date().toISOString());
+    if (!receipt || receipt.receiverId !== receiverId) return;
+    this.notify.toUsers([receipt.senderId], "messageDelivered", {
       messageId,
       receiverId,
-      deliveredAt: message.deliveredAt!,
+      deliveredAt: receipt.deliveredAt,
     });
   }
 

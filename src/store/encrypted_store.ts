@@ -173,7 +173,7 @@ export async function withEncryption(
     history: async (a, b, query) => openAll(await inner.history(a, b, query)),
     listForUser: async (userId, query) => openAll(await inner.listForUser(userId, query)),
     markRead: async (id, at) => openMaybe(await inner.markRead(id, at)),
-    markDelivered: async (id, at) => openMaybe(await inner.markDelivered(id, at)),
+    markDelivered: (id, at) => inner.markDelivered(id, at),
     undelivered: async (userId, query) => openAll(await inner.undelivered(userId, query)),
     delete: (id) => inner.delete(id),
     async conversations(userId, query) {

@@ -6,6 +6,14 @@
 import type { ChatMessage, FileAttachment, QuotedMessage } from "../protocol/types.ts";
 import type { GroupRepository } from "./group_store.ts";
 
+/** What storing a delivery tells its caller: whom to tell, and when it was. */
+export interface DeliveryReceipt {
+  senderId: string;
+  /** Null on a group message (its members' deliveries are pointers, not receipts). */
+  receiverId: string | null;
+  deliveredAt: string;
+}
+
 export interface User {
   _id: string;
   username: string | null;
@@ -162,8 +170,11 @@ export interface MessageRepository {
   listForUser(userId: string, query: PageQuery): Promise<ChatMessage[]>;
   /** Sets `readAt` once (and `deliveredAt`, if still unset); null when unknown or already read. */
   markRead(messageId: string, readAt: string): Promise<ChatMessage | null>;
-  /** Sets `deliveredAt` once; null when the message is unknown or was already delivered. */
-  markDelivered(messageId: string, deliveredAt: string): Promise<ChatMessage | null>;
+  /**
+   * Sets `deliveredAt` once; null when the message is unknown or was already delivered.
+   * Answers with the receipt only: every message a device acknowledges passes here.
+   */
+  markDelivered(messageId: string, deliveredAt: string): Promise<DeliveryReceipt | null>;
   /** Messages to the user not yet delivered, oldest first, after the `after` id. */
   undelivered(receiverId: string, query: { limit: number; after?: string }): Promise<ChatMessage[]>;
   /** Removes the message everywhere; false when it did not exist. */

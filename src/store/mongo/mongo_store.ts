@@ -43,6 +43,7 @@ import {
   type BlockRepository,
   type ChatStore,
   type ConversationSummary,
+  type DeliveryReceipt,
   type EditOptions,
   type EditResult,
   type ForwardPage,
@@ -514,7 +515,7 @@ class MongoMessageRepository implements MessageRepository {
     }));
   }
 
-  markDelivered(messageId: string, deliveredAt: string): Promise<ChatMessage | null> {
+  markDelivered(messageId: string, deliveredAt: string): Promise<DeliveryReceipt | null> {
     return this.writes.track(storeCall(async () => {
       const _id = toObjectId(messageId);
       if (!_id) return null;
@@ -525,10 +526,12 @@ class MongoMessageRepository implements MessageRepository {
           this.messages.findOneAndUpdate(
             { _id, deliveredAt: null, ...LIVE },
             { $set: { deliveredAt: at, updatedAt: at } },
-            { returnDocument: "after" },
+            { returnDocument: "after", projection: { senderId: 1, receiverId: 1 } },
           ),
       );
-      return doc ? toMessage(doc) : null;
+      if (!doc) return null;
+      const receiverId = doc.receiverId == null ? null : idText(doc.receiverId);
+      return { senderId: idText(doc.senderId), receiverId, deliveredAt };
     }));
   }
 

@@ -17,6 +17,7 @@ import { withReaction } from "../../protocol/reactions.ts";
 import {
   type BlockEntry,
   type ConversationSummary,
+  type DeliveryReceipt,
   type EditResult,
   type HideResult,
   type InsertResult,
@@ -257,14 +258,16 @@ export const writes = {
     return toMessage(row);
   },
 
-  markDelivered(sql: Sql, a: { messageId: string; deliveredAt: string }): ChatMessage | null {
-    const row = sql.get<MessageRow>(
+  markDelivered(sql: Sql, a: { messageId: string; deliveredAt: string }): DeliveryReceipt | null {
+    const row = sql.get<Pick<MessageRow, "sender_id" | "receiver_id">>(
       `UPDATE messages SET delivered_at = ?2, updated_at = ?2
-       WHERE id = ?1 AND delivered_at IS NULL RETURNING *`,
+       WHERE id = ?1 AND delivered_at IS NULL RETURNING sender_id, receiver_id`,
       a.messageId,
       a.deliveredAt,
     );
-    return row ? toMessage(row) : null;
+    return row
+      ? { senderId: row.sender_id, receiverId: row.receiver_id, deliveredAt: a.deliveredAt }
+      : null;
   },
 
   deleteMessage(sql: Sql, a: { messageId: string }): boolean {
@@ -747,6 +750,17 @@ export const reads = {
 export type Writes = typeof writes;
 export type Reads = typeof reads;
 export type WriteName = keyof Writes;
+
+/**
+ * Writes that never refuse (throw no AppError): the worker runs them without a
+ * savepoint of their own (about 2 µs each), since anything they throw is the
+ * database failing, which fails the whole batch anyway. The receipt is one per
+ * message delivered.
+ */
+export const writesThatNeverRefuse: ReadonlySet<WriteName> = new Set<WriteName>([
+  "markDelivered",
+  "setPresence",
+]);
 export type ReadName = keyof Reads;
 /** The argument of an operation (none for `ping`). */
 export type ArgsOf<F> = F extends (sql: Sql, args: infer A) => unknown ? A : undefined;

@@ -2,12 +2,19 @@
  * A database worker: owns one SQLite connection, so that no query or commit
  * ever runs on the main thread (a commit with `synchronous=FULL` waits for the
  * disk). The writer applies each batch of writes in one transaction (group
- * commit), every write in a savepoint of its own, and answers only after
+ * commit), every write that may refuse in a savepoint of its own (a refusal
+ * undoes that write only), and answers only after
  * `COMMIT` returned; the reader answers reads on a connection of its own,
  * which WAL lets run while the writer commits.
  */
 import { AppError } from "../../errors.ts";
-import { forgetConversationIds, reads, type Writes, writes } from "./operations.ts";
+import {
+  forgetConversationIds,
+  reads,
+  type Writes,
+  writes,
+  writesThatNeverRefuse,
+} from "./operations.ts";
 import type { Outcome, WireError, WorkerReply, WorkerRequest } from "./protocol.ts";
 import { Sql } from "./sql.ts";
 
@@ -66,6 +73,10 @@ function commit(ops: { name: keyof Writes; args: unknown }[]): Outcome[] {
     db.exec("BEGIN IMMEDIATE");
     for (const op of ops) {
       const run = writes[op.name] as (sql: Sql, args: unknown) => unknown;
+      if (writesThatNeverRefuse.has(op.name)) {
+        results.push({ ok: true, value: run(sql!, op.args) });
+        continue;
+      }
       db.exec("SAVEPOINT op");
       try {
         results.push({ ok: true, value: run(sql!, op.args) });
