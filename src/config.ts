@@ -227,9 +227,9 @@ const ENV = z.object({
   RECOVERY_WINDOW_MS: int(0, 3_600_000).default(120_000).meta({
     description: "How long a dropped connection may resume its Socket.IO session; `0`: never.",
   }),
-  RECOVERY_MAX_PACKETS: int(100, 10_000_000).default(10_000).meta({
+  RECOVERY_BUFFER_BYTES: int(4096, 2 ** 31).default(16 * 2 ** 20).meta({
     description:
-      "Room broadcasts one node keeps for connection state recovery (~1.5 KB each); older ones are not replayed.",
+      "Bytes of room broadcasts one node keeps for connection state recovery (allocated at start); older ones are not replayed.",
   }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info").meta({
     description: "Least level logged (JSON lines, without message text).",
@@ -406,7 +406,7 @@ function toConfig(e: Env) {
       /** Connection state recovery: the room broadcasts kept to replay, by age and number. */
       recovery: Object.freeze({
         windowMs: e.RECOVERY_WINDOW_MS,
-        maxPackets: e.RECOVERY_MAX_PACKETS,
+        maxBytes: e.RECOVERY_BUFFER_BYTES,
       }),
       /** `receiveMessage`s sent to one socket and not yet acknowledged, at most. */
       maxUnackedPerSocket: e.MAX_UNACKED_PER_SOCKET,

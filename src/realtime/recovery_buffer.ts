@@ -1,65 +1,99 @@
 /**
- * The room broadcasts kept for connection state recovery, bounded in time and
- * in number.
+ * The room broadcasts kept for connection state recovery: at most
+ * `RECOVERY_BUFFER_BYTES` of them, none older than `RECOVERY_WINDOW_MS`, kept
+ * as bytes outside the garbage-collected heap (record_ring.ts).
  *
- * Socket.IO's own in-memory adapter keeps every room broadcast and prunes
- * once a minute, so it holds the recovery window plus up to a minute of
- * traffic, and more with every message a second: at 500 messages/s, hundreds
- * of megabytes. Here a broadcast leaves the buffer as soon as it is older than
- * the window or more than `maxPackets` newer ones exist. A connection that
- * comes back after its offset left the buffer is not recovered: it starts a new
- * session, and its messages come from the store's catch-up as after any longer
- * absence; only the room broadcasts (receipts, typing, presence) are not
- * replayed. A cluster keeps them in Redis instead (the streams adapter, its own
- * length bound) and never builds this one.
+ * Socket.IO's own in-memory adapter keeps every room broadcast as objects and
+ * prunes once a minute: at 500 messages/s, hundreds of megabytes of objects that
+ * live just long enough to reach the old generation and die there, so the
+ * process's memory swings by more than the buffer itself holds (the soak in
+ * BENCHMARKS.md). Here each broadcast is one JSON record in a fixed buffer.
+ *
+ * A connection that comes back after a broadcast it missed left the buffer is
+ * not recovered: it starts a new session, and its messages come from the
+ * store's catch-up, as after any longer absence; only the room broadcasts
+ * (receipts, typing, presence) are not replayed. A cluster keeps them in Redis
+ * instead (the streams adapter, with its own bound) and never builds this one.
+ * Parley's events carry JSON only (no binary attachments), which is what a
+ * record can hold.
  */
-import { SessionAwareAdapter } from "socket.io-adapter";
-
-/** Broadcasts dropped at once: a trim is one `splice`, not one per broadcast. */
-const TRIM_CHUNK = 256;
-
-/** What the parent class keeps per broadcast (a private field), as far as the bound reads it. */
-interface KeptPacket {
-  emittedAt: number;
-}
+import { Adapter, SessionAwareAdapter } from "socket.io-adapter";
+import { RecordRing } from "./record_ring.ts";
 
 export interface RecoveryBound {
   /** `RECOVERY_WINDOW_MS`: the age past which a broadcast is no longer replayed. */
   windowMs: number;
-  /** `RECOVERY_MAX_PACKETS`: broadcasts kept at most (up to `TRIM_CHUNK` more between trims). */
-  maxPackets: number;
+  /** `RECOVERY_BUFFER_BYTES`: bytes of broadcasts kept at most. */
+  maxBytes: number;
 }
+
+/** The smallest record the slots are counted for (an event name, its payload and an offset). */
+const MIN_RECORD_BYTES = 64;
+
+/** A kept broadcast: who it went to, and what. */
+type KeptBroadcast = [rooms: string[], except: string[], data: unknown[]];
+
+/** What the parent class keeps of a disconnected socket (a private field), as far as read here. */
+interface PersistedSession {
+  disconnectedAt: number;
+  rooms: string[];
+}
+
+// The parent's `restoreSession` resolves with a session or null; its type says Session only.
+type RestoreSession = SessionAwareAdapter["restoreSession"];
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** The adapter class for `new Server({ adapter })`. */
 export function boundedRecoveryAdapter(bound: RecoveryBound): typeof SessionAwareAdapter {
   return class BoundedRecoveryAdapter extends SessionAwareAdapter {
+    private readonly kept = new RecordRing(
+      bound.maxBytes,
+      Math.max(1, Math.floor(bound.maxBytes / MIN_RECORD_BYTES)),
+    );
+
     override broadcast(...args: Parameters<SessionAwareAdapter["broadcast"]>): void {
-      super.broadcast(...args);
-      this.trim();
+      const [packet, opts] = args;
+      // As the parent: events without an ack, not volatile, get an offset (their last argument).
+      if (packet.type === 2 && packet.id === undefined && opts.flags?.volatile === undefined) {
+        const now = Date.now();
+        this.kept.dropOlderThan(now - bound.windowMs);
+        const record: KeptBroadcast = [[...opts.rooms], [...(opts.except ?? [])], packet.data];
+        // The offset is the record's number; it goes into the data after the record is made.
+        const seq = this.kept.append(now, encoder.encode(JSON.stringify(record)));
+        packet.data.push(seq.toString(36));
+      }
+      // The plain adapter's broadcast: the parent's would keep the packet as objects again.
+      Adapter.prototype.broadcast.apply(this, args);
     }
 
-    private trim(): void {
-      const packets = (this as unknown as { packets: KeptPacket[] }).packets;
-      const excess = packets.length - bound.maxPackets;
-      const threshold = Date.now() - bound.windowMs;
-      // Trimmed once a chunk is over the bound or past the window (the oldest chunk's newest is).
-      const chunkEnd = packets[TRIM_CHUNK - 1];
-      if (excess < TRIM_CHUNK && (chunkEnd === undefined || chunkEnd.emittedAt >= threshold)) {
-        return;
+    override restoreSession(
+      ...[pid, offset]: Parameters<RestoreSession>
+    ): ReturnType<RestoreSession> {
+      const sessions = (this as unknown as { sessions: Map<string, PersistedSession> }).sessions;
+      const session = sessions.get(pid);
+      const refused = null as unknown as ReturnType<RestoreSession>;
+      if (!session) return refused;
+      if (session.disconnectedAt + bound.windowMs < Date.now()) {
+        sessions.delete(pid);
+        return refused;
       }
-      packets.splice(0, Math.max(excess, expiredPrefix(packets, threshold)));
+      const seen = /^[0-9a-z]{1,11}$/.test(offset) ? parseInt(offset, 36) : NaN;
+      const records = this.kept.after(seen);
+      if (!records) return refused;
+      const missedPackets: unknown[][] = [];
+      records.forEach((bytes, i) => {
+        const [rooms, except, data] = JSON.parse(decoder.decode(bytes)) as KeptBroadcast;
+        const included = rooms.length === 0 || session.rooms.some((room) => rooms.includes(room));
+        if (!included || session.rooms.some((room) => except.includes(room))) return;
+        // The offset each had when it was sent: the next recovery resumes from it.
+        data.push((seen + 1 + i).toString(36));
+        missedPackets.push(data);
+      });
+      return Promise.resolve({ ...session, missedPackets }) as unknown as ReturnType<
+        RestoreSession
+      >;
     }
   };
-}
-
-/** How many of the packets, oldest first (their `emittedAt` only grows), are older than `threshold`. */
-export function expiredPrefix(packets: KeptPacket[], threshold: number): number {
-  let low = 0;
-  let high = packets.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (packets[mid]!.emittedAt < threshold) low = mid + 1;
-    else high = mid;
-  }
-  return low;
 }
