@@ -57,6 +57,26 @@ export class Sql {
     return new Sql(db);
   }
 
+  /**
+   * Copies the WAL back into the database file (the checkpointer's one job).
+   * PASSIVE never waits for the writer or a reader, but while the writer keeps
+   * committing it never copies the very last frames either, and SQLite starts
+   * the WAL over only after a checkpoint copied all of them: under steady load
+   * the WAL then grows without end (4.8 GB after 3 minutes at 500 messages/s).
+   * Once it has outgrown its preallocated size, a RESTART follows: it waits
+   * for the writer's transaction, holds new ones back while it copies the few
+   * frames the PASSIVE one left, and the next commit writes from the WAL's
+   * start. Returns the WAL's size in frames before this checkpoint.
+   */
+  checkpoint(): number {
+    const passive = this.get<{ log: number }>("PRAGMA wal_checkpoint(PASSIVE)")!;
+    const pageSize = this.get<{ page_size: number }>("PRAGMA page_size")!.page_size;
+    if (passive.log * pageSize >= WAL_PREALLOCATED_BYTES) {
+      this.get("PRAGMA wal_checkpoint(RESTART)");
+    }
+    return passive.log;
+  }
+
   get<T = Row>(text: string, ...params: SQLInputValue[]): T | undefined {
     return this.statement(text).get(...params) as T | undefined;
   }
@@ -105,7 +125,10 @@ export class Sql {
   }
 }
 
-/** The size the WAL file is given when the writer opens (it then never grows while checkpoints keep up). */
+/**
+ * The size the WAL file is given when the writer opens; it stays about this
+ * size, as the checkpointer starts it over once it is full (`Sql.checkpoint`).
+ */
 const WAL_PREALLOCATED_BYTES = 32 * 1024 * 1024;
 
 /**
@@ -113,8 +136,8 @@ const WAL_PREALLOCATED_BYTES = 32 * 1024 * 1024;
  * file makes its fsync wait for the file system's journal, which also flushes
  * whatever else is pending on the disk (the checkpoint's pages): 100–500 ms
  * stalls here, where an fsync of blocks already allocated takes 0.2 ms. SQLite
- * reuses the WAL from its start after each checkpoint, so with the space
- * allocated once commits overwrite, and stay fast. The zeros go after what the
+ * reuses the WAL from its start after a checkpoint that copied all of it, so
+ * with the space allocated once commits overwrite, and stay fast. The zeros go after what the
  * file holds (frames a crash left are kept): a frame of zeros fails its
  * checksum, and SQLite reads a WAL up to its first invalid frame.
  */

@@ -45,8 +45,8 @@ scope.onmessage = ({ data: request }) => {
       scope.postMessage({ type: "written", batch: request.batch, results: commit(request.ops) });
       return;
     case "checkpoint": {
-      // PASSIVE: it never waits for readers or the writer; what it cannot copy now, it copies next time.
-      const outcome = attempt(() => void sql!.db.exec("PRAGMA wal_checkpoint(PASSIVE)"));
+      // Never inside a COMMIT: the writer keeps committing meanwhile (Sql.checkpoint).
+      const outcome = attempt(() => sql!.checkpoint());
       scope.postMessage({ type: "checkpointed", id: request.id, outcome });
       return;
     }
