@@ -526,7 +526,7 @@ class MongoMessageRepository implements MessageRepository {
           this.messages.findOneAndUpdate(
             { _id, deliveredAt: null, ...LIVE },
             { $set: { deliveredAt: at, updatedAt: at } },
-            { returnDocument: "after", projection: { senderId: 1, receiverId: 1 } },
+            { returnDocument: "after" },
           ),
       );
       if (!doc) return null;
