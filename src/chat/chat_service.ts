@@ -271,12 +271,13 @@ export class ChatService {
     callerId: string,
     page: PageQuery,
   ): Promise<(ConversationRow | GroupConversationRow)[]> {
-    const rows = await this.store.groups.conversations(callerId, page);
-    const partners = rows.flatMap((row) => row.kind === "direct" ? [row.partnerId] : []);
-    const [users, blocked] = await Promise.all([
-      this.store.users.getMany(partners),
+    // The blocks need no row: read with them, so that only the profiles wait for the rows.
+    const [rows, blocked] = await Promise.all([
+      this.store.groups.conversations(callerId, page),
       this.store.blocks.blockedEitherWay(callerId),
     ]);
+    const partners = rows.flatMap((row) => row.kind === "direct" ? [row.partnerId] : []);
+    const users = await this.store.users.getMany(partners);
     const hidden = new Set(blocked);
     return rows.map((row) => {
       const { lastMessage, unreadCount, muted, mutedUntil } = row;
