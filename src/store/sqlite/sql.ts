@@ -10,6 +10,12 @@ export type Row = Record<string, SQLInputValue>;
 
 /** How long a write waits for a lock another process holds (an operator's `sqlite3`, a backup). */
 const BUSY_TIMEOUT_MS = 2000;
+/**
+ * How long a RESTART checkpoint waits for the writer's transaction, then for
+ * readers (new commits wait meanwhile): one that cannot finish by then gives
+ * up, and the next checkpoint tries again.
+ */
+const RESTART_WAIT_MS = 250;
 
 export class Sql {
   private readonly statements = new Map<string, StatementSync>();
@@ -45,7 +51,7 @@ export class Sql {
    */
   static openCheckpointer(path: string): Sql {
     const db = new DatabaseSync(path);
-    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.exec(`PRAGMA busy_timeout = ${RESTART_WAIT_MS}`);
     db.exec("PRAGMA wal_autocheckpoint = 0");
     return new Sql(db);
   }
