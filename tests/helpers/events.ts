@@ -49,7 +49,9 @@ export function collect<E extends keyof ServerToClientEvents>(
  * then a short settle time for events from other connections.
  */
 export async function settle(client: ChatClient, ms = 150): Promise<void> {
-  await client.timeout(3000).emitWithAck("typing", { receiverId: "__settle__", isTyping: false });
+  // Up to 15 s: on FerretDB the typing check's read can queue behind a burst of receipts
+  // (delivery_test's catch-up of 250 timed out at 3 s in CI).
+  await client.timeout(15_000).emitWithAck("typing", { receiverId: "__settle__", isTyping: false });
   await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
